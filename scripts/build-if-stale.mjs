@@ -1,0 +1,23 @@
+// `npm start` builds first when the compiled output is missing or older than any source file.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const stamp = 'dist/.build-stamp'
+const newest = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
+    const path = join(dir, entry.name)
+    return Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
+  }, 0)
+
+const sourceTime = Math.max(
+  newest('src'),
+  statSync('package-lock.json').mtimeMs,
+  statSync('tsconfig.build.json').mtimeMs,
+)
+if (existsSync(stamp) && statSync(stamp).mtimeMs >= sourceTime) process.exit(0)
+console.error('siteward: building (tsc)…')
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  stdio: 'inherit',
+})
+writeFileSync(stamp, new Date().toISOString())

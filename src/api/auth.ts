@@ -1,0 +1,34 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { SitewardError } from '../domain/errors.js'
+import type { TokenRepository } from '../domain/ports.js'
+import type { Principal } from '../domain/registry.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+/**
+ * Bearer tokens on every /api/ route (CONTRACT §5). The token is looked up on each request, so
+ * tokens created by the CLI while the engine runs work at once.
+ */
+export function registerAuth(app: FastifyInstance, tokens: TokenRepository): void {
+  app.decorateRequest('principal', null)
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/api/')) return
+    const header = request.headers.authorization
+    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header)
+    if (match === null || match[1] === undefined) {
+      throw new SitewardError('UNAUTHORIZED', 'send Authorization: Bearer <token>')
+    }
+    const principal = tokens.findPrincipal(match[1])
+    if (principal === undefined) throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
+    request.principal = principal
+  })
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new SitewardError('UNAUTHORIZED')
+  return request.principal
+}

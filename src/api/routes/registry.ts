@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { SitewardError } from '../../domain/errors.js'
+import type { Principal, Site } from '../../domain/registry.js'
+import { deviceSchema, siteSchema } from '../../domain/registry.js'
+import { principalOf } from '../auth.js'
+import { canSeeSite, siteFilter } from '../scope.js'
+import type { ApiServices } from '../services.js'
+import { bearer, errorResponses } from './schemas.js'
+
+const siteParams = z.object({ siteId: z.string().min(1).max(64) })
+const deviceParams = z.object({ deviceId: z.string().min(1).max(64) })
+
+/** Sites and devices in the caller's scope, with device presence and reject counters. */
+export function registryRoutes(app: FastifyInstance, services: ApiServices): void {
+  const api = app.withTypeProvider<ZodTypeProvider>()
+  const { registry } = services
+
+  api.get(
+    '/api/sites',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Sites in your scope',
+        security: bearer,
+        response: { 200: z.object({ items: z.array(siteSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ items: registry.listSites(siteFilter(principalOf(request))) }),
+  )
+
+  api.get(
+    '/api/sites/:siteId',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'One site',
+        security: bearer,
+        params: siteParams,
+        response: { 200: siteSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      visibleSite(principalOf(request), registry.getSite(request.params.siteId), request.params.siteId),
+  )
+
+  api.get(
+    '/api/sites/:siteId/devices',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: "A site's devices: online, lastSeenAt, rejectedCount, lastRejectReason",
+        security: bearer,
+        params: siteParams,
+        response: { 200: z.object({ items: z.array(deviceSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const site = visibleSite(
+        principalOf(request),
+        registry.getSite(request.params.siteId),
+        request.params.siteId,
+      )
+      return { items: registry.listDevices(site.id) }
+    },
+  )
+
+  api.get(
+    '/api/devices/:deviceId',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'One device',
+        security: bearer,
+        params: deviceParams,
+        response: { 200: deviceSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site)) {
+        throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
+      }
+      return device
+    },
+  )
+}
+
+export function visibleSite(principal: Principal, site: Site | undefined, siteId: string): Site {
+  if (site === undefined || !canSeeSite(principal, site))
+    throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
+  return site
+}

@@ -1,0 +1,128 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { SitewardError } from '../../domain/errors.js'
+import { craneMetricNames } from '../../domain/payloads.js'
+import type { TelemetryQuery } from '../../domain/ports.js'
+import type { DeviceKind } from '../../domain/registry.js'
+import { principalOf } from '../auth.js'
+import { canSeeSite } from '../scope.js'
+import type { ApiServices } from '../services.js'
+import { bearer, errorResponses } from './schemas.js'
+
+const pitMetrics = ['value', 'cumulative', 'rate_per_day'] as const
+const statusMetrics = ['signalCsq'] as const
+const unitsMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const defaultWindowMs = 3_600_000
+
+/** "500ms", "30s", "5m", "1h", "1d". */
+const durationSchema = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 1h or 1d')
+  .transform((text) => {
+    const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)$/.exec(text) ?? []
+    return Number(amount) * (unitsMs[unit] ?? 1)
+  })
+  .refine((ms) => ms >= 1_000, 'at least 1s')
+
+const timeSchema = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text))
+
+const querySchema = z.strictObject({
+  metric: z.string().min(1).max(64),
+  from: timeSchema.optional(),
+  to: timeSchema.optional(),
+  every: durationSchema.optional(),
+  point: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+})
+
+const responseSchema = z.object({
+  deviceId: z.string(),
+  metric: z.string(),
+  measurement: z.string(),
+  from: z.string(),
+  to: z.string(),
+  everyMs: z.number().nullable(),
+  series: z.array(
+    z.object({
+      tags: z.record(z.string(), z.string()),
+      points: z.array(
+        z.object({ ts: z.string(), value: z.union([z.number(), z.string(), z.boolean()]).nullable() }),
+      ),
+    }),
+  ),
+})
+
+/** Which measurement holds a metric for a kind of device (CONTRACT §3), and how it splits into series. */
+function measurementFor(
+  kind: DeviceKind,
+  metric: string,
+): { measurement: string; groupBy: string[] } | undefined {
+  if (kind === 'crane' && (craneMetricNames as readonly string[]).includes(metric))
+    return { measurement: 'crane', groupBy: [] }
+  if (kind === 'pit' && (pitMetrics as readonly string[]).includes(metric))
+    return { measurement: 'pit', groupBy: ['point', 'item'] }
+  if ((statusMetrics as readonly string[]).includes(metric) || metric === 'powerV') {
+    return kind === 'crane' && metric === 'powerV'
+      ? { measurement: 'crane', groupBy: [] }
+      : { measurement: 'device_status', groupBy: [] }
+  }
+  return undefined
+}
+
+export function telemetryRoutes(app: FastifyInstance, services: ApiServices): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/devices/:deviceId/telemetry',
+    {
+      schema: {
+        tags: ['telemetry'],
+        summary: 'Stored telemetry of one device, raw or as the mean per window (`every`)',
+        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point; \`point\` filters). Any device: ${statusMetrics.join(', ')}, powerV. Default window: the last hour.`,
+        security: bearer,
+        params: z.object({ deviceId: z.string().min(1).max(64) }),
+        querystring: querySchema,
+        response: { 200: responseSchema, ...errorResponses, 503: errorResponses[400] },
+      },
+    },
+    async (request) => {
+      const { registry, telemetry } = services
+      const device = registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site)) {
+        throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
+      }
+      const { metric, every, point, limit } = request.query
+      const target = measurementFor(device.kind, metric)
+      if (target === undefined)
+        throw new SitewardError(
+          'VALIDATION_FAILED',
+          `querystring.metric: ${metric} is not a metric of ${device.kind} devices`,
+        )
+      const to = request.query.to ?? Date.now()
+      const from = request.query.from ?? to - defaultWindowMs
+      if (from >= to) throw new SitewardError('VALIDATION_FAILED', 'querystring.from: must be before to')
+      const where: Record<string, string> = { site: site.id, device: device.id }
+      if (point !== undefined) where.point = point
+      const query: TelemetryQuery = { ...target, field: metric, where, from, to, everyMs: every, limit }
+      let series: Awaited<ReturnType<typeof telemetry.query>>
+      try {
+        series = await telemetry.query(query)
+      } catch (error) {
+        request.log.warn({ err: error }, 'telemetry query failed')
+        throw new SitewardError('TELEMETRY_UNAVAILABLE')
+      }
+      return {
+        deviceId: device.id,
+        metric,
+        measurement: target.measurement,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        everyMs: every ?? null,
+        series: series.map((one) => ({
+          tags: { ...one.tags },
+          points: one.points.map((p) => ({ ts: new Date(p.ts).toISOString(), value: p.value })),
+        })),
+      }
+    },
+  )
+}

@@ -1,0 +1,135 @@
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import { formatIssues } from '../domain/issues.js'
+
+const port = z.coerce.number().int().min(0).max(65_535)
+const positiveInt = z.coerce.number().int().positive()
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value))
+
+/** The environment, as CONTRACT §1.1 and the README's configuration table name it. */
+const environmentSchema = z
+  .object({
+    SITEWARD_DATA_DIR: z.string().min(1).default('./data'),
+    SITEWARD_MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+    SITEWARD_MQTT_PORT: port.default(1883),
+    SITEWARD_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    SITEWARD_HTTP_PORT: port.default(8080),
+    SITEWARD_INFLUX_URL: optionalText.pipe(
+      z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).optional(),
+    ),
+    SITEWARD_INFLUX_DB: z.string().min(1).default('siteward'),
+    SITEWARD_INFLUX_TOKEN: optionalText,
+    SITEWARD_INFLUX_USERNAME: optionalText,
+    SITEWARD_INFLUX_PASSWORD: optionalText,
+    SITEWARD_RULES_DIR: z.string().min(1).default('seeds/rules'),
+    SITEWARD_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    SITEWARD_TELEMETRY_RETENTION_DAYS: positiveInt.default(90),
+    SITEWARD_WAL_SEGMENT_MB: positiveInt.max(1024).default(64),
+    SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
+    SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+    SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.SITEWARD_INFLUX_USERNAME === undefined) !== (env.SITEWARD_INFLUX_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          env.SITEWARD_INFLUX_USERNAME === undefined
+            ? 'SITEWARD_INFLUX_USERNAME'
+            : 'SITEWARD_INFLUX_PASSWORD',
+        ],
+        message: 'SITEWARD_INFLUX_USERNAME and SITEWARD_INFLUX_PASSWORD go together',
+      })
+    }
+    if (env.SITEWARD_INFLUX_TOKEN !== undefined && env.SITEWARD_INFLUX_USERNAME !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SITEWARD_INFLUX_TOKEN'],
+        message: 'use a token or a username, not both',
+      })
+    }
+  })
+
+export type InfluxCredentials =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+
+export interface Config {
+  readonly dataDir: string
+  readonly mqtt: {
+    readonly host: string
+    readonly port: number
+    readonly connectTimeoutMs: number
+    readonly maxUnauthenticated: number
+  }
+  readonly http: { readonly host: string; readonly port: number }
+  readonly influx: {
+    readonly url: string
+    readonly database: string
+    readonly credentials: InfluxCredentials
+  } | null
+  readonly rulesDir: string
+  readonly logLevel: z.infer<typeof environmentSchema>['SITEWARD_LOG_LEVEL']
+  readonly telemetryRetentionDays: number
+  readonly wal: { readonly segmentBytes: number; readonly commitMs: number }
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env)
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, env))
+  const e = parsed.data
+  return deepFreeze({
+    dataDir: resolve(e.SITEWARD_DATA_DIR),
+    mqtt: {
+      host: e.SITEWARD_MQTT_HOST,
+      port: e.SITEWARD_MQTT_PORT,
+      connectTimeoutMs: e.SITEWARD_MQTT_CONNECT_TIMEOUT_MS,
+      maxUnauthenticated: e.SITEWARD_MQTT_MAX_UNAUTHENTICATED,
+    },
+    http: { host: e.SITEWARD_HTTP_HOST, port: e.SITEWARD_HTTP_PORT },
+    influx:
+      e.SITEWARD_INFLUX_URL === undefined
+        ? null
+        : {
+            url: e.SITEWARD_INFLUX_URL.replace(/\/+$/, ''),
+            database: e.SITEWARD_INFLUX_DB,
+            credentials: influxCredentials(e),
+          },
+    rulesDir: resolve(e.SITEWARD_RULES_DIR),
+    logLevel: e.SITEWARD_LOG_LEVEL,
+    telemetryRetentionDays: e.SITEWARD_TELEMETRY_RETENTION_DAYS,
+    wal: { segmentBytes: e.SITEWARD_WAL_SEGMENT_MB * 1024 * 1024, commitMs: e.SITEWARD_WAL_COMMIT_MS },
+  })
+}
+
+function influxCredentials(e: z.infer<typeof environmentSchema>): InfluxCredentials {
+  if (e.SITEWARD_INFLUX_TOKEN !== undefined) return { kind: 'token', token: e.SITEWARD_INFLUX_TOKEN }
+  if (e.SITEWARD_INFLUX_USERNAME !== undefined && e.SITEWARD_INFLUX_PASSWORD !== undefined) {
+    return { kind: 'basic', username: e.SITEWARD_INFLUX_USERNAME, password: e.SITEWARD_INFLUX_PASSWORD }
+  }
+  return { kind: 'none' }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

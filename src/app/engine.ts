@@ -1,0 +1,225 @@
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Observable } from 'rxjs'
+import { buildApi } from '../api/app.js'
+import type { ReadinessCheck } from '../api/services.js'
+import type { TelemetryStore } from '../domain/ports.js'
+import { Provisioning } from '../domain/provisioning.js'
+import type { Reading } from '../domain/reading.js'
+import { Broker } from '../ingest/broker.js'
+import { DeviceAuthenticator } from '../ingest/device-auth.js'
+import { IngestState } from '../ingest/ingest-state.js'
+import { Projector, projectorConsumer } from '../ingest/projector.js'
+import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
+import { SegmentLog } from '../storage/log/segment-log.js'
+import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
+import { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
+import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
+import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
+import type { Config } from './config.js'
+import { createMetrics } from './metrics.js'
+
+const trimIntervalMs = 10_000
+
+export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
+
+/**
+ * The composition root: builds every service and starts them in order (storage → shipper →
+ * projector → broker → API), stopping them in reverse. Nothing else calls `new` on a service.
+ */
+export class Engine {
+  readonly config: Config
+  private readonly logger: Logger
+  private readonly db: SqliteDatabase
+  private readonly log: SegmentLog
+  private readonly projection: ProjectionRepository
+  private readonly registry: RegistryRepository
+  private readonly telemetry: TelemetryStore
+  private readonly metrics: ReturnType<typeof createMetrics>
+  private state: IngestState | null = null
+  private projector: Projector | null = null
+  private shipper: TelemetryShipper | null = null
+  private broker: Broker | null = null
+  private api: FastifyInstance | null = null
+  private trimTimer: NodeJS.Timeout | null = null
+
+  constructor(config: Config, logger: Logger) {
+    this.config = config
+    this.logger = logger
+    this.db = openDatabase(registryDatabasePath(config.dataDir))
+    this.projection = new ProjectionRepository(this.db)
+    this.registry = new RegistryRepository(this.db)
+    this.log = new SegmentLog({
+      dir: join(config.dataDir, 'wal'),
+      segmentBytes: config.wal.segmentBytes,
+      lingerMs: config.wal.commitMs,
+      logger: logger.child({ component: 'wal' }),
+    })
+    this.telemetry =
+      config.influx === null
+        ? new EmbeddedTelemetryStore({
+            path: join(config.dataDir, 'telemetry.db'),
+            retentionDays: config.telemetryRetentionDays,
+            logger,
+          })
+        : new InfluxTelemetryStore(config.influx, logger.child({ component: 'influx' }))
+    this.metrics = createMetrics({
+      logDepthBytes: () => ({
+        [projectorConsumer]: this.log.endPosition - (this.projector?.cursor ?? this.log.endPosition),
+        [shipperConsumer]: this.log.endPosition - (this.shipper?.cursor ?? this.log.endPosition),
+      }),
+      logDiskBytes: () => this.log.diskBytes,
+      shipperLagSeconds: () => this.shipper?.lagSeconds() ?? 0,
+      connectedClients: () => this.broker?.connectedClients ?? 0,
+    })
+  }
+
+  /** Every validated reading, in log order; subscribe before `start` to see the replayed tail too. */
+  get readings$(): Observable<Reading> {
+    if (this.projector === null) throw new Error('engine is not prepared')
+    return this.projector.readings$
+  }
+
+  get mqttPort(): number {
+    return this.broker?.port ?? 0
+  }
+
+  get httpPort(): number {
+    const address = this.api?.server.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
+  }
+
+  get httpApp(): FastifyInstance {
+    if (this.api === null) throw new Error('engine is not started')
+    return this.api
+  }
+
+  /** Storage and ingest state, recovered from the last snapshot plus the log's tail. */
+  prepare(): void {
+    if (this.projector !== null) return
+    this.log.start()
+    const state = new IngestState({
+      seqRanges: this.projection.loadSeqRanges(),
+      pitPoints: this.projection.loadPitPoints(),
+    })
+    let replayed = 0
+    for (let position = this.projection.get(projectorConsumer); ; ) {
+      const { records, next } = this.log.readFrom(position, 10_000)
+      if (records.length === 0) break
+      for (const { record } of records) state.replay(record)
+      replayed += records.length
+      position = next
+    }
+    if (replayed > 0)
+      this.logger.info({ records: replayed }, 'replayed the write-ahead log tail into ingest state')
+    this.state = state
+    this.projector = new Projector({
+      log: this.log,
+      cursors: this.projection,
+      store: this.projection,
+      state,
+      logger: this.logger.child({ component: 'projector' }),
+    })
+  }
+
+  async start(): Promise<void> {
+    this.prepare()
+    const { state, projector } = this
+    if (state === null || projector === null) throw new Error('engine is not prepared')
+    await this.telemetry.start()
+    this.shipper = new TelemetryShipper({
+      log: this.log,
+      cursors: this.projection,
+      store: this.telemetry,
+      deadLetters: this.projection,
+      metrics: this.metrics.shipper,
+      logger: this.logger.child({ component: 'shipper' }),
+    })
+    this.shipper.start()
+    projector.start()
+    this.broker = new Broker({
+      host: this.config.mqtt.host,
+      port: this.config.mqtt.port,
+      connectTimeoutMs: this.config.mqtt.connectTimeoutMs,
+      maxUnauthenticated: this.config.mqtt.maxUnauthenticated,
+      authenticator: new DeviceAuthenticator((id) => this.registry.getCredentials(id)),
+      state,
+      log: this.log,
+      metrics: this.metrics.ingest,
+      logger: this.logger.child({ component: 'mqtt' }),
+    })
+    await this.broker.start()
+    this.api = await buildApi(
+      {
+        registry: this.registry,
+        provisioning: new Provisioning(this.registry),
+        telemetry: this.telemetry,
+        readiness: () => this.readiness(),
+        metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
+      },
+      this.logger,
+    )
+    await this.api.listen({ host: this.config.http.host, port: this.config.http.port })
+    this.logger.info({ host: this.config.http.host, port: this.httpPort }, 'HTTP API listening')
+    this.trimTimer = setInterval(() => this.trimLog(), trimIntervalMs)
+    this.trimTimer.unref()
+  }
+
+  /** Stops in reverse order: no new messages, flush the log, project and ship what is left. */
+  async stop(): Promise<void> {
+    if (this.trimTimer !== null) clearInterval(this.trimTimer)
+    await this.api?.close()
+    await this.broker?.stop()
+    await this.log.stop()
+    this.projector?.stop()
+    await this.shipper?.stop()
+    this.trimLog()
+    await this.telemetry.stop()
+    this.db.close()
+    this.logger.info('engine stopped')
+  }
+
+  private trimLog(): void {
+    const projector = this.projector?.cursor ?? 0
+    const shipper = this.shipper?.cursor ?? 0
+    try {
+      const removed = this.log.trimBefore(Math.min(projector, shipper))
+      if (removed > 0) this.logger.debug({ segments: removed }, 'trimmed write-ahead log')
+    } catch (error) {
+      this.logger.error({ err: error }, 'trimming the write-ahead log failed')
+    }
+  }
+
+  private async readiness(): Promise<ReadinessCheck[]> {
+    const checks: ReadinessCheck[] = []
+    const broker = this.broker
+    checks.push({
+      name: 'mqtt',
+      ok: broker?.listening ?? false,
+      detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
+    })
+    try {
+      this.db.transaction(() => this.db.prepare('SELECT count(*) FROM log_cursors').get()).immediate()
+      checks.push({ name: 'store', ok: true, detail: 'SQLite store writable' })
+    } catch (error) {
+      checks.push({
+        name: 'store',
+        ok: false,
+        detail: `SQLite store not writable: ${(error as Error).message}`,
+      })
+    }
+    const spooling = this.shipper?.spooling ?? false
+    const reachable = await this.telemetry.ping()
+    checks.push({
+      name: 'telemetry',
+      ok: true, // reachable, or spooling safely in the write-ahead log (CONTRACT §5.1)
+      detail:
+        reachable && !spooling
+          ? `${this.telemetry.name} reachable`
+          : `${this.telemetry.name} unreachable; spooling (lag ${Math.round(this.shipper?.lagSeconds() ?? 0)} s, ${this.log.diskBytes} bytes on disk)`,
+    })
+    return checks
+  }
+}

@@ -1,0 +1,99 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { IngestMetrics } from '../ingest/broker.js'
+import type { ShipperMetrics } from '../storage/telemetry/telemetry-shipper.js'
+
+export interface GaugeSources {
+  logDepthBytes(): Record<string, number>
+  logDiskBytes(): number
+  shipperLagSeconds(): number
+  connectedClients(): number
+}
+
+/** The Prometheus metrics behind GET /metrics, on a registry of the engine's own (no globals). */
+export function createMetrics(sources: GaugeSources) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'siteward_' })
+  const accepted = new Counter({
+    name: 'siteward_messages_accepted_total',
+    help: 'Payload objects accepted into the write-ahead log',
+    registers: [registry],
+  })
+  const rejected = new Counter({
+    name: 'siteward_messages_rejected_total',
+    help: 'Payload objects refused and dead-lettered, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  const duplicates = new Counter({
+    name: 'siteward_messages_duplicate_total',
+    help: 'Payload objects dropped as repeats of a seen seq',
+    registers: [registry],
+  })
+  const refused = new Counter({
+    name: 'siteward_mqtt_refused_total',
+    help: 'Connections, logins, publishes and subscriptions refused, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  const written = new Counter({
+    name: 'siteward_telemetry_points_written_total',
+    help: 'Points the telemetry store confirmed',
+    registers: [registry],
+  })
+  const writeErrors = new Counter({
+    name: 'siteward_telemetry_write_errors_total',
+    help: 'Failed telemetry writes (each retried)',
+    registers: [registry],
+  })
+  const pointsRejected = new Counter({
+    name: 'siteward_telemetry_points_rejected_total',
+    help: 'Points the telemetry store refused as bad data (dead-lettered)',
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'siteward_log_depth_bytes',
+    help: 'Write-ahead log bytes not yet consumed, per consumer',
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      for (const [consumer, bytes] of Object.entries(sources.logDepthBytes())) this.set({ consumer }, bytes)
+    },
+  })
+  new Gauge({
+    name: 'siteward_log_disk_bytes',
+    help: 'Write-ahead log size on disk',
+    registers: [registry],
+    collect() {
+      this.set(sources.logDiskBytes())
+    },
+  })
+  new Gauge({
+    name: 'siteward_shipper_lag_seconds',
+    help: 'Age of the oldest telemetry not yet confirmed by the telemetry store',
+    registers: [registry],
+    collect() {
+      this.set(sources.shipperLagSeconds())
+    },
+  })
+  new Gauge({
+    name: 'siteward_mqtt_connected_clients',
+    help: 'Authenticated MQTT connections',
+    registers: [registry],
+    collect() {
+      this.set(sources.connectedClients())
+    },
+  })
+
+  const ingest: IngestMetrics = {
+    accepted: (objects) => accepted.inc(objects),
+    rejected: (reason, objects) => rejected.inc({ reason }, objects),
+    duplicates: (objects) => duplicates.inc(objects),
+    refused: (reason) => refused.inc({ reason }),
+  }
+  const shipper: ShipperMetrics = {
+    written: (points) => written.inc(points),
+    writeFailed: () => writeErrors.inc(),
+    rejected: (points) => pointsRejected.inc(points),
+  }
+  return { registry, ingest, shipper, render: () => registry.metrics(), contentType: registry.contentType }
+}

@@ -1,0 +1,36 @@
+/**
+ * The one registry of coded errors. Every code has an HTTP status and a default message, and the
+ * README documents each one (test/domain/errors.test.ts keeps the two in step).
+ * Shape on the wire: `{ "error": { "code", "message", "details"? } }` (CONTRACT §5).
+ */
+export const errorCatalog = {
+  VALIDATION_FAILED: { status: 400, message: 'The request is not valid' },
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  FORBIDDEN: { status: 403, message: 'Your role may not do this' },
+  NOT_FOUND: { status: 404, message: 'No such resource in your scope' },
+  SITE_NOT_FOUND: { status: 404, message: 'No such site in your scope' },
+  DEVICE_NOT_FOUND: { status: 404, message: 'No such device in your scope' },
+  DEVICE_EXISTS: { status: 409, message: 'A device with this id already exists' },
+  DEVICE_SITE_MISMATCH: { status: 409, message: 'The device belongs to another site' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  TELEMETRY_UNAVAILABLE: { status: 503, message: 'The telemetry store cannot be reached' },
+  INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type ErrorCode = keyof typeof errorCatalog
+
+export class SitewardError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly details: unknown
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? errorCatalog[code].message)
+    this.name = 'SitewardError'
+    this.code = code
+    this.status = errorCatalog[code].status
+    this.details = details
+  }
+}
+
+export const isSitewardError = (error: unknown): error is SitewardError => error instanceof SitewardError

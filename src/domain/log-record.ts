@@ -1,0 +1,57 @@
+import type { MessageBody, ReadingSource } from './reading.js'
+
+/** Why an object was refused, as a short code (the metrics label); `reason` says it in full. */
+export type RejectCode =
+  | 'too_large'
+  | 'invalid_json'
+  | 'not_object'
+  | 'empty'
+  | 'schema'
+  | 'ts_future'
+  | 'ts_too_old'
+  | 'channel_not_used'
+
+/** An object of a message that was refused, with the reason the device integrator will see. */
+export interface RejectedItem {
+  readonly code: RejectCode
+  /** Index in the payload array (0 for a single object); -1 when the whole payload was unusable. */
+  readonly index: number
+  readonly reason: string
+}
+
+/**
+ * One accepted MQTT message (or manual submission) as written to the write-ahead log before its
+ * PUBACK. Everything downstream (device state, dead letters, telemetry, rules) is derived from
+ * these records, so replaying the log reproduces it.
+ */
+export type MessageRecord = {
+  readonly type: 'message'
+  readonly receivedAt: number
+  readonly siteId: string
+  readonly deviceId: string
+  readonly topic: string
+  readonly source: ReadingSource
+  /** Objects dropped because their `seq` was already seen for this device. */
+  readonly duplicates: number
+  readonly rejects: readonly RejectedItem[]
+  /** The raw payload, kept only when something was rejected (for the dead-letter entry). */
+  readonly raw?: string | undefined
+} & MessageBody
+
+/** A device went away: it disconnected, or its connection was lost (its Last Will fired). */
+export interface PresenceRecord {
+  readonly type: 'presence'
+  readonly receivedAt: number
+  readonly siteId: string
+  readonly deviceId: string
+  readonly online: boolean
+  readonly cause: 'disconnect' | 'connection_lost'
+}
+
+export type LogRecord = MessageRecord | PresenceRecord
+
+/** A record with its position in the log (byte offset of its frame). */
+export interface PositionedRecord {
+  readonly position: number
+  readonly record: LogRecord
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod'
+
+/**
+ * Wire payload schemas of CONTRACT §2.1: the one definition used by MQTT ingest, the manual
+ * readings route and the simulators. Unknown fields are ignored (z.object strips them); a known
+ * field of the wrong type rejects the object.
+ */
+
+/** `ts`: ISO-8601 with an offset, or epoch milliseconds. Output: epoch milliseconds. */
+export const timestampSchema = z
+  .union([
+    z.number().int().nonnegative(),
+    z.iso.datetime({
+      offset: true,
+      message: 'ISO-8601 date-time with offset (e.g. 2026-05-01T08:00:00+08:00)',
+    }),
+  ])
+  .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
+
+const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const envelope = { ts: timestampSchema, seq: seqSchema.optional() }
+const code = z.string().min(1).max(64)
+
+export const craneModes = ['work', 'erection', 'jacking', 'idle', 'out_of_service'] as const
+
+/** Numeric crane metrics; every one optional, at least one of these or `mode` present. */
+export const craneMetricNames = [
+  'loadT',
+  'ratedLoadT',
+  'loadPct',
+  'momentPct',
+  'radiusM',
+  'hookHeightM',
+  'slewDeg',
+  'windMps',
+  'tiltDeg',
+  'powerV',
+] as const
+export type CraneMetricName = (typeof craneMetricNames)[number]
+
+export const craneTelemetrySchema = z
+  .object({
+    ...envelope,
+    loadT: z.number().optional(),
+    ratedLoadT: z.number().optional(),
+    loadPct: z.number().optional(),
+    momentPct: z.number().optional(),
+    radiusM: z.number().optional(),
+    hookHeightM: z.number().optional(),
+    slewDeg: z.number().optional(),
+    windMps: z.number().optional(),
+    tiltDeg: z.number().optional(),
+    powerV: z.number().optional(),
+    mode: z.enum(craneModes).optional(),
+    operatorId: z.string().max(64).optional(),
+    deviceAlarms: z.array(code).max(64).optional(),
+  })
+  .refine(
+    (t) =>
+      craneMetricNames.some((name) => t[name] !== undefined) ||
+      t.mode !== undefined ||
+      t.deviceAlarms !== undefined,
+    {
+      message: `at least one metric is required (${craneMetricNames.join(', ')}, mode or deviceAlarms)`,
+    },
+  )
+export type CraneTelemetry = z.output<typeof craneTelemetrySchema>
+
+export const craneCycleSchema = z
+  .object({
+    ...envelope,
+    startTs: timestampSchema,
+    cycleNo: z.number().int().nonnegative(),
+    operatorId: z.string().max(64),
+    maxLoadT: z.number(),
+    maxMomentPct: z.number(),
+    maxWindMps: z.number(),
+    violations: z.array(code).max(64).optional(),
+  })
+  .refine((c) => c.startTs <= c.ts, {
+    message: 'startTs must not be after ts (the end of the lift)',
+    path: ['startTs'],
+  })
+export type CraneCycle = z.output<typeof craneCycleSchema>
+
+export const pitItems = [
+  'wall_top_horizontal',
+  'wall_top_vertical',
+  'deep_horizontal',
+  'column_vertical',
+  'strut_force',
+  'anchor_force',
+  'groundwater_level',
+  'surface_settlement',
+  'building_settlement',
+  'building_tilt',
+  'crack_width',
+  'pipeline_settlement',
+  'basal_heave',
+] as const
+export const pitItemSchema = z.enum(pitItems)
+export type PitItem = z.infer<typeof pitItemSchema>
+
+export const pitPointSchema = z.object({
+  pointCode: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^\s,=\\]+$/, 'no spaces, commas, "=" or backslashes'),
+  item: pitItemSchema,
+  value: z.number(),
+  depthM: z.number().nonnegative().optional(),
+})
+export const pitTelemetrySchema = z.object({ ...envelope, points: z.array(pitPointSchema).min(1).max(500) })
+export type PitTelemetry = z.output<typeof pitTelemetrySchema>
+
+export const deviceStatusSchema = z.object({
+  ...envelope,
+  online: z.boolean().optional(),
+  fw: z.string().max(64).optional(),
+  signalCsq: z.number().int().min(0).max(99).optional(),
+  powerV: z.number().optional(),
+})
+export type DeviceStatus = z.output<typeof deviceStatusSchema>
+
+export const deviceEventSchema = z.object({ ...envelope, code, detail: z.string().max(2000).optional() })
+export type DeviceEvent = z.output<typeof deviceEventSchema>
+
+export const channels = ['telemetry', 'cycle', 'status', 'event'] as const
+export type Channel = (typeof channels)[number]
+
+/** Payload schema per device kind and channel; a missing entry means the channel is not allowed. */
+export const payloadSchemas = {
+  crane: {
+    telemetry: craneTelemetrySchema,
+    cycle: craneCycleSchema,
+    status: deviceStatusSchema,
+    event: deviceEventSchema,
+  },
+  pit: { telemetry: pitTelemetrySchema, status: deviceStatusSchema, event: deviceEventSchema },
+} as const
+
+/** CONTRACT §2.1 limits. */
+export const payloadLimits = {
+  maxPayloadBytes: 64 * 1024,
+  maxFutureSkewMs: 5 * 60_000,
+  maxAgeMs: 30 * 24 * 3_600_000,
+} as const

@@ -1,0 +1,151 @@
+import type { LogRecord, PositionedRecord } from './log-record.js'
+import type { PitItem } from './payloads.js'
+import type {
+  Device,
+  DeviceCredentials,
+  DeviceInput,
+  IssuedToken,
+  Principal,
+  Site,
+  SiteInput,
+  TokenInput,
+} from './registry.js'
+
+/** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
+export interface WriteAheadLog {
+  append(record: LogRecord): Promise<number>
+  /** Records after `position`, at most `maxRecords`; `next` is where to continue. */
+  readFrom(position: number, maxRecords: number): { records: PositionedRecord[]; next: number }
+  /** Position just past the last durable record. */
+  readonly endPosition: number
+  onCommit(listener: () => void): () => void
+}
+
+/** Where each log consumer has got to; consumers commit it together with their effects. */
+export interface LogCursors {
+  get(consumer: string): number
+  set(consumer: string, position: number): void
+  all(): ReadonlyMap<string, number>
+}
+
+export interface SiteRepository {
+  upsertSite(input: SiteInput): Site
+  getSite(id: string): Site | undefined
+  listSites(filter: { ids?: readonly string[] | undefined; region?: string | null | undefined }): Site[]
+}
+
+export interface DeviceRepository {
+  createDevice(input: DeviceInput, secretHash: string): Device
+  getDevice(id: string): Device | undefined
+  listDevices(siteId: string): Device[]
+  getCredentials(id: string): DeviceCredentials | undefined
+}
+
+export interface TokenRepository {
+  issueToken(input: TokenInput): IssuedToken
+  findPrincipal(token: string): Principal | undefined
+}
+
+/** A point in the telemetry store, in the shape of CONTRACT §3. */
+export interface TelemetryPoint {
+  readonly measurement: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly fields: Readonly<Record<string, number | string | boolean>>
+  /** Device timestamp, epoch milliseconds: the point's identity together with its tags. */
+  readonly ts: number
+}
+
+export interface TelemetryQuery {
+  readonly measurement: string
+  readonly field: string
+  /** Tags every returned point must carry (site, device…). */
+  readonly where: Readonly<Record<string, string>>
+  /** Tags that split the result into series (e.g. `point` for pit devices). */
+  readonly groupBy: readonly string[]
+  readonly from: number
+  readonly to: number
+  /** Mean per window of this many ms; raw points when absent. */
+  readonly everyMs?: number | undefined
+  readonly limit: number
+}
+
+export interface TelemetrySeries {
+  readonly tags: Readonly<Record<string, string>>
+  readonly points: readonly { readonly ts: number; readonly value: number | string | boolean | null }[]
+}
+
+/** A batch the store refused for good (bad data, not an outage): dead-letter it, move on. */
+export interface RejectedPoint {
+  readonly point: TelemetryPoint
+  readonly reason: string
+}
+
+/**
+ * Telemetry storage: InfluxDB (v1 HTTP API) or the embedded SQLite store. Writes are idempotent
+ * by (measurement, tags, ts). `write` throws on outages (the shipper retries) and returns the
+ * points refused as bad data.
+ */
+export interface TelemetryStore {
+  readonly name: string
+  start(): Promise<void>
+  stop(): Promise<void>
+  write(points: readonly TelemetryPoint[]): Promise<RejectedPoint[]>
+  query(query: TelemetryQuery): Promise<TelemetrySeries[]>
+  ping(): Promise<boolean>
+}
+
+export interface DeadLetter {
+  readonly receivedAt: number
+  readonly siteId: string | null
+  readonly deviceId: string | null
+  readonly topic: string
+  readonly stage: 'ingest' | 'telemetry'
+  readonly reason: string
+  readonly payload: string
+}
+
+export interface DeadLetterSink {
+  add(letters: readonly DeadLetter[]): void
+}
+
+/** What the engine remembers of a pit point between readings. */
+export interface PitPointState {
+  siteId: string
+  pointCode: string
+  item: PitItem
+  baseline: number
+  baselineTs: number
+  baselineConfigured: boolean
+  lastValue: number | null
+  lastTs: number | null
+}
+
+/** What one projected batch of log records changes in a device's state. */
+export interface DeviceStateChange {
+  readonly deviceId: string
+  readonly accepted: number
+  readonly rejected: number
+  readonly duplicates: number
+  /** Set when the batch decided presence: true on accepted traffic, false on Will or disconnect. */
+  readonly online: boolean | null
+  readonly lastSeenAt: number | null
+  readonly lastRejectReason: string | null
+  readonly lastRejectAt: number | null
+  readonly seqRanges: unknown
+}
+
+/**
+ * The projector's durable state. `commit` applies one batch atomically together with the
+ * projector's log cursor, so a crash replays exactly the records whose effects were not stored.
+ */
+export interface ProjectionStore {
+  loadSeqRanges(): Map<string, unknown>
+  loadPitPoints(): PitPointState[]
+  commit(batch: {
+    readonly consumer: string
+    readonly position: number
+    readonly devices: readonly DeviceStateChange[]
+    readonly deadLetters: readonly DeadLetter[]
+    readonly pitPoints: readonly PitPointState[]
+  }): void
+}

@@ -1,0 +1,49 @@
+import type { CraneCycle, CraneTelemetry, DeviceEvent, DeviceStatus, PitItem } from './payloads.js'
+import type { DeviceKind } from './registry.js'
+
+/** A pit point reading with what the engine derives from the point's history. */
+export interface PitPointReading {
+  readonly pointCode: string
+  readonly item: PitItem
+  readonly value: number
+  readonly depthM?: number | undefined
+  /** value − the point's baseline (configured, or the first accepted reading). */
+  readonly cumulative: number
+  /** Change per day since the previous reading of the point in event time; null when unknown. */
+  readonly ratePerDay: number | null
+}
+
+export interface PitTelemetryReading {
+  readonly ts: number
+  readonly seq?: number | undefined
+  readonly points: readonly PitPointReading[]
+}
+
+/** What a message carries, by device kind and channel: the items are validated and typed. */
+export type MessageBody =
+  | { readonly kind: 'crane'; readonly channel: 'telemetry'; readonly items: readonly CraneTelemetry[] }
+  | { readonly kind: 'crane'; readonly channel: 'cycle'; readonly items: readonly CraneCycle[] }
+  | { readonly kind: 'pit'; readonly channel: 'telemetry'; readonly items: readonly PitTelemetryReading[] }
+  | { readonly kind: DeviceKind; readonly channel: 'status'; readonly items: readonly DeviceStatus[] }
+  | { readonly kind: DeviceKind; readonly channel: 'event'; readonly items: readonly DeviceEvent[] }
+
+type ItemOf<B> = B extends { readonly items: readonly (infer I)[] } ? I : never
+type BodyToReading<B extends MessageBody> = B extends MessageBody
+  ? { readonly kind: B['kind']; readonly channel: B['channel']; readonly data: ItemOf<B> }
+  : never
+
+export type ReadingSource = 'mqtt' | 'manual'
+
+/**
+ * One validated observation, timed by the device's clock (event time). This is what ingest emits
+ * and what the rules consume.
+ */
+export type Reading = {
+  readonly siteId: string
+  readonly deviceId: string
+  /** Event time: the device's `ts`, epoch milliseconds. */
+  readonly ts: number
+  /** When the engine accepted the message, epoch milliseconds. */
+  readonly receivedAt: number
+  readonly source: ReadingSource
+} & BodyToReading<MessageBody>

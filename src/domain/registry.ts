@@ -1,0 +1,119 @@
+import { z } from 'zod'
+
+/** Identifiers appear in MQTT topics, so they may not hold topic separators or wildcards. */
+export const identifierSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'letters, digits, "_", "-" and "." only, starting with a letter or digit',
+  )
+
+export const deviceKinds = ['crane', 'pit'] as const
+export const deviceKindSchema = z.enum(deviceKinds)
+export type DeviceKind = z.infer<typeof deviceKindSchema>
+
+export const roles = ['officer', 'supervisor', 'regulator', 'admin'] as const
+export const roleSchema = z.enum(roles)
+export type Role = z.infer<typeof roleSchema>
+
+/** A region is an administrative division code (e.g. 6 digits, 330106) or a free code. */
+export const regionSchema = z.string().min(1).max(32)
+
+export const pitGradeSchema = z.union([z.literal(1), z.literal(2), z.literal(3)])
+
+export const siteInputSchema = z.strictObject({
+  id: identifierSchema,
+  name: z.string().min(1).max(200),
+  region: regionSchema,
+  pitGrade: pitGradeSchema.nullable().optional(),
+  pitDepthM: z.number().positive().max(200).nullable().optional(),
+})
+export type SiteInput = z.infer<typeof siteInputSchema>
+
+export const siteSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  region: z.string(),
+  pitGrade: pitGradeSchema.nullable(),
+  pitDepthM: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+export type Site = z.infer<typeof siteSchema>
+
+export const deviceInputSchema = z.strictObject({
+  siteId: identifierSchema,
+  id: identifierSchema,
+  kind: deviceKindSchema,
+  name: z.string().min(1).max(200).optional(),
+})
+export type DeviceInput = z.infer<typeof deviceInputSchema>
+
+export const deviceSchema = z.object({
+  id: z.string(),
+  siteId: z.string(),
+  kind: deviceKindSchema,
+  name: z.string().nullable(),
+  online: z.boolean(),
+  lastSeenAt: z.string().nullable(),
+  acceptedCount: z.number(),
+  rejectedCount: z.number(),
+  duplicateCount: z.number(),
+  lastRejectReason: z.string().nullable(),
+  lastRejectAt: z.string().nullable(),
+  createdAt: z.string(),
+})
+export type Device = z.infer<typeof deviceSchema>
+
+/** What ingest needs to know of a device to authenticate it and route its messages. */
+export interface DeviceCredentials {
+  readonly id: string
+  readonly siteId: string
+  readonly kind: DeviceKind
+  readonly secretHash: string
+  readonly updatedAt: string
+}
+
+export const tokenInputSchema = z
+  .strictObject({
+    role: roleSchema,
+    name: z.string().min(1).max(200),
+    sites: z
+      .array(identifierSchema)
+      .max(1000)
+      .default([])
+      .transform((sites) => [...new Set(sites)]),
+    region: regionSchema.nullable().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.role === 'officer' || input.role === 'supervisor') && input.sites.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sites'],
+        message: `${input.role} tokens need at least one site`,
+      })
+    }
+  })
+export type TokenInput = z.input<typeof tokenInputSchema>
+
+/** The caller behind a bearer token: role plus the scope it may see. */
+export interface Principal {
+  readonly tokenId: string
+  readonly name: string
+  readonly role: Role
+  /** Sites an officer or supervisor works on; empty for regulators and admins. */
+  readonly sites: readonly string[]
+  /** Region a regulator supervises; null means everywhere. */
+  readonly region: string | null
+}
+
+export interface IssuedToken {
+  readonly id: string
+  readonly token: string
+  readonly role: Role
+  readonly name: string
+  readonly sites: readonly string[]
+  readonly region: string | null
+}

@@ -1,0 +1,140 @@
+import { formatIssues } from '../domain/issues.js'
+import type { MessageRecord, RejectedItem } from '../domain/log-record.js'
+import { type Channel, type PitTelemetry, payloadLimits, payloadSchemas } from '../domain/payloads.js'
+import type { ReadingSource } from '../domain/reading.js'
+import type { DeviceKind } from '../domain/registry.js'
+import type { IngestState } from './ingest-state.js'
+
+export interface Submission {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly kind: DeviceKind
+  readonly channel: Channel
+  readonly topic: string
+  readonly payload: Buffer
+  readonly receivedAt: number
+  readonly source: ReadingSource
+}
+
+/** Cut-off beyond which an old `ts` is probably epoch seconds sent as milliseconds. */
+const epochSecondsHintBelowMs = 10_000_000_000
+
+/**
+ * Turns one message into the record the write-ahead log keeps: each object validated against
+ * its kind's and channel's schema (CONTRACT §2.1), `ts` inside its limits, duplicates by `seq`
+ * dropped, pit readings given their cumulative change and rate. Never throws on bad input: every
+ * refused object gets a reason naming the field, what was expected and what came.
+ */
+export function admit(submission: Submission, state: IngestState): MessageRecord {
+  const { kind, channel, payload, receivedAt } = submission
+  const rejects: RejectedItem[] = []
+  const items: unknown[] = []
+  let duplicates = 0
+
+  const schema = (
+    payloadSchemas[kind] as Partial<Record<Channel, (typeof payloadSchemas)['crane'][Channel]>>
+  )[channel]
+  const parsed = schema === undefined ? undefined : parsePayload(payload, rejects)
+  if (schema === undefined) {
+    rejects.push({
+      index: -1,
+      code: 'channel_not_used',
+      reason: `channel "${channel}" is not used by ${kind} devices`,
+    })
+  } else if (parsed !== undefined) {
+    const objects = Array.isArray(parsed) ? parsed : [parsed]
+    if (objects.length === 0)
+      rejects.push({ index: -1, code: 'empty', reason: '(root): empty array, expected at least one object' })
+    objects.forEach((object, index) => {
+      const result = schema.safeParse(object)
+      if (!result.success) {
+        rejects.push({ index, code: 'schema', reason: formatIssues(result.error, object).join('; ') })
+        return
+      }
+      const item = result.data
+      const tsProblem = checkTimestamp(item.ts, receivedAt)
+      if (tsProblem !== null) {
+        rejects.push({ index, ...tsProblem })
+        return
+      }
+      if (item.seq !== undefined) {
+        if (state.isDuplicate(submission.deviceId, item.seq, item.ts)) {
+          duplicates += 1
+          return
+        }
+        state.addSeq(submission.deviceId, item.seq, item.ts)
+      }
+      items.push(
+        kind === 'pit' && channel === 'telemetry'
+          ? derivePit(submission.siteId, item as PitTelemetry, state)
+          : item,
+      )
+    })
+  }
+
+  return {
+    type: 'message',
+    receivedAt,
+    siteId: submission.siteId,
+    deviceId: submission.deviceId,
+    topic: submission.topic,
+    source: submission.source,
+    kind,
+    channel,
+    items,
+    duplicates,
+    rejects,
+    raw: rejects.length > 0 ? payload.toString('utf8') : undefined,
+  } as MessageRecord
+}
+
+function parsePayload(payload: Buffer, rejects: RejectedItem[]): unknown {
+  if (payload.length > payloadLimits.maxPayloadBytes) {
+    rejects.push({
+      index: -1,
+      code: 'too_large',
+      reason: `payload is ${payload.length} bytes; the limit is ${payloadLimits.maxPayloadBytes}`,
+    })
+    return undefined
+  }
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'))
+    if (value === null || typeof value !== 'object') {
+      rejects.push({
+        index: -1,
+        code: 'not_object',
+        reason: `(root): expected an object or an array of objects, got ${value === null ? 'null' : typeof value}`,
+      })
+      return undefined
+    }
+    return value
+  } catch (error) {
+    rejects.push({
+      index: -1,
+      code: 'invalid_json',
+      reason: `payload is not valid JSON: ${(error as Error).message}`,
+    })
+    return undefined
+  }
+}
+
+function checkTimestamp(ts: number, receivedAt: number): Pick<RejectedItem, 'code' | 'reason'> | null {
+  if (!Number.isFinite(ts)) return { code: 'schema', reason: 'ts: not a valid date' }
+  if (ts > receivedAt + payloadLimits.maxFutureSkewMs) {
+    const reason = `ts: ${new Date(ts).toISOString()} is more than 5 minutes in the future (engine time ${new Date(receivedAt).toISOString()})`
+    return { code: 'ts_future', reason }
+  }
+  if (ts < receivedAt - payloadLimits.maxAgeMs) {
+    const hint = ts < epochSecondsHintBelowMs ? '; epoch timestamps must be in milliseconds' : ''
+    return { code: 'ts_too_old', reason: `ts: ${new Date(ts).toISOString()} is older than 30 days${hint}` }
+  }
+  return null
+}
+
+function derivePit(siteId: string, item: PitTelemetry, state: IngestState) {
+  return {
+    ts: item.ts,
+    seq: item.seq,
+    points: item.points.map((point) => state.pitPoints.derive(siteId, point, item.ts)),
+  }
+}

@@ -1,0 +1,317 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
+import type { Logger } from 'pino'
+import type { MessageRecord } from '../domain/log-record.js'
+import type { WriteAheadLog } from '../domain/ports.js'
+import { admit, type Submission } from './admission.js'
+import type { DeviceAuthenticator } from './device-auth.js'
+import type { IngestState } from './ingest-state.js'
+import { GuardedSocket } from './socket-guard.js'
+import { ThrottledLog } from './throttled-log.js'
+import { type DeviceIdentity, decidePublish, isAllowedSubscription, isAllowedWillTopic } from './topics.js'
+
+/** CONNACK return codes [MQTT-3.2.2-3]; Aedes' AuthErrorCode is a const enum we cannot import. */
+const connackBadCredentials = 4
+const connackNotAuthorized = 5
+/** 64 KiB payload (CONTRACT §2.1) plus room for the topic and packet id. */
+const maxPacketBytes = 64 * 1024 + 1024
+const logIntervalMs = 60_000
+
+export interface IngestMetrics {
+  accepted(objects: number): void
+  rejected(code: string, objects: number): void
+  duplicates(objects: number): void
+  refused(
+    reason: 'auth' | 'acl' | 'subscribe' | 'packet_too_large' | 'unauthenticated_cap' | 'log_failure',
+  ): void
+}
+
+export interface BrokerOptions {
+  readonly host: string
+  readonly port: number
+  readonly connectTimeoutMs: number
+  readonly maxUnauthenticated: number
+  readonly authenticator: DeviceAuthenticator
+  readonly state: IngestState
+  readonly log: WriteAheadLog
+  readonly metrics: IngestMetrics
+  readonly logger: Logger
+  readonly now?: () => number
+}
+
+/**
+ * The MQTT face of Siteward: Aedes with device authentication, the topic ACL of CONTRACT §2,
+ * and the write-ahead log inside `authorizePublish`, the last hook before Aedes sends a QoS 1
+ * PUBACK, so a PUBACK always means the message is on disk.
+ */
+export class Broker {
+  private readonly options: BrokerOptions
+  private readonly identities = new WeakMap<Client, DeviceIdentity>()
+  private readonly willTopics = new WeakMap<Client, string>()
+  private readonly unauthenticated = new Set<Socket>()
+  private readonly sockets = new Set<Socket>()
+  private readonly throttle = new ThrottledLog(logIntervalMs)
+  private readonly now: () => number
+  private aedes: Aedes | null = null
+  private server: Server | null = null
+
+  constructor(options: BrokerOptions) {
+    this.options = options
+    this.now = options.now ?? Date.now
+  }
+
+  get port(): number {
+    const address = this.server?.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
+  }
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false
+  }
+
+  async start(): Promise<void> {
+    const aedes = await Aedes.createBroker({
+      connectTimeout: this.options.connectTimeoutMs,
+      maxClientsIdLength: 64,
+      preConnect: (client, packet, done) => {
+        if (packet.will) this.willTopics.set(client, packet.will.topic)
+        done(null, true)
+      },
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          (result) => done(result === true ? null : result, result === true),
+          (error: unknown) => {
+            this.options.logger.error({ err: error }, 'authentication failed unexpectedly')
+            done(authError('server error', connackNotAuthorized), false)
+          },
+        )
+      },
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, subscription, done) => this.authorizeSubscribe(client, subscription, done),
+    })
+    // Aedes' typings omit 'error', but the broker emits it (e.g. persistence failures).
+    ;(aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) =>
+      this.options.logger.error({ err: error }, 'broker error'),
+    )
+    aedes.on('clientError', (client, error) =>
+      this.options.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
+    )
+    aedes.on('client', (client) => {
+      this.unauthenticated.delete((client.conn as GuardedSocket).socket)
+    })
+    aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
+    this.aedes = aedes
+
+    const server = createServer((socket) => this.accept(socket))
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    server.on('error', (error) => this.options.logger.error({ err: error }, 'MQTT listener error'))
+    this.options.logger.info({ host: this.options.host, port: this.port }, 'MQTT broker listening')
+  }
+
+  /** Publishes from the engine itself (alerts); not subject to the device ACL. */
+  publish(packet: Pick<PublishPacket, 'topic' | 'payload' | 'qos' | 'retain'>): Promise<void> {
+    const aedes = this.aedes
+    if (aedes === null) return Promise.reject(new Error('broker is not started'))
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', dup: false, ...packet }, (error) => (error ? reject(error) : resolve()))
+    })
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (server !== null) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of this.sockets) socket.destroy()
+      })
+    }
+    const aedes = this.aedes
+    if (aedes !== null) await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    this.server = null
+    this.aedes = null
+  }
+
+  private accept(socket: Socket): void {
+    const aedes = this.aedes
+    if (aedes === null || this.unauthenticated.size >= this.options.maxUnauthenticated) {
+      this.options.metrics.refused('unauthenticated_cap')
+      this.throttle.maybe('unauthenticated-cap', this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { limit: this.options.maxUnauthenticated, suppressed },
+          'too many sockets waiting to log in; refusing more',
+        ),
+      )
+      socket.destroy()
+      return
+    }
+    socket.setNoDelay(true)
+    this.sockets.add(socket)
+    this.unauthenticated.add(socket)
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.unauthenticated.delete(socket)
+    })
+    const guarded = new GuardedSocket(socket, maxPacketBytes, (reason) => {
+      this.options.metrics.refused('packet_too_large')
+      this.throttle.maybe(`packet:${socket.remoteAddress}`, this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { remoteAddress: socket.remoteAddress, reason, suppressed },
+          'connection closed: packet too large',
+        ),
+      )
+    })
+    aedes.handle(guarded)
+  }
+
+  private async authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<true | AuthenticateError> {
+    const refuse = (reason: string, code: number) => {
+      this.options.metrics.refused('auth')
+      this.throttle.maybe(`auth:${username ?? ''}`, this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { clientId: client.id, username, reason, suppressed },
+          'device login refused',
+        ),
+      )
+      return authError(reason, code)
+    }
+    if (username === undefined || password === undefined)
+      return refuse('username and password are required', connackBadCredentials)
+    if (client.id !== username)
+      return refuse('client id must equal the device id (username)', connackNotAuthorized)
+    const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
+    if (credentials === null) return refuse('unknown device or wrong secret', connackBadCredentials)
+    const identity: DeviceIdentity = {
+      deviceId: credentials.id,
+      siteId: credentials.siteId,
+      kind: credentials.kind,
+    }
+    const willTopic = this.willTopics.get(client)
+    if (willTopic !== undefined && !isAllowedWillTopic(identity, willTopic)) {
+      return refuse(
+        `Last Will may only target the device's own status topic, not ${willTopic}`,
+        connackNotAuthorized,
+      )
+    }
+    this.identities.set(client, identity)
+    return true
+  }
+
+  private authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+  ): void {
+    const identity = client === null ? undefined : this.identities.get(client)
+    if (client === null || identity === undefined) {
+      done(new Error('not authenticated'))
+      return
+    }
+    // The Will of a dying connection: its topic was checked at CONNECT; presence is recorded
+    // from the disconnect itself, so the Will needs no ts of its own.
+    if (packet === (client as unknown as { will?: unknown }).will) {
+      done(null)
+      return
+    }
+    const decision = decidePublish(identity, packet.topic)
+    if (!decision.allowed) {
+      this.options.metrics.refused('acl')
+      this.throttle.maybe(`acl:${identity.deviceId}`, this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { deviceId: identity.deviceId, topic: packet.topic, reason: decision.reason, suppressed },
+          'publish refused; connection closed',
+        ),
+      )
+      done(new Error(`publish to ${packet.topic} refused: ${decision.reason}`))
+      return
+    }
+    const submission: Submission = {
+      ...identity,
+      channel: decision.channel,
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      receivedAt: this.now(),
+      source: 'mqtt',
+    }
+    const record = admit(submission, this.options.state)
+    this.count(record)
+    this.options.log.append(record).then(
+      () => done(null),
+      (error: unknown) => {
+        this.options.metrics.refused('log_failure')
+        done(error instanceof Error ? error : new Error(String(error)))
+      },
+    )
+  }
+
+  private count(record: MessageRecord): void {
+    const { metrics } = this.options
+    if (record.items.length > 0) metrics.accepted(record.items.length)
+    if (record.duplicates > 0) metrics.duplicates(record.duplicates)
+    for (const reject of record.rejects) metrics.rejected(reject.code, 1)
+    const first = record.rejects[0]
+    if (first !== undefined) {
+      this.throttle.maybe(`reject:${record.deviceId}`, record.receivedAt, (suppressed) =>
+        this.options.logger.warn(
+          {
+            deviceId: record.deviceId,
+            topic: record.topic,
+            reason: first.reason,
+            refusedObjects: record.rejects.length,
+            suppressed,
+          },
+          'payload refused and dead-lettered',
+        ),
+      )
+    }
+  }
+
+  private authorizeSubscribe(
+    client: Client,
+    subscription: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    const identity = this.identities.get(client)
+    if (identity !== undefined && isAllowedSubscription(identity, subscription.topic))
+      return done(null, subscription)
+    this.options.metrics.refused('subscribe')
+    this.options.logger.debug({ clientId: client.id, topic: subscription.topic }, 'subscription refused')
+    done(null, null) // SUBACK 0x80 for this filter, the connection stays [MQTT-3.9.3-2]
+  }
+
+  private recordDisconnect(client: Client): void {
+    const identity = this.identities.get(client)
+    if (identity === undefined) return
+    const clean = (client as unknown as { _disconnected?: boolean })._disconnected === true
+    this.options.log
+      .append({
+        type: 'presence',
+        receivedAt: this.now(),
+        siteId: identity.siteId,
+        deviceId: identity.deviceId,
+        online: false,
+        cause: clean ? 'disconnect' : 'connection_lost',
+      })
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, deviceId: identity.deviceId }, 'could not record disconnect'),
+      )
+  }
+}
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
+}

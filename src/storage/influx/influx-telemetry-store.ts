@@ -1,0 +1,132 @@
+import { Point } from '@influxdata/influxdb-client'
+import type { Logger } from 'pino'
+import type {
+  RejectedPoint,
+  TelemetryPoint,
+  TelemetryQuery,
+  TelemetrySeries,
+  TelemetryStore,
+} from '../../domain/ports.js'
+import { type InfluxConnection, InfluxV1Client, quoteIdentifier, quoteString } from './influx-client.js'
+
+/** An outage or a misconfiguration: the shipper keeps the batch and retries with backoff. */
+export class TelemetryUnavailableError extends Error {
+  override readonly name = 'TelemetryUnavailableError'
+}
+
+export function toLineProtocol(point: TelemetryPoint): string {
+  const line = new Point(point.measurement)
+  for (const [key, value] of Object.entries(point.tags)) line.tag(key, value)
+  for (const [key, value] of Object.entries(point.fields)) {
+    if (typeof value === 'number') line.floatField(key, value)
+    else if (typeof value === 'boolean') line.booleanField(key, value)
+    else line.stringField(key, value)
+  }
+  line.timestamp(point.ts)
+  const text = line.toLineProtocol()
+  if (text === undefined) throw new Error(`point of ${point.measurement} has no fields`)
+  return text
+}
+
+/**
+ * Telemetry in InfluxDB through the v1 HTTP API (CONTRACT §3). Creates the database on 1.x when
+ * it is missing. A batch InfluxDB refuses as bad data (400) is split in halves until the bad
+ * points are isolated; those are returned for dead-lettering and the rest is written, so one bad
+ * point never blocks the stream.
+ */
+export class InfluxTelemetryStore implements TelemetryStore {
+  readonly name = 'influxdb'
+  private readonly client: InfluxV1Client
+  private readonly connection: InfluxConnection
+  private readonly logger: Logger
+
+  constructor(connection: InfluxConnection, logger: Logger) {
+    this.connection = connection
+    this.client = new InfluxV1Client(connection)
+    this.logger = logger
+  }
+
+  async start(): Promise<void> {
+    // Unreachable now is fine: the shipper spools in the log and retries.
+    await this.ensureDatabase().catch((error: unknown) =>
+      this.logger.warn(
+        { err: error, url: this.connection.url },
+        'InfluxDB not ready at start; telemetry will be spooled',
+      ),
+    )
+  }
+
+  async stop(): Promise<void> {}
+
+  ping(): Promise<boolean> {
+    return this.client.ping()
+  }
+
+  async write(points: readonly TelemetryPoint[]): Promise<RejectedPoint[]> {
+    if (points.length === 0) return []
+    const outcome = await this.send(points.map(toLineProtocol).join('\n'))
+    if (outcome.ok) return []
+    if (outcome.status === 404 && /database not found/i.test(outcome.error)) {
+      await this.ensureDatabase()
+      throw new TelemetryUnavailableError(`database ${this.connection.database} was missing; created it`)
+    }
+    if (outcome.status === 400 || outcome.status === 413) {
+      if (points.length === 1) {
+        const [point] = points
+        return point === undefined
+          ? []
+          : [{ point, reason: `InfluxDB refused the point (${outcome.status}): ${outcome.error}` }]
+      }
+      const middle = Math.ceil(points.length / 2)
+      return [...(await this.write(points.slice(0, middle))), ...(await this.write(points.slice(middle)))]
+    }
+    throw new TelemetryUnavailableError(`InfluxDB /write answered ${outcome.status}: ${outcome.error}`)
+  }
+
+  async query(query: TelemetryQuery): Promise<TelemetrySeries[]> {
+    const conditions = Object.entries(query.where).map(
+      ([tag, value]) => `${quoteIdentifier(tag)} = ${quoteString(value)}`,
+    )
+    conditions.push(`time >= ${Math.floor(query.from)}ms`, `time < ${Math.floor(query.to)}ms`)
+    const field = quoteIdentifier(query.field)
+    const select = query.everyMs === undefined ? `${field} AS value` : `mean(${field}) AS value`
+    const groups = query.groupBy.map(quoteIdentifier)
+    if (query.everyMs !== undefined) groups.unshift(`time(${Math.floor(query.everyMs)}ms)`)
+    const groupBy = groups.length === 0 ? '' : ` GROUP BY ${groups.join(', ')}`
+    const fill = query.everyMs === undefined ? '' : ' fill(none)'
+    const influxql = `SELECT ${select} FROM ${quoteIdentifier(query.measurement)} WHERE ${conditions.join(' AND ')}${groupBy}${fill} ORDER BY time ASC LIMIT ${query.limit}`
+    let series: Awaited<ReturnType<InfluxV1Client['query']>>
+    try {
+      series = await this.client.query(influxql)
+    } catch (error) {
+      throw new TelemetryUnavailableError((error as Error).message)
+    }
+    return series.map((one) => ({
+      tags: one.tags ?? {},
+      points: one.values
+        .map((row) => ({ ts: Number(row[0]), value: (row[1] ?? null) as number | string | boolean | null }))
+        .filter((point) => point.value !== null),
+    }))
+  }
+
+  private async send(lines: string) {
+    try {
+      return await this.client.write(lines)
+    } catch (error) {
+      throw new TelemetryUnavailableError(`InfluxDB unreachable: ${(error as Error).message}`)
+    }
+  }
+
+  private async ensureDatabase(): Promise<void> {
+    // InfluxDB 1.x only; 2.x/3.x map the database to a bucket (DBRP) and refuse CREATE DATABASE.
+    await this.client
+      .query(`CREATE DATABASE ${quoteIdentifier(this.connection.database)}`, {
+        method: 'POST',
+        database: false,
+      })
+      .catch((error: unknown) => {
+        if (/unreachable|fetch failed|ECONNREFUSED|aborted/i.test(String(error))) throw error
+        this.logger.info({ err: error }, 'CREATE DATABASE refused; assuming a 2.x/3.x DBRP mapping')
+      })
+  }
+}

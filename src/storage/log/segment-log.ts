@@ -1,0 +1,313 @@
+import {
+  closeSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writev,
+} from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { LogRecord, PositionedRecord } from '../../domain/log-record.js'
+import type { WriteAheadLog } from '../../domain/ports.js'
+import { encodeFrame, scanFrame } from './frame.js'
+
+export interface SegmentLogOptions {
+  readonly dir: string
+  /** A new segment starts once the active one reaches this size. */
+  readonly segmentBytes: number
+  /** Extra time an idle log waits to gather a batch before it writes and fsyncs. */
+  readonly lingerMs: number
+  readonly logger: Logger
+}
+
+interface Segment {
+  readonly base: number
+  readonly path: string
+  size: number
+}
+
+interface PendingAppend {
+  readonly frame: Buffer
+  readonly position: number
+  readonly resolve: (position: number) => void
+  readonly reject: (error: Error) => void
+}
+
+const segmentSuffix = '.seg'
+const readChunkBytes = 1024 * 1024
+
+/**
+ * The write-ahead log: an append-only sequence of segment files holding CRC-checked frames,
+ * addressed by global byte position. Appends are group-committed: frames gathered while the
+ * previous batch is being written (or during `lingerMs`) go out in one writev + fdatasync, and
+ * every append of the batch resolves only after the fdatasync, so a resolved append survives
+ * SIGKILL and power loss. fsync runs on libuv's thread pool, never on the event loop.
+ */
+export class SegmentLog implements WriteAheadLog {
+  private readonly options: SegmentLogOptions
+  private segments: Segment[] = []
+  private fd = -1
+  private nextPosition = 0
+  private durableEnd = 0
+  private pending: PendingAppend[] = []
+  private flushing: Promise<void> | null = null
+  private flushScheduled = false
+  private readonly listeners = new Set<() => void>()
+  private failure: Error | null = null
+  private stopped = false
+
+  constructor(options: SegmentLogOptions) {
+    this.options = options
+  }
+
+  get endPosition(): number {
+    return this.durableEnd
+  }
+
+  /** Bytes on disk across all segments (for the log-depth gauge and the size bound). */
+  get diskBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.size, 0)
+  }
+
+  get firstPosition(): number {
+    return this.segments[0]?.base ?? 0
+  }
+
+  start(): void {
+    mkdirSync(this.options.dir, { recursive: true })
+    this.segments = readdirSync(this.options.dir)
+      .filter((name) => name.endsWith(segmentSuffix))
+      .map((name) => ({ base: Number.parseInt(name, 10), path: join(this.options.dir, name), size: 0 }))
+      .filter((segment) => Number.isSafeInteger(segment.base))
+      .sort((a, b) => a.base - b.base)
+    for (const segment of this.segments) segment.size = statSync(segment.path).size
+    const last = this.segments.at(-1)
+    if (last === undefined) {
+      this.openSegment(0)
+    } else {
+      this.recoverTail(last)
+      this.fd = openSync(last.path, 'r+')
+    }
+    const active = this.activeSegment()
+    this.nextPosition = active.base + active.size
+    this.durableEnd = this.nextPosition
+  }
+
+  append(record: LogRecord): Promise<number> {
+    if (this.failure !== null) return Promise.reject(this.failure)
+    if (this.stopped) return Promise.reject(new Error('write-ahead log is stopped'))
+    const frame = encodeFrame(Buffer.from(JSON.stringify(record)))
+    const position = this.nextPosition
+    this.nextPosition += frame.length
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ frame, position, resolve, reject })
+      this.scheduleFlush()
+    })
+  }
+
+  readFrom(position: number, maxRecords: number): { records: PositionedRecord[]; next: number } {
+    const records: PositionedRecord[] = []
+    let cursor = Math.max(position, this.firstPosition)
+    while (records.length < maxRecords && cursor < this.durableEnd) {
+      const segment = this.segmentAt(cursor)
+      if (segment === undefined) break
+      const segmentEnd = Math.min(segment.base + segment.size, this.durableEnd)
+      const length = Math.min(readChunkBytes, segmentEnd - cursor)
+      let chunk = this.readBytes(segment, cursor - segment.base, length)
+      let offset = 0
+      while (records.length < maxRecords && offset < chunk.length) {
+        const scan = scanFrame(chunk, offset)
+        if (scan.kind === 'incomplete') {
+          if (offset > 0) break // read the rest from the frame's start
+          if (chunk.length >= scan.needBytes)
+            throw new Error(`write-ahead log: unreadable frame at ${cursor}`)
+          chunk = this.readBytes(segment, cursor - segment.base, scan.needBytes)
+          if (chunk.length < scan.needBytes) throw new Error(`write-ahead log: truncated frame at ${cursor}`)
+          continue
+        }
+        if (scan.kind === 'corrupt') {
+          throw new Error(`write-ahead log corrupt at position ${cursor + offset}: ${scan.reason}`)
+        }
+        records.push({
+          position: cursor + offset,
+          record: JSON.parse(scan.payload.toString('utf8')) as LogRecord,
+        })
+        offset += scan.frameLength
+      }
+      if (offset === 0) break
+      cursor += offset
+    }
+    return { records, next: cursor }
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Deletes whole segments that end at or before `position` (never the active one). */
+  trimBefore(position: number): number {
+    let removed = 0
+    while (this.segments.length > 1) {
+      const first = this.segments[0]
+      const second = this.segments[1]
+      if (first === undefined || second === undefined || second.base > position) break
+      unlinkSync(first.path)
+      this.segments.shift()
+      removed += 1
+    }
+    return removed
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    while (this.flushing !== null || this.pending.length > 0) {
+      if (this.flushing === null) this.startFlush()
+      await this.flushing
+    }
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing !== null) return
+    this.flushScheduled = true
+    const run = () => {
+      this.flushScheduled = false
+      if (this.flushing === null) this.startFlush()
+    }
+    if (this.options.lingerMs > 0) setTimeout(run, this.options.lingerMs)
+    else setImmediate(run)
+  }
+
+  private startFlush(): void {
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    this.flushing = this.writeBatch(batch)
+      .then(
+        () => {
+          const last = batch.at(-1)
+          if (last !== undefined) this.durableEnd = last.position + last.frame.length
+          for (const append of batch) append.resolve(append.position)
+          for (const listener of this.listeners) listener()
+        },
+        (error: unknown) => {
+          // A failed write leaves the file in an unknown state: refuse everything from now on
+          // rather than acknowledge what may not be on disk.
+          this.failure = error instanceof Error ? error : new Error(String(error))
+          this.options.logger.fatal(
+            { err: this.failure },
+            'write-ahead log write failed; refusing new messages',
+          )
+          for (const append of [...batch, ...this.pending]) append.reject(this.failure)
+          this.pending = []
+        },
+      )
+      .finally(() => {
+        this.flushing = null
+        if (this.pending.length > 0) this.startFlush()
+      })
+  }
+
+  private async writeBatch(batch: readonly PendingAppend[]): Promise<void> {
+    const first = batch[0]
+    if (first === undefined) return
+    let active = this.activeSegment()
+    if (active.size >= this.options.segmentBytes) {
+      closeSync(this.fd)
+      this.openSegment(first.position)
+      active = this.activeSegment()
+    }
+    const frames = batch.map((append) => append.frame)
+    const bytes = frames.reduce((sum, frame) => sum + frame.length, 0)
+    await writeAll(this.fd, frames, first.position - active.base)
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
+    )
+    active.size += bytes
+  }
+
+  private openSegment(base: number): void {
+    const path = join(this.options.dir, `${String(base).padStart(20, '0')}${segmentSuffix}`)
+    this.fd = openSync(path, 'w+')
+    this.segments.push({ base, path, size: 0 })
+    // The new file's directory entry must be durable too, or a crash could lose the whole segment.
+    const dirFd = openSync(this.options.dir, 'r')
+    try {
+      fsyncSync(dirFd)
+    } finally {
+      closeSync(dirFd)
+    }
+  }
+
+  /** After a crash the last segment may end in a torn frame: keep the intact prefix only. */
+  private recoverTail(segment: Segment): void {
+    const fd = openSync(segment.path, 'r+')
+    try {
+      const buffer = Buffer.alloc(segment.size)
+      readSync(fd, buffer, 0, segment.size, 0)
+      let offset = 0
+      for (;;) {
+        const scan = scanFrame(buffer, offset)
+        if (scan.kind !== 'frame') break
+        offset += scan.frameLength
+      }
+      if (offset < segment.size) {
+        this.options.logger.warn(
+          { segment: segment.path, keptBytes: offset, droppedBytes: segment.size - offset },
+          'write-ahead log: dropping a torn tail left by a crash (those messages were never acknowledged)',
+        )
+        ftruncateSync(fd, offset)
+        fsyncSync(fd)
+        segment.size = offset
+      }
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  private activeSegment(): Segment {
+    const active = this.segments.at(-1)
+    if (active === undefined) throw new Error('write-ahead log is not started')
+    return active
+  }
+
+  private segmentAt(position: number): Segment | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const segment = this.segments[i]
+      if (segment !== undefined && segment.base <= position) return segment
+    }
+    return undefined
+  }
+
+  private readBytes(segment: Segment, offset: number, length: number): Buffer {
+    const buffer = Buffer.allocUnsafe(length)
+    const fd = segment === this.activeSegment() && this.fd >= 0 ? this.fd : openSync(segment.path, 'r')
+    try {
+      const read = readSync(fd, buffer, 0, length, offset)
+      return buffer.subarray(0, read)
+    } finally {
+      if (fd !== this.fd) closeSync(fd)
+    }
+  }
+}
+
+function writeAll(fd: number, frames: Buffer[], offset: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    writev(fd, frames, offset, (error, written) => {
+      if (error) return reject(error)
+      const expected = frames.reduce((sum, frame) => sum + frame.length, 0)
+      if (written === expected) return resolve()
+      // A short write: finish the remainder from where it stopped.
+      const rest = Buffer.concat(frames).subarray(written)
+      writeAll(fd, [rest], offset + written).then(resolve, reject)
+    })
+  })
+}

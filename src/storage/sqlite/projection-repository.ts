@@ -1,0 +1,164 @@
+import type {
+  DeadLetter,
+  DeadLetterSink,
+  DeviceStateChange,
+  LogCursors,
+  PitPointState,
+  ProjectionStore,
+} from '../../domain/ports.js'
+import type { SqliteDatabase } from './database.js'
+
+interface PitPointRow {
+  site_id: string
+  point_code: string
+  item: PitPointState['item']
+  baseline: number
+  baseline_ts: number
+  baseline_configured: number
+  last_value: number | null
+  last_ts: number | null
+}
+
+/**
+ * The durable side of ingest: log cursors, device counters and presence, dead letters and pit
+ * point history. `commit` writes one projected batch and the projector's cursor atomically.
+ */
+export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLetterSink {
+  private readonly db: SqliteDatabase
+  private readonly statements
+
+  constructor(db: SqliteDatabase) {
+    this.db = db
+    this.statements = {
+      setCursor: db.prepare(
+        'INSERT INTO log_cursors (consumer, position) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET position = excluded.position',
+      ),
+      upsertDevice: db.prepare(`
+        INSERT INTO device_state (device_id, online, last_seen_at, accepted_count, rejected_count, duplicate_count,
+                                  last_reject_reason, last_reject_at, seq_ranges)
+        SELECT @deviceId, coalesce(@online, 0), @lastSeenAt, @accepted, @rejected, @duplicates, @lastRejectReason,
+               @lastRejectAt, @seqRanges
+        WHERE EXISTS (SELECT 1 FROM devices WHERE id = @deviceId)
+        ON CONFLICT (device_id) DO UPDATE SET
+          online = coalesce(@online, online),
+          last_seen_at = coalesce(@lastSeenAt, last_seen_at),
+          accepted_count = accepted_count + @accepted,
+          rejected_count = rejected_count + @rejected,
+          duplicate_count = duplicate_count + @duplicates,
+          last_reject_reason = coalesce(@lastRejectReason, last_reject_reason),
+          last_reject_at = coalesce(@lastRejectAt, last_reject_at),
+          seq_ranges = coalesce(@seqRanges, seq_ranges)`),
+      insertDeadLetter: db.prepare(`
+        INSERT INTO dead_letters (received_at, site_id, device_id, topic, stage, reason, payload)
+        VALUES (@receivedAt, @siteId, @deviceId, @topic, @stage, @reason, @payload)`),
+      upsertPitPoint: db.prepare(`
+        INSERT INTO pit_points (site_id, point_code, item, baseline, baseline_ts, baseline_configured, last_value, last_ts)
+        VALUES (@siteId, @pointCode, @item, @baseline, @baselineTs, @baselineConfigured, @lastValue, @lastTs)
+        ON CONFLICT (site_id, point_code) DO UPDATE SET item = excluded.item, baseline = excluded.baseline,
+          baseline_ts = excluded.baseline_ts, baseline_configured = excluded.baseline_configured,
+          last_value = excluded.last_value, last_ts = excluded.last_ts`),
+    }
+  }
+
+  get(consumer: string): number {
+    const row = this.db.prepare('SELECT position FROM log_cursors WHERE consumer = ?').get(consumer) as
+      | { position: number }
+      | undefined
+    return row?.position ?? 0
+  }
+
+  set(consumer: string, position: number): void {
+    this.statements.setCursor.run(consumer, position)
+  }
+
+  all(): ReadonlyMap<string, number> {
+    const rows = this.db.prepare('SELECT consumer, position FROM log_cursors').all() as {
+      consumer: string
+      position: number
+    }[]
+    return new Map(rows.map((row) => [row.consumer, row.position]))
+  }
+
+  add(letters: readonly DeadLetter[]): void {
+    this.db.transaction(() => {
+      for (const letter of letters) this.statements.insertDeadLetter.run(letter)
+    })()
+  }
+
+  loadSeqRanges(): Map<string, unknown> {
+    const rows = this.db
+      .prepare('SELECT device_id, seq_ranges FROM device_state WHERE seq_ranges IS NOT NULL')
+      .all() as {
+      device_id: string
+      seq_ranges: string
+    }[]
+    return new Map(rows.map((row) => [row.device_id, JSON.parse(row.seq_ranges) as unknown]))
+  }
+
+  loadPitPoints(): PitPointState[] {
+    const rows = this.db.prepare('SELECT * FROM pit_points').all() as PitPointRow[]
+    return rows.map((row) => ({
+      siteId: row.site_id,
+      pointCode: row.point_code,
+      item: row.item,
+      baseline: row.baseline,
+      baselineTs: row.baseline_ts,
+      baselineConfigured: row.baseline_configured === 1,
+      lastValue: row.last_value,
+      lastTs: row.last_ts,
+    }))
+  }
+
+  commit(batch: {
+    readonly consumer: string
+    readonly position: number
+    readonly devices: readonly DeviceStateChange[]
+    readonly deadLetters: readonly DeadLetter[]
+    readonly pitPoints: readonly PitPointState[]
+  }): void {
+    this.db.transaction(() => {
+      for (const change of batch.devices) {
+        this.statements.upsertDevice.run({
+          ...change,
+          online: change.online === null ? null : Number(change.online),
+          seqRanges: change.seqRanges === null ? null : JSON.stringify(change.seqRanges),
+        })
+      }
+      for (const letter of batch.deadLetters) this.statements.insertDeadLetter.run(letter)
+      for (const point of batch.pitPoints) {
+        this.statements.upsertPitPoint.run({ ...point, baselineConfigured: Number(point.baselineConfigured) })
+      }
+      this.statements.setCursor.run(batch.consumer, batch.position)
+    })()
+  }
+
+  /** Dead letters, newest first (for tests and, later, the API). */
+  listDeadLetters(filter: { deviceId?: string; limit: number }): (DeadLetter & { id: number })[] {
+    const rows = (
+      filter.deviceId === undefined
+        ? this.db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(filter.limit)
+        : this.db
+            .prepare('SELECT * FROM dead_letters WHERE device_id = ? ORDER BY id DESC LIMIT ?')
+            .all(filter.deviceId, filter.limit)
+    ) as {
+      id: number
+      received_at: number
+      site_id: string | null
+      device_id: string | null
+      topic: string
+      stage: DeadLetter['stage']
+      reason: string
+      payload: string
+    }[]
+    return rows.map((row) => ({
+      id: row.id,
+      receivedAt: row.received_at,
+      siteId: row.site_id,
+      deviceId: row.device_id,
+      topic: row.topic,
+      stage: row.stage,
+      reason: row.reason,
+      payload: row.payload,
+    }))
+  }
+}

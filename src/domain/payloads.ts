@@ -78,7 +78,7 @@ export const craneCycleSchema = z
     violations: z.array(code).max(64).optional(),
   })
   .refine((c) => c.startTs <= c.ts, {
-    message: 'startTs must not be after ts (the end of the lift)',
+    message: 'must not be after ts (the end of the lift)',
     path: ['startTs'],
   })
 export type CraneCycle = z.output<typeof craneCycleSchema>

@@ -108,8 +108,9 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     const sql =
       query.everyMs === undefined
         ? `SELECT series, ts, ${value} AS value, json_type(fields, '$.${query.field}') AS type FROM telemetry WHERE ${clauses.join(' AND ')} ORDER BY ts`
-        : `SELECT series, (ts / @every) * @every AS ts, avg(${value}) AS value FROM telemetry
-           WHERE ${clauses.join(' AND ')} GROUP BY series, (ts / @every) ORDER BY ts`
+        : // better-sqlite3 binds JS numbers as REAL: cast so the window division is an integer one.
+          `SELECT series, CAST(ts / @every AS INTEGER) * @every AS ts, avg(${value}) AS value FROM telemetry
+           WHERE ${clauses.join(' AND ')} GROUP BY series, CAST(ts / @every AS INTEGER) ORDER BY ts`
     const rows = db.prepare(sql).all({
       measurement: query.measurement,
       from: Math.floor(query.from),

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { loadConfig } from '../../src/app/config.js'
+import { Engine, registryDatabasePath } from '../../src/app/engine.js'
+import { Provisioning } from '../../src/domain/provisioning.js'
+import type { DeviceKind, Role } from '../../src/domain/registry.js'
+import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js'
+import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { type LogLine, memoryLogger } from './log-sink.js'
+
+export interface TestEngine {
+  readonly engine: Engine
+  readonly dataDir: string
+  readonly lines: LogLine[]
+  readonly mqttUrl: string
+  readonly httpUrl: string
+  /** Provisioning through a second connection to the same SQLite file, as the CLI does. */
+  readonly provisioning: Provisioning
+  readonly db: SqliteDatabase
+  addDevice(siteId: string, deviceId: string, kind: DeviceKind): string
+  token(role: Role, scope?: { sites?: string[]; region?: string }): string
+  restart(): Promise<TestEngine>
+  stop(options?: { keepData?: boolean }): Promise<void>
+}
+
+export interface TestEngineOptions {
+  readonly influxUrl?: string
+  readonly influxDatabase?: string
+  readonly dataDir?: string
+  readonly env?: Record<string, string>
+}
+
+/** A real engine on loopback, port 0, with its own data directory and an in-memory log. */
+export async function startTestEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'siteward-test-'))
+  const env: Record<string, string> = {
+    SITEWARD_DATA_DIR: dataDir,
+    SITEWARD_MQTT_HOST: '127.0.0.1',
+    SITEWARD_MQTT_PORT: '0',
+    SITEWARD_HTTP_HOST: '127.0.0.1',
+    SITEWARD_HTTP_PORT: '0',
+    SITEWARD_WAL_COMMIT_MS: '1',
+    ...options.env,
+  }
+  if (options.influxUrl !== undefined) {
+    env.SITEWARD_INFLUX_URL = options.influxUrl
+    env.SITEWARD_INFLUX_DB = options.influxDatabase ?? `test_${randomUUID().replace(/-/g, '')}`
+  }
+  const config = loadConfig(env)
+  const { logger, lines } = memoryLogger()
+  const engine = new Engine(config, logger)
+  await engine.start()
+  const db = openDatabase(registryDatabasePath(dataDir))
+  const provisioning = new Provisioning(new RegistryRepository(db))
+  const self: TestEngine = {
+    engine,
+    dataDir,
+    lines,
+    mqttUrl: `mqtt://127.0.0.1:${engine.mqttPort}`,
+    httpUrl: `http://127.0.0.1:${engine.httpPort}`,
+    provisioning,
+    db,
+    addDevice(siteId, deviceId, kind) {
+      if (new RegistryRepository(db).getSite(siteId) === undefined) provisioning.addSite({ id: siteId, name: `Site ${siteId}`, region: '330106' })
+      return provisioning.addDevice({ siteId, id: deviceId, kind }).secret
+    },
+    token(role, scope = {}) {
+      return provisioning.createToken({ role, name: `${role}-${randomUUID()}`, sites: scope.sites ?? [], region: scope.region ?? null }).token
+    },
+    async restart() {
+      await self.stop({ keepData: true })
+      return startTestEngine({ ...options, dataDir, influxDatabase: env.SITEWARD_INFLUX_DB })
+    },
+    async stop({ keepData = false } = {}) {
+      await engine.stop()
+      db.close()
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  return self
+}
+
+/** Connects as a device (client id = username = device id), resolving on CONNACK. */
+export function connectDevice(url: string, deviceId: string, secret: string, extra: IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(url, {
+    clientId: deviceId,
+    username: deviceId,
+    password: secret,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    ...extra,
+  })
+}
+
+/** Tries to connect and returns the CONNACK refusal code, or 0 when the broker accepted. */
+export async function connackCode(url: string, options: IClientOptions): Promise<number> {
+  try {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options })
+    await client.endAsync()
+    return 0
+  } catch (error) {
+    return (error as { code?: number }).code ?? -1
+  }
+}
+
+export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+export const nowTs = () => Date.now()

@@ -1,0 +1,99 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface RunningInfluxd {
+  readonly url: string
+  readonly port: number
+  stop(): Promise<void>
+}
+
+export function influxdOnPath(): string | null {
+  try {
+    return execFileSync('sh', ['-c', 'command -v influxd'], { encoding: 'utf8' }).trim() || null
+  } catch {
+    return null
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * A throw-away influxd (Debian's `influxdb` package, 1.6) in a temporary directory on free
+ * loopback ports. `httpPort` may be given to bring one up where an engine already expects it.
+ */
+export async function startInfluxd(options: { httpPort?: number; dir?: string } = {}): Promise<RunningInfluxd> {
+  const binary = influxdOnPath()
+  if (binary === null) throw new Error('influxd is not on PATH (apt-get install influxdb)')
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'siteward-influxd-'))
+  const httpPort = options.httpPort ?? (await freePort())
+  const rpcPort = await freePort()
+  const config = join(dir, 'influxdb.conf')
+  writeFileSync(
+    config,
+    `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${dir}/meta"
+[data]
+  dir = "${dir}/data"
+  wal-dir = "${dir}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${httpPort}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[logging]
+  level = "warn"
+`,
+  )
+  const child: ChildProcess = spawn(binary, ['-config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const url = `http://127.0.0.1:${httpPort}`
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`influxd exited (${child.exitCode}): ${stderr}`)
+    try {
+      const response = await fetch(`${url}/ping`)
+      if (response.status === 204) break
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`influxd did not answer /ping within 20 s: ${stderr}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    url,
+    port: httpPort,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))])
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { describeValue } from './issues.js'
 
 /**
  * Wire payload schemas of CONTRACT §2.1: the one definition used by MQTT ingest, the manual
@@ -6,15 +7,17 @@ import { z } from 'zod'
  * field of the wrong type rejects the object.
  */
 
+const timestampHelp = 'ISO-8601 date-time with offset (e.g. 2026-05-01T08:00:00+08:00) or epoch milliseconds'
+
 /** `ts`: ISO-8601 with an offset, or epoch milliseconds. Output: epoch milliseconds. */
 export const timestampSchema = z
-  .union([
-    z.number().int().nonnegative(),
-    z.iso.datetime({
-      offset: true,
-      message: 'ISO-8601 date-time with offset (e.g. 2026-05-01T08:00:00+08:00)',
-    }),
-  ])
+  .union(
+    [
+      z.number().int().nonnegative(),
+      z.iso.datetime({ offset: true, error: (issue) => `expected ${timestampHelp}, got "${String(issue.input).slice(0, 40)}"` }),
+    ],
+    { error: (issue) => (issue.input === undefined ? `required: ${timestampHelp}` : `expected ${timestampHelp}, got ${describeValue(issue.input)}`) },
+  )
   .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
 
 const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)

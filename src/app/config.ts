@@ -10,50 +10,41 @@ const optionalText = z
   .transform((value) => (value === undefined || value === '' ? undefined : value))
 
 /** The environment, as CONTRACT §1.1 and the README's configuration table name it. */
-const environmentSchema = z
-  .object({
-    SITEWARD_DATA_DIR: z.string().min(1).default('./data'),
-    SITEWARD_MQTT_HOST: z.string().min(1).default('0.0.0.0'),
-    SITEWARD_MQTT_PORT: port.default(1883),
-    SITEWARD_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-    SITEWARD_HTTP_PORT: port.default(8080),
-    SITEWARD_INFLUX_URL: optionalText.pipe(
-      z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).optional(),
-    ),
-    SITEWARD_INFLUX_DB: z.string().min(1).default('siteward'),
-    SITEWARD_INFLUX_TOKEN: optionalText,
-    SITEWARD_INFLUX_USERNAME: optionalText,
-    SITEWARD_INFLUX_PASSWORD: optionalText,
-    SITEWARD_RULES_DIR: z.string().min(1).default('seeds/rules'),
-    SITEWARD_LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
-    SITEWARD_TELEMETRY_RETENTION_DAYS: positiveInt.default(90),
-    SITEWARD_WAL_SEGMENT_MB: positiveInt.max(1024).default(64),
-    SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
-    SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
-    SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
-  })
-  .superRefine((env, ctx) => {
-    if ((env.SITEWARD_INFLUX_USERNAME === undefined) !== (env.SITEWARD_INFLUX_PASSWORD === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [
-          env.SITEWARD_INFLUX_USERNAME === undefined
-            ? 'SITEWARD_INFLUX_USERNAME'
-            : 'SITEWARD_INFLUX_PASSWORD',
-        ],
-        message: 'SITEWARD_INFLUX_USERNAME and SITEWARD_INFLUX_PASSWORD go together',
-      })
-    }
-    if (env.SITEWARD_INFLUX_TOKEN !== undefined && env.SITEWARD_INFLUX_USERNAME !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SITEWARD_INFLUX_TOKEN'],
-        message: 'use a token or a username, not both',
-      })
-    }
-  })
+const environmentSchema = z.object({
+  SITEWARD_DATA_DIR: z.string().min(1).default('./data'),
+  SITEWARD_MQTT_HOST: z.string().min(1).default('0.0.0.0'),
+  SITEWARD_MQTT_PORT: port.default(1883),
+  SITEWARD_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  SITEWARD_HTTP_PORT: port.default(8080),
+  SITEWARD_INFLUX_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).optional(),
+  ),
+  SITEWARD_INFLUX_DB: z.string().min(1).default('siteward'),
+  SITEWARD_INFLUX_TOKEN: optionalText,
+  SITEWARD_INFLUX_USERNAME: optionalText,
+  SITEWARD_INFLUX_PASSWORD: optionalText,
+  SITEWARD_RULES_DIR: z.string().min(1).default('seeds/rules'),
+  SITEWARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SITEWARD_TELEMETRY_RETENTION_DAYS: positiveInt.default(90),
+  SITEWARD_WAL_SEGMENT_MB: positiveInt.max(1024).default(64),
+  SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
+  SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
+})
+
+/** Rules across variables, checked on the raw environment so they are listed with all others. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const set = (name: string) => env[name] !== undefined && env[name] !== ''
+  const problems: string[] = []
+  if (set('SITEWARD_INFLUX_USERNAME') !== set('SITEWARD_INFLUX_PASSWORD')) {
+    const missing = set('SITEWARD_INFLUX_USERNAME') ? 'SITEWARD_INFLUX_PASSWORD' : 'SITEWARD_INFLUX_USERNAME'
+    problems.push(`${missing}: SITEWARD_INFLUX_USERNAME and SITEWARD_INFLUX_PASSWORD go together`)
+  }
+  if (set('SITEWARD_INFLUX_TOKEN') && set('SITEWARD_INFLUX_USERNAME')) {
+    problems.push('SITEWARD_INFLUX_TOKEN: use a token or a username, not both')
+  }
+  return problems
+}
 
 export type InfluxCredentials =
   | { readonly kind: 'none' }
@@ -92,7 +83,8 @@ export class ConfigError extends Error {
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(env)
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, env))
+  const problems = [...(parsed.success ? [] : formatIssues(parsed.error, env)), ...crossFieldProblems(env)]
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   return deepFreeze({
     dataDir: resolve(e.SITEWARD_DATA_DIR),

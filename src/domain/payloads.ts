@@ -14,9 +14,17 @@ export const timestampSchema = z
   .union(
     [
       z.number().int().nonnegative(),
-      z.iso.datetime({ offset: true, error: (issue) => `expected ${timestampHelp}, got "${String(issue.input).slice(0, 40)}"` }),
+      z.iso.datetime({
+        offset: true,
+        error: (issue) => `expected ${timestampHelp}, got "${String(issue.input).slice(0, 40)}"`,
+      }),
     ],
-    { error: (issue) => (issue.input === undefined ? `required: ${timestampHelp}` : `expected ${timestampHelp}, got ${describeValue(issue.input)}`) },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? `required: ${timestampHelp}`
+          : `expected ${timestampHelp}, got ${describeValue(issue.input)}`,
+    },
   )
   .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
 

@@ -286,8 +286,10 @@ export class Broker {
     done: (error: Error | null, subscription?: Subscription | null) => void,
   ): void {
     const identity = this.identities.get(client)
-    if (identity !== undefined && isAllowedSubscription(identity, subscription.topic))
-      return done(null, subscription)
+    if (identity !== undefined && isAllowedSubscription(identity, subscription.topic)) {
+      done(null, subscription)
+      return
+    }
     this.options.metrics.refused('subscribe')
     this.options.logger.debug({ clientId: client.id, topic: subscription.topic }, 'subscription refused')
     done(null, null) // SUBACK 0x80 for this filter, the connection stays [MQTT-3.9.3-2]

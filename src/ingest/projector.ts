@@ -74,7 +74,8 @@ export class Projector {
   private drainBatch(maxRecords: number): number {
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     if (records.length === 0) return 0
-    const projection = project(records, this.options.state)
+    // Readings are built only while someone (the rules) listens.
+    const projection = project(records, this.options.state, this.readingsSubject.observed)
     this.options.store.commit({ consumer: projectorConsumer, position: next, ...projection.changes })
     this.position = next
     for (const reading of projection.readings) {
@@ -90,7 +91,7 @@ export class Projector {
 
 type MutableChange = { -readonly [K in keyof DeviceStateChange]: DeviceStateChange[K] }
 
-function project(records: readonly PositionedRecord[], state: IngestState) {
+function project(records: readonly PositionedRecord[], state: IngestState, withReadings: boolean) {
   const devices = new Map<string, MutableChange>()
   const deadLetters: DeadLetter[] = []
   const readings: Reading[] = []
@@ -130,7 +131,7 @@ function project(records: readonly PositionedRecord[], state: IngestState) {
       change.lastRejectReason = letter.reason
       change.lastRejectAt = record.receivedAt
     }
-    readings.push(...readingsOf(record))
+    if (withReadings) readings.push(...readingsOf(record))
   }
   return {
     changes: { devices: [...devices.values()], deadLetters, pitPoints: state.pitPoints.takeTouched() },

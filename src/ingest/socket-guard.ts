@@ -82,6 +82,16 @@ export class GuardedSocket extends Duplex {
     this.socket.write(chunk, encoding, callback)
   }
 
+  /** PUBACKs released by one group commit arrive together: send them in one write. */
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.socket.write(
+      chunks.length === 1
+        ? (chunks[0] as { chunk: Buffer }).chunk
+        : Buffer.concat(chunks.map((c) => c.chunk)),
+      callback,
+    )
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.socket.end(callback)
   }

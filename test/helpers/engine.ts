@@ -64,11 +64,17 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     provisioning,
     db,
     addDevice(siteId, deviceId, kind) {
-      if (new RegistryRepository(db).getSite(siteId) === undefined) provisioning.addSite({ id: siteId, name: `Site ${siteId}`, region: '330106' })
+      if (new RegistryRepository(db).getSite(siteId) === undefined)
+        provisioning.addSite({ id: siteId, name: `Site ${siteId}`, region: '330106' })
       return provisioning.addDevice({ siteId, id: deviceId, kind }).secret
     },
     token(role, scope = {}) {
-      return provisioning.createToken({ role, name: `${role}-${randomUUID()}`, sites: scope.sites ?? [], region: scope.region ?? null }).token
+      return provisioning.createToken({
+        role,
+        name: `${role}-${randomUUID()}`,
+        sites: scope.sites ?? [],
+        region: scope.region ?? null,
+      }).token
     },
     async restart() {
       await self.stop({ keepData: true })
@@ -84,7 +90,12 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
 }
 
 /** Connects as a device (client id = username = device id), resolving on CONNACK. */
-export function connectDevice(url: string, deviceId: string, secret: string, extra: IClientOptions = {}): Promise<MqttClient> {
+export function connectDevice(
+  url: string,
+  deviceId: string,
+  secret: string,
+  extra: IClientOptions = {},
+): Promise<MqttClient> {
   return mqtt.connectAsync(url, {
     clientId: deviceId,
     username: deviceId,
@@ -99,7 +110,12 @@ export function connectDevice(url: string, deviceId: string, secret: string, ext
 /** Tries to connect and returns the CONNACK refusal code, or 0 when the broker accepted. */
 export async function connackCode(url: string, options: IClientOptions): Promise<number> {
   try {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options })
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      ...options,
+    })
     await client.endAsync()
     return 0
   } catch (error) {
@@ -107,11 +123,16 @@ export async function connackCode(url: string, options: IClientOptions): Promise
   }
 }
 
-export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Exclude<NonNullable<T>, false>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
-    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
+    if (value !== undefined && value !== null && value !== false)
+      return value as Exclude<NonNullable<T>, false>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }

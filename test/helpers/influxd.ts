@@ -7,6 +7,7 @@ import { join } from 'node:path'
 export interface RunningInfluxd {
   readonly url: string
   readonly port: number
+  readonly pid: number
   stop(): Promise<void>
 }
 
@@ -34,7 +35,9 @@ export function freePort(): Promise<number> {
  * A throw-away influxd (Debian's `influxdb` package, 1.6) in a temporary directory on free
  * loopback ports. `httpPort` may be given to bring one up where an engine already expects it.
  */
-export async function startInfluxd(options: { httpPort?: number; dir?: string } = {}): Promise<RunningInfluxd> {
+export async function startInfluxd(
+  options: { httpPort?: number; dir?: string } = {},
+): Promise<RunningInfluxd> {
   const binary = influxdOnPath()
   if (binary === null) throw new Error('influxd is not on PATH (apt-get install influxdb)')
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'siteward-influxd-'))
@@ -86,6 +89,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   return {
     url,
     port: httpPort,
+    pid: child.pid ?? 0,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -13,7 +13,8 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: LogLine[
   const lines: LogLine[] = []
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const text of chunk.toString().split('\n')) if (text !== '') lines.push(JSON.parse(text) as LogLine)
+      for (const text of chunk.toString().split('\n'))
+        if (text !== '') lines.push(JSON.parse(text) as LogLine)
       callback()
     },
   })

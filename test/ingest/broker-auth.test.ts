@@ -21,7 +21,8 @@ function openRawSocket(port: number): Promise<Socket> {
   })
 }
 
-const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())))
+const closed = (socket: Socket) =>
+  new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())))
 
 describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
   let t: TestEngine
@@ -33,7 +34,12 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
   const maxUnauthenticated = 20
 
   beforeAll(async () => {
-    t = await startTestEngine({ env: { SITEWARD_MQTT_MAX_UNAUTHENTICATED: String(maxUnauthenticated), SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '1000' } })
+    t = await startTestEngine({
+      env: {
+        SITEWARD_MQTT_MAX_UNAUTHENTICATED: String(maxUnauthenticated),
+        SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '1000',
+      },
+    })
     secret = t.addDevice('S1', 'TC-01', 'crane')
     otherSecret = t.addDevice('S2', 'TC-09', 'crane')
     t.engine.readings$.subscribe((reading) => readings.push(reading))
@@ -49,8 +55,15 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
 
   /** The rightful device can still publish, and its reading reaches the pipeline. */
   async function rightfulStillWorks(marker: number) {
-    await rightful.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify({ ts: Date.now(), loadT: marker }), { qos: 1 })
-    await waitFor(() => readings.some((r) => r.channel === 'telemetry' && r.kind === 'crane' && r.data.loadT === marker), `reading ${marker}`)
+    await rightful.publishAsync(
+      'sites/S1/devices/TC-01/telemetry',
+      JSON.stringify({ ts: Date.now(), loadT: marker }),
+      { qos: 1 },
+    )
+    await waitFor(
+      () => readings.some((r) => r.channel === 'telemetry' && r.kind === 'crane' && r.data.loadT === marker),
+      `reading ${marker}`,
+    )
     expect(rightfulClosed).toBe(false)
   }
 
@@ -65,7 +78,9 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
   })
 
   it('refuses a client id that is not the device id with CONNACK 5', async () => {
-    expect(await connackCode(t.mqttUrl, { clientId: 'someone-else', username: 'TC-01', password: secret })).toBe(5)
+    expect(
+      await connackCode(t.mqttUrl, { clientId: 'someone-else', username: 'TC-01', password: secret }),
+    ).toBe(5)
     await rightfulStillWorks(2)
   })
 
@@ -74,7 +89,12 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
       clientId: 'TC-09',
       username: 'TC-09',
       password: otherSecret,
-      will: { topic: 'sites/S1/devices/TC-01/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
+      will: {
+        topic: 'sites/S1/devices/TC-01/status',
+        payload: Buffer.from('{"online":false}'),
+        qos: 1,
+        retain: false,
+      },
     })
     expect(code).toBe(5)
   })
@@ -87,15 +107,31 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
   ])('closes a device that publishes to %s; nothing enters the pipeline', async (_what, topic) => {
     const intruder = await connectDevice(t.mqttUrl, 'TC-09', otherSecret)
     const before = readings.length
-    expect(await publishOutcome(intruder, topic, JSON.stringify({ ts: Date.now(), loadT: 666 }))).toBe('closed')
+    expect(await publishOutcome(intruder, topic, JSON.stringify({ ts: Date.now(), loadT: 666 }))).toBe(
+      'closed',
+    )
     await rightfulStillWorks(3)
-    expect(readings.slice(before).some((r) => r.deviceId === 'TC-09' || (r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT === 666))).toBe(false)
+    expect(
+      readings
+        .slice(before)
+        .some(
+          (r) =>
+            r.deviceId === 'TC-09' ||
+            (r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT === 666),
+        ),
+    ).toBe(false)
     intruder.end(true)
   })
 
   it('grants its own alert and command subscriptions and answers 0x80 to others', async () => {
     const device = await connectDevice(t.mqttUrl, 'TC-09', otherSecret)
-    const filters = ['sites/S2/alerts/#', 'sites/S2/devices/TC-09/commands/#', 'sites/S1/alerts/#', '#', '$SYS/#']
+    const filters = [
+      'sites/S2/alerts/#',
+      'sites/S2/devices/TC-09/commands/#',
+      'sites/S1/alerts/#',
+      '#',
+      '$SYS/#',
+    ]
     // mqtt.js reports a SUBACK holding 0x80 as an error that carries the SUBACK itself.
     const granted = await device.subscribeAsync(filters, { qos: 1 }).then(
       (grants) => grants.map((grant) => grant.qos),
@@ -123,12 +159,16 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
   })
 
   it('caps sockets that have not logged in; they time out; the rightful session never notices', async () => {
-    const flood = await Promise.all(Array.from({ length: maxUnauthenticated + 10 }, () => openRawSocket(t.engine.mqttPort)))
+    const flood = await Promise.all(
+      Array.from({ length: maxUnauthenticated + 10 }, () => openRawSocket(t.engine.mqttPort)),
+    )
     const over = flood.slice(maxUnauthenticated)
     await Promise.all(over.map(closed)) // beyond the cap: closed at once
     await rightfulStillWorks(5)
     await Promise.all(flood.map(closed)) // the rest: closed by the connect timeout
-    expect(await connackCode(t.mqttUrl, { clientId: 'TC-09', username: 'TC-09', password: otherSecret })).toBe(0)
+    expect(
+      await connackCode(t.mqttUrl, { clientId: 'TC-09', username: 'TC-09', password: otherSecret }),
+    ).toBe(0)
     await rightfulStillWorks(6)
   })
 

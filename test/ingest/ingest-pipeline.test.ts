@@ -30,13 +30,38 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
   it("accepts a QoS 1 publish from Debian's mosquitto_pub, a third-party client", async () => {
     const ts = Date.now()
     await run('mosquitto_pub', [
-      '-h', '127.0.0.1', '-p', String(t.engine.mqttPort), '-V', 'mqttv311',
-      '-i', 'TC-03', '-u', 'TC-03', '-P', secrets['TC-03'] as string,
-      '-q', '1', '-t', 'sites/S1/devices/TC-03/telemetry',
-      '-m', JSON.stringify({ ts, loadT: 2.5, momentPct: 70, mode: 'work' }),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(t.engine.mqttPort),
+      '-V',
+      'mqttv311',
+      '-i',
+      'TC-03',
+      '-u',
+      'TC-03',
+      '-P',
+      secrets['TC-03'] as string,
+      '-q',
+      '1',
+      '-t',
+      'sites/S1/devices/TC-03/telemetry',
+      '-m',
+      JSON.stringify({ ts, loadT: 2.5, momentPct: 70, mode: 'work' }),
     ])
-    const reading = await waitFor(() => readings.find((r) => r.deviceId === 'TC-03'), 'the mosquitto_pub reading')
-    expect(reading).toMatchObject({ siteId: 'S1', deviceId: 'TC-03', kind: 'crane', channel: 'telemetry', ts, source: 'mqtt', data: { loadT: 2.5, momentPct: 70, mode: 'work' } })
+    const reading = await waitFor(
+      () => readings.find((r) => r.deviceId === 'TC-03'),
+      'the mosquitto_pub reading',
+    )
+    expect(reading).toMatchObject({
+      siteId: 'S1',
+      deviceId: 'TC-03',
+      kind: 'crane',
+      channel: 'telemetry',
+      ts,
+      source: 'mqtt',
+      data: { loadT: 2.5, momentPct: 70, mode: 'work' },
+    })
     const state = await waitFor(() => device('TC-03')?.lastSeenAt !== null && device('TC-03'), 'TC-03 state')
     expect(state.acceptedCount).toBe(1)
   })
@@ -44,12 +69,23 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
   it('a PUBACK means the message is already in the write-ahead log on disk', async () => {
     const client = await connectDevice(t.mqttUrl, 'TC-01', secrets['TC-01'] as string)
     const ts = Date.now()
-    await client.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify({ ts, windMps: 9.75 }), { qos: 1 })
+    await client.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify({ ts, windMps: 9.75 }), {
+      qos: 1,
+    })
     // An independent reader of the log files (as after a crash) finds it.
-    const reader = new SegmentLog({ dir: join(t.dataDir, 'wal'), segmentBytes: 64 * 1024 * 1024, lingerMs: 0, logger: memoryLogger().logger })
+    const reader = new SegmentLog({
+      dir: join(t.dataDir, 'wal'),
+      segmentBytes: 64 * 1024 * 1024,
+      lingerMs: 0,
+      logger: memoryLogger().logger,
+    })
     reader.start()
     const records = reader.readFrom(0, 100_000).records.map((r) => r.record)
-    expect(records.some((r) => r.type === 'message' && r.deviceId === 'TC-01' && r.items.some((item) => item.ts === ts))).toBe(true)
+    expect(
+      records.some(
+        (r) => r.type === 'message' && r.deviceId === 'TC-01' && r.items.some((item) => item.ts === ts),
+      ),
+    ).toBe(true)
     await client.endAsync()
   })
 
@@ -57,20 +93,43 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     const bad = await connectDevice(t.mqttUrl, 'TC-01', secrets['TC-01'] as string)
     const good = await connectDevice(t.mqttUrl, 'TC-02', secrets['TC-02'] as string)
     const before = device('TC-01')?.rejectedCount ?? 0
-    const invalid = ['not json', '42', '[]', JSON.stringify({ ts: Date.now(), loadT: 'heavy' }), JSON.stringify({ loadT: 1 }), JSON.stringify({ ts: Date.now() + 3_600_000, loadT: 1 })]
+    const invalid = [
+      'not json',
+      '42',
+      '[]',
+      JSON.stringify({ ts: Date.now(), loadT: 'heavy' }),
+      JSON.stringify({ loadT: 1 }),
+      JSON.stringify({ ts: Date.now() + 3_600_000, loadT: 1 }),
+    ]
     const base = Date.now()
     const sends: Promise<unknown>[] = []
     for (let round = 0; round < 20; round++) {
-      for (const payload of invalid) sends.push(bad.publishAsync('sites/S1/devices/TC-01/telemetry', payload, { qos: 1 }))
-      sends.push(good.publishAsync('sites/S1/devices/TC-02/telemetry', JSON.stringify({ ts: base + round, seq: round, loadT: round }), { qos: 1 }))
+      for (const payload of invalid)
+        sends.push(bad.publishAsync('sites/S1/devices/TC-01/telemetry', payload, { qos: 1 }))
+      sends.push(
+        good.publishAsync(
+          'sites/S1/devices/TC-02/telemetry',
+          JSON.stringify({ ts: base + round, seq: round, loadT: round }),
+          { qos: 1 },
+        ),
+      )
     }
     await Promise.all(sends) // every one PUBACKed, invalid ones too
-    const state = await waitFor(() => (device('TC-01')?.rejectedCount ?? 0) - before >= 120 && device('TC-01'), 'rejections counted')
+    const state = await waitFor(
+      () => (device('TC-01')?.rejectedCount ?? 0) - before >= 120 && device('TC-01'),
+      'rejections counted',
+    )
     expect(state.rejectedCount - before).toBe(120)
     expect(state.lastRejectReason).toMatch(/ts: .* is more than 5 minutes in the future/)
-    await waitFor(() => readings.filter((r) => r.deviceId === 'TC-02').length >= 20, 'valid readings of TC-02')
-    expect(readings.filter((r) => r.deviceId === 'TC-02').map((r) => r.ts)).toEqual(Array.from({ length: 20 }, (_, i) => base + i))
-    expect(readings.some((r) => r.deviceId === 'TC-01' && r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT === 'heavy')).toBe(false)
+    await waitFor(
+      () => readings.filter((r) => r.deviceId === 'TC-02').length >= 20,
+      'valid readings of TC-02',
+    )
+    expect(readings.filter((r) => r.deviceId === 'TC-02').map((r) => r.ts)).toEqual(
+      Array.from({ length: 20 }, (_, i) => base + i),
+    )
+    // Nothing TC-01 sent in this burst was valid, so none of it may reach the rules.
+    expect(readings.some((r) => r.deviceId === 'TC-01' && r.receivedAt >= base)).toBe(false)
 
     const letters = new ProjectionRepository(t.db).listDeadLetters({ deviceId: 'TC-01', limit: 1_000 })
     expect(letters).toHaveLength(120)
@@ -82,10 +141,20 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       /^\[0\] ts: required: ISO-8601 date-time with offset/,
       /^\[0\] ts: .* is more than 5 minutes in the future/,
     ]
-    for (const letter of letters) expect(expectedReasons.some((reason) => reason.test(letter.reason)), letter.reason).toBe(true)
-    for (const reason of expectedReasons) expect(letters.filter((l) => reason.test(l.reason)), String(reason)).toHaveLength(20)
+    for (const letter of letters)
+      expect(
+        expectedReasons.some((reason) => reason.test(letter.reason)),
+        letter.reason,
+      ).toBe(true)
+    for (const reason of expectedReasons)
+      expect(
+        letters.filter((l) => reason.test(l.reason)),
+        String(reason),
+      ).toHaveLength(20)
     expect(letters.find((l) => l.payload === 'not json')?.topic).toBe('sites/S1/devices/TC-01/telemetry')
-    const logged = t.lines.filter((line) => line.msg === 'payload refused and dead-lettered' && line.deviceId === 'TC-01')
+    const logged = t.lines.filter(
+      (line) => line.msg === 'payload refused and dead-lettered' && line.deviceId === 'TC-01',
+    )
     expect(logged).toHaveLength(1)
     expect(bad.connected && good.connected).toBe(true)
     await bad.endAsync()
@@ -96,10 +165,28 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     const client = await connectDevice(t.mqttUrl, 'TC-02', secrets['TC-02'] as string)
     const before = readings.filter((r) => r.deviceId === 'TC-02').length
     const ts = Date.now()
-    await client.publishAsync('sites/S1/devices/TC-02/telemetry', JSON.stringify({ ts, seq: 500, loadT: 1 }), { qos: 1 })
-    await client.publishAsync('sites/S1/devices/TC-02/telemetry', JSON.stringify({ ts, seq: 500, loadT: 1 }), { qos: 1 })
-    await client.publishAsync('sites/S1/devices/TC-02/telemetry', JSON.stringify([{ ts, seq: 500, loadT: 1 }, { ts: ts + 1, seq: 501, loadT: 2 }]), { qos: 1 })
-    await waitFor(() => readings.filter((r) => r.deviceId === 'TC-02').length >= before + 2, 'two new readings')
+    await client.publishAsync(
+      'sites/S1/devices/TC-02/telemetry',
+      JSON.stringify({ ts, seq: 500, loadT: 1 }),
+      { qos: 1 },
+    )
+    await client.publishAsync(
+      'sites/S1/devices/TC-02/telemetry',
+      JSON.stringify({ ts, seq: 500, loadT: 1 }),
+      { qos: 1 },
+    )
+    await client.publishAsync(
+      'sites/S1/devices/TC-02/telemetry',
+      JSON.stringify([
+        { ts, seq: 500, loadT: 1 },
+        { ts: ts + 1, seq: 501, loadT: 2 },
+      ]),
+      { qos: 1 },
+    )
+    await waitFor(
+      () => readings.filter((r) => r.deviceId === 'TC-02').length >= before + 2,
+      'two new readings',
+    )
     await waitFor(() => (device('TC-02')?.duplicateCount ?? 0) >= 2, 'duplicates counted')
     expect(readings.filter((r) => r.deviceId === 'TC-02').length).toBe(before + 2)
     expect(device('TC-02')?.duplicateCount).toBe(2)
@@ -107,14 +194,32 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
   })
 
   it('online and lastSeenAt follow telemetry, status messages, disconnects and the Last Will', async () => {
-    const will = { topic: 'sites/S1/devices/TC-03/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: false }
+    const will = {
+      topic: 'sites/S1/devices/TC-03/status',
+      payload: Buffer.from('{"online":false}'),
+      qos: 1 as const,
+      retain: false,
+    }
     const client = await connectDevice(t.mqttUrl, 'TC-03', secrets['TC-03'] as string, { will })
     const sentAt = Date.now()
-    await client.publishAsync('sites/S1/devices/TC-03/telemetry', JSON.stringify({ ts: sentAt, loadT: 1 }), { qos: 1 })
-    await waitFor(() => device('TC-03')?.online === true && Date.parse(device('TC-03')?.lastSeenAt ?? '') >= sentAt, 'online after telemetry')
-    await client.publishAsync('sites/S1/devices/TC-03/status', JSON.stringify({ ts: Date.now(), online: false }), { qos: 1 })
+    await client.publishAsync('sites/S1/devices/TC-03/telemetry', JSON.stringify({ ts: sentAt, loadT: 1 }), {
+      qos: 1,
+    })
+    await waitFor(
+      () => device('TC-03')?.online === true && Date.parse(device('TC-03')?.lastSeenAt ?? '') >= sentAt,
+      'online after telemetry',
+    )
+    await client.publishAsync(
+      'sites/S1/devices/TC-03/status',
+      JSON.stringify({ ts: Date.now(), online: false }),
+      { qos: 1 },
+    )
     await waitFor(() => device('TC-03')?.online === false, 'offline after status online:false')
-    await client.publishAsync('sites/S1/devices/TC-03/status', JSON.stringify({ ts: Date.now(), online: true, fw: '1.2.3' }), { qos: 1 })
+    await client.publishAsync(
+      'sites/S1/devices/TC-03/status',
+      JSON.stringify({ ts: Date.now(), online: true, fw: '1.2.3' }),
+      { qos: 1 },
+    )
     await waitFor(() => device('TC-03')?.online === true, 'online after status')
     client.stream.destroy() // connection lost: the Last Will fires
     await waitFor(() => device('TC-03')?.online === false, 'offline after the connection was lost')
@@ -125,15 +230,33 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     const point = (value: number) => ({ pointCode: 'ZQS-01', item: 'wall_top_horizontal', value })
     let client = await connectDevice(t.mqttUrl, 'PIT-01', secrets['PIT-01'] as string)
     const t1 = Date.now() - 86_400_000
-    await client.publishAsync('sites/S1/devices/PIT-01/telemetry', JSON.stringify({ ts: t1, seq: 1, points: [point(100)] }), { qos: 1 })
+    await client.publishAsync(
+      'sites/S1/devices/PIT-01/telemetry',
+      JSON.stringify({ ts: t1, seq: 1, points: [point(100)] }),
+      { qos: 1 },
+    )
     await client.endAsync()
     t = await t.restart()
     t.engine.readings$.subscribe((reading) => readings.push(reading))
     client = await connectDevice(t.mqttUrl, 'PIT-01', secrets['PIT-01'] as string)
-    await client.publishAsync('sites/S1/devices/PIT-01/telemetry', JSON.stringify({ ts: t1, seq: 1, points: [point(100)] }), { qos: 1 }) // a resend
-    await client.publishAsync('sites/S1/devices/PIT-01/telemetry', JSON.stringify({ ts: t1 + 43_200_000, seq: 2, points: [point(104)] }), { qos: 1 })
-    const second = await waitFor(() => readings.find((r) => r.deviceId === 'PIT-01' && r.ts === t1 + 43_200_000), 'the second pit reading')
-    expect(second.kind === 'pit' && second.channel === 'telemetry' && second.data.points[0]).toMatchObject({ cumulative: 4, ratePerDay: 8 })
+    await client.publishAsync(
+      'sites/S1/devices/PIT-01/telemetry',
+      JSON.stringify({ ts: t1, seq: 1, points: [point(100)] }),
+      { qos: 1 },
+    ) // a resend
+    await client.publishAsync(
+      'sites/S1/devices/PIT-01/telemetry',
+      JSON.stringify({ ts: t1 + 43_200_000, seq: 2, points: [point(104)] }),
+      { qos: 1 },
+    )
+    const second = await waitFor(
+      () => readings.find((r) => r.deviceId === 'PIT-01' && r.ts === t1 + 43_200_000),
+      'the second pit reading',
+    )
+    expect(second.kind === 'pit' && second.channel === 'telemetry' && second.data.points[0]).toMatchObject({
+      cumulative: 4,
+      ratePerDay: 8,
+    })
     await waitFor(() => device('PIT-01')?.duplicateCount === 1, 'the resend counted as a duplicate')
     await client.endAsync()
   })

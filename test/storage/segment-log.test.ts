@@ -30,7 +30,9 @@ describe('SegmentLog (write-ahead log)', () => {
 
   it('returns appended records in order, each at the position its append resolved with', async () => {
     const log = open()
-    const positions = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append(presence(`D${i}`, i))))
+    const positions = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => log.append(presence(`D${i}`, i))),
+    )
     expect(positions).toEqual([...positions].sort((a, b) => a - b))
     const { records, next } = log.readFrom(0, 1_000)
     expect(records.map((r) => r.record.deviceId)).toEqual(Array.from({ length: 500 }, (_, i) => `D${i}`))
@@ -58,7 +60,12 @@ describe('SegmentLog (write-ahead log)', () => {
     const second = open()
     expect(second.endPosition).toBe(end)
     await second.append(presence('after', 99))
-    expect(second.readFrom(0, 100).records.map((r) => r.record.deviceId).at(-1)).toBe('after')
+    expect(
+      second
+        .readFrom(0, 100)
+        .records.map((r) => r.record.deviceId)
+        .at(-1),
+    ).toBe('after')
     expect(second.readFrom(0, 100).records).toHaveLength(21)
     await second.stop()
   })
@@ -126,7 +133,12 @@ describe('SegmentLog (write-ahead log)', () => {
   it('a resolved append is already in the file (read by an independent reader)', async () => {
     const log = open()
     await log.append(presence('durable', 1))
-    const reader = new SegmentLog({ dir, segmentBytes: 1024 * 1024, lingerMs: 0, logger: memoryLogger().logger })
+    const reader = new SegmentLog({
+      dir,
+      segmentBytes: 1024 * 1024,
+      lingerMs: 0,
+      logger: memoryLogger().logger,
+    })
     reader.start()
     expect(reader.readFrom(0, 10).records.map((r) => r.record.deviceId)).toEqual(['durable'])
     await log.stop()

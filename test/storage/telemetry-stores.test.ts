@@ -11,14 +11,22 @@ import { describeTelemetryStoreContract } from './telemetry-store.contract.js'
 describeTelemetryStoreContract('embedded SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'siteward-telemetry-'))
   // Retention long enough to keep the fixed 2026 test timestamps.
-  return new EmbeddedTelemetryStore({ path: join(dir, 'telemetry.db'), retentionDays: 3650, logger: memoryLogger().logger })
+  return new EmbeddedTelemetryStore({
+    path: join(dir, 'telemetry.db'),
+    retentionDays: 3650,
+    logger: memoryLogger().logger,
+  })
 })
 
 describeTelemetryStoreContract(
   'InfluxDB (v1 HTTP API)',
   async () =>
     new InfluxTelemetryStore(
-      { url: inject('influxUrl'), database: `contract_${randomUUID().replace(/-/g, '')}`, credentials: { kind: 'none' } },
+      {
+        url: inject('influxUrl'),
+        database: `contract_${randomUUID().replace(/-/g, '')}`,
+        credentials: { kind: 'none' },
+      },
       memoryLogger().logger,
     ),
   inject('influxSkipReason'),

@@ -1,4 +1,4 @@
-import { Point } from '@influxdata/influxdb-client'
+import { escape } from '@influxdata/influxdb-client'
 import type { Logger } from 'pino'
 import type {
   RejectedPoint,
@@ -14,18 +14,33 @@ export class TelemetryUnavailableError extends Error {
   override readonly name = 'TelemetryUnavailableError'
 }
 
+/**
+ * One point as a line of InfluxDB line protocol. Escaping is the maintained client library's
+ * (`escape` of @influxdata/influxdb-client); building its `Point` objects instead cost 1.8 % of
+ * the engine's CPU at 14,000 messages/s (BENCHMARKS.md), so the line is assembled here. Tags are
+ * sorted by key, as InfluxDB recommends; empty tag values are left out, as line protocol requires.
+ */
 export function toLineProtocol(point: TelemetryPoint): string {
-  const line = new Point(point.measurement)
-  for (const [key, value] of Object.entries(point.tags)) line.tag(key, value)
-  for (const [key, value] of Object.entries(point.fields)) {
-    if (typeof value === 'number') line.floatField(key, value)
-    else if (typeof value === 'boolean') line.booleanField(key, value)
-    else line.stringField(key, value)
+  let line = escape.measurement(point.measurement)
+  for (const key of Object.keys(point.tags).sort()) {
+    const value = point.tags[key]
+    if (value !== undefined && value !== '') line += `,${escape.tag(key)}=${escape.tag(value)}`
   }
-  line.timestamp(point.ts)
-  const text = line.toLineProtocol()
-  if (text === undefined) throw new Error(`point of ${point.measurement} has no fields`)
-  return text
+  let separator = ' '
+  for (const [key, value] of Object.entries(point.fields)) {
+    const text =
+      typeof value === 'number'
+        ? String(value)
+        : typeof value === 'boolean'
+          ? value
+            ? 'T'
+            : 'F'
+          : escape.quoted(value)
+    line += `${separator}${escape.tag(key)}=${text}`
+    separator = ','
+  }
+  if (separator === ' ') throw new Error(`point of ${point.measurement} has no fields`)
+  return `${line} ${Math.trunc(point.ts)}`
 }
 
 /**

@@ -8,11 +8,13 @@ export const frameHeaderBytes = 8
 /** Largest frame we accept when reading back: a 64 KiB payload expands well under this. */
 export const maxFrameBytes = 8 * 1024 * 1024
 
-export function encodeFrame(payload: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(frameHeaderBytes + payload.length)
-  frame.writeUInt32LE(payload.length, 0)
-  frame.writeUInt32LE(crc32(payload), 4)
-  payload.copy(frame, frameHeaderBytes)
+/** Encodes a text payload (UTF-8) straight into its frame: one allocation per record. */
+export function encodeFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const frame = Buffer.allocUnsafe(frameHeaderBytes + length)
+  frame.writeUInt32LE(length, 0)
+  frame.write(text, frameHeaderBytes)
+  frame.writeUInt32LE(crc32(frame.subarray(frameHeaderBytes)), 4)
   return frame
 }
 

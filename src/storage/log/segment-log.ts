@@ -33,6 +33,7 @@ interface Segment {
 }
 
 interface PendingAppend {
+  readonly record: LogRecord
   readonly frame: Buffer
   readonly position: number
   readonly resolve: (position: number) => void
@@ -40,6 +41,8 @@ interface PendingAppend {
 }
 
 const segmentSuffix = '.seg'
+/** Recently committed records kept decoded, so consumers that keep up never re-read or re-parse. */
+const cachedRecords = 50_000
 const readChunkBytes = 1024 * 1024
 
 /**
@@ -60,6 +63,7 @@ export class SegmentLog implements WriteAheadLog {
   private flushScheduled = false
   private readonly listeners = new Set<() => void>()
   private failure: Error | null = null
+  private readonly recent = new Map<number, { record: LogRecord; end: number }>()
   private stopped = false
 
   constructor(options: SegmentLogOptions) {
@@ -102,11 +106,11 @@ export class SegmentLog implements WriteAheadLog {
   append(record: LogRecord): Promise<number> {
     if (this.failure !== null) return Promise.reject(this.failure)
     if (this.stopped) return Promise.reject(new Error('write-ahead log is stopped'))
-    const frame = encodeFrame(Buffer.from(JSON.stringify(record)))
+    const frame = encodeFrame(JSON.stringify(record))
     const position = this.nextPosition
     this.nextPosition += frame.length
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ frame, position, resolve, reject })
+      this.pending.push({ record, frame, position, resolve, reject })
       this.scheduleFlush()
     })
   }
@@ -115,6 +119,12 @@ export class SegmentLog implements WriteAheadLog {
     const records: PositionedRecord[] = []
     let cursor = Math.max(position, this.firstPosition)
     while (records.length < maxRecords && cursor < this.durableEnd) {
+      const cached = this.recent.get(cursor)
+      if (cached !== undefined) {
+        records.push({ position: cursor, record: cached.record })
+        cursor = cached.end
+        continue
+      }
       const segment = this.segmentAt(cursor)
       if (segment === undefined) break
       const segmentEnd = Math.min(segment.base + segment.size, this.durableEnd)
@@ -195,6 +205,7 @@ export class SegmentLog implements WriteAheadLog {
         () => {
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
+          this.remember(batch)
           for (const append of batch) append.resolve(append.position)
           for (const listener of this.listeners) listener()
         },
@@ -232,6 +243,15 @@ export class SegmentLog implements WriteAheadLog {
       fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
     )
     active.size += bytes
+  }
+
+  private remember(batch: readonly PendingAppend[]): void {
+    for (const append of batch)
+      this.recent.set(append.position, { record: append.record, end: append.position + append.frame.length })
+    for (const oldest of this.recent.keys()) {
+      if (this.recent.size <= cachedRecords) break
+      this.recent.delete(oldest)
+    }
   }
 
   private openSegment(base: number): void {

@@ -1,0 +1,195 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectDevice, waitFor } from '../helpers/engine.js'
+
+const exec = promisify(execFile)
+const entry = ['--import', 'tsx', 'src/app/main.ts']
+
+async function siteward(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [...entry, ...args], {
+      env: { ...process.env, ...env },
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string }
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
+  }
+}
+
+describe('siteward CLI (CONTRACT §1)', () => {
+  let dataDir: string
+  let env: Record<string, string>
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'siteward-cli-'))
+    env = { SITEWARD_DATA_DIR: dataDir }
+  })
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it('prints help for the program and each command', async () => {
+    const main = await siteward(['--help'])
+    expect(main.code).toBe(0)
+    for (const command of ['serve', 'site add', 'device add', 'token create'])
+      expect(main.stdout).toContain(command)
+    for (const [args, text] of [
+      [['site', 'add', '--help'], '--pit-grade'],
+      [['device', '--help'], '--kind crane|pit'],
+      [['token', 'create', '--help'], '--region'],
+      [['serve', '--help'], 'SIGTERM'],
+    ] as const) {
+      const result = await siteward([...args])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain(text)
+    }
+  })
+
+  it.each([
+    [['launch'], /unknown command "launch"/],
+    [['device', 'add', '--site', 'S1', '--id', 'D1'], /--kind is required/],
+    [
+      ['site', 'add', '--id', 'S1', '--name', 'x', '--region', 'R', '--pit-grade', 'deep'],
+      /--pit-grade must be a number/,
+    ],
+    [['site', 'add', '--id', 'S1', '--name', 'x', '--region', 'R', '--pit-grade', '4'], /--pit-grade: /],
+    [['site', 'add', '--id', 'S1', '--colour', 'red'], /Unknown option '--colour'/],
+    [
+      ['token', 'create', '--role', 'officer', '--name', 'x'],
+      /--site: officer tokens need at least one site/,
+    ],
+    [['token', 'create', '--role', 'king', '--name', 'x'], /--role: /],
+  ])('fails with one clear line and a non-zero exit for %j', async (args, message) => {
+    const result = await siteward([...args], env)
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim().split('\n')[0]).toMatch(message)
+    expect(result.stderr).toMatch(/^siteward: error: /)
+    expect(result.stdout).toBe('')
+  })
+
+  it('stops start-up on invalid configuration, listing every problem as path: message', async () => {
+    const result = await siteward(['serve'], {
+      SITEWARD_MQTT_PORT: '99999',
+      SITEWARD_LOG_LEVEL: 'loud',
+      SITEWARD_INFLUX_USERNAME: 'u',
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('SITEWARD_MQTT_PORT: ')
+    expect(result.stderr).toContain('SITEWARD_LOG_LEVEL: ')
+    expect(result.stderr).toContain(
+      'SITEWARD_INFLUX_PASSWORD: SITEWARD_INFLUX_USERNAME and SITEWARD_INFLUX_PASSWORD go together',
+    )
+  })
+
+  describe('while serve runs', () => {
+    let server: ChildProcess
+    let output = ''
+    let ports = { mqtt: 0, http: 0 }
+
+    beforeAll(async () => {
+      server = spawn(process.execPath, [...entry, 'serve'], {
+        env: {
+          ...process.env,
+          ...env,
+          SITEWARD_MQTT_HOST: '127.0.0.1',
+          SITEWARD_MQTT_PORT: '0',
+          SITEWARD_HTTP_HOST: '127.0.0.1',
+          SITEWARD_HTTP_PORT: '0',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      server.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+      })
+      const ready = await waitFor(
+        () => output.split('\n').find((line) => line.includes('Siteward ready')),
+        'serve to be ready',
+        20_000,
+      )
+      const parsed = JSON.parse(ready) as { mqttPort: number; httpPort: number }
+      ports = { mqtt: parsed.mqttPort, http: parsed.httpPort }
+    })
+    afterAll(() => {
+      if (server.exitCode === null) server.kill('SIGKILL')
+    })
+
+    it('provisions a site, a device and a token that the running engine honours at once', async () => {
+      const site = await siteward(
+        [
+          'site',
+          'add',
+          '--id',
+          'S1',
+          '--name',
+          '西湖工地',
+          '--region',
+          '330106',
+          '--pit-grade',
+          '1',
+          '--pit-depth-m',
+          '15',
+        ],
+        env,
+      )
+      expect(site.code).toBe(0)
+      expect(JSON.parse(site.stdout)).toMatchObject({
+        id: 'S1',
+        name: '西湖工地',
+        region: '330106',
+        pitGrade: 1,
+        pitDepthM: 15,
+      })
+
+      const device = await siteward(
+        ['device', 'add', '--site', 'S1', '--id', 'TC-01', '--kind', 'crane', '--name', 'North crane'],
+        env,
+      )
+      expect(device.code).toBe(0)
+      const created = JSON.parse(device.stdout) as {
+        siteId: string
+        deviceId: string
+        kind: string
+        secret: string
+      }
+      expect(created).toEqual({
+        siteId: 'S1',
+        deviceId: 'TC-01',
+        kind: 'crane',
+        secret: expect.stringMatching(/^\S{20,}$/),
+      })
+      const client = await connectDevice(`mqtt://127.0.0.1:${ports.mqtt}`, 'TC-01', created.secret)
+      await client.publishAsync(
+        'sites/S1/devices/TC-01/telemetry',
+        JSON.stringify({ ts: Date.now(), loadT: 1 }),
+        { qos: 1 },
+      )
+      await client.endAsync()
+
+      const token = await siteward(
+        ['token', 'create', '--role', 'officer', '--name', 'Officer Li', '--site', 'S1'],
+        env,
+      )
+      expect(token.code).toBe(0)
+      const issued = JSON.parse(token.stdout) as { token: string; role: string; sites: string[] }
+      expect(issued).toMatchObject({ role: 'officer', sites: ['S1'] })
+      const seen = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${ports.http}/api/devices/TC-01`, {
+          headers: { authorization: `Bearer ${issued.token}` },
+        })
+        const body = (await response.json()) as { acceptedCount?: number }
+        return response.status === 200 && body.acceptedCount === 1 && body
+      }, 'the device as the officer sees it')
+      expect(seen).toMatchObject({ id: 'TC-01', name: 'North crane' })
+    })
+
+    it('stops cleanly on SIGTERM and exits 0', async () => {
+      const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
+      server.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(output).toContain('"msg":"engine stopped"')
+    })
+  })
+})

@@ -100,12 +100,14 @@ async function benchBareAedes(devices: { id: string; siteId: string; secret: str
   const { port } = JSON.parse(await waitForLine(child, (line) => line.startsWith('{'))) as { port: number }
   const url = `mqtt://127.0.0.1:${port}`
   await publish(url, devices, Math.min(10_000, total)) // warm-up
+  const cpuBefore = cpuSeconds(child.pid)
   const result = await publish(url, devices, total)
+  const brokerCpuSeconds = cpuSeconds(child.pid) - cpuBefore
   await stop(child)
-  return result
+  return { ...result, brokerCpuSeconds }
 }
 
-async function benchSiteward(influxUrl: string) {
+async function benchSiteward(influxUrl: string, database: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-'))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
@@ -120,7 +122,6 @@ async function benchSiteward(influxUrl: string) {
     }
   })
   db.close()
-  const database = 'bench'
   const env = {
     ...process.env,
     SITEWARD_DATA_DIR: dataDir,
@@ -194,6 +195,7 @@ try {
     ack: number
     endToEnd: number
     cpuMicros: number
+    bareCpuMicros: number
     stored: number
     expected: number
     errors: number
@@ -201,12 +203,13 @@ try {
   for (let round = 1; round <= rounds; round++) {
     say(`round ${round}/${rounds}: bare Aedes, ${total} QoS 1 messages from ${deviceCount} connections…`)
     const bare = await benchBareAedes(bareDevices)
-    const siteward = await benchSiteward(influxd.url)
+    const siteward = await benchSiteward(influxd.url, `bench_${round}`)
     const row = {
       bare: bare.acked / (bare.elapsedMs / 1000),
       ack: siteward.acked / (siteward.elapsedMs / 1000),
       endToEnd: siteward.acked / (siteward.endToEndMs / 1000),
       cpuMicros: (siteward.engineCpuSeconds * 1e6) / siteward.acked,
+      bareCpuMicros: (bare.brokerCpuSeconds * 1e6) / bare.acked,
       stored: siteward.storedPoints,
       expected: siteward.expectedPoints,
       errors: bare.errors + siteward.errors,
@@ -256,6 +259,7 @@ try {
       ackRate,
       endToEndRate,
       engineCpuMicrosPerMessage: median(measured.map((m) => m.cpuMicros)),
+      bareCpuMicrosPerMessage: median(measured.map((m) => m.bareCpuMicros)),
     },
   }
   mkdirSync('bench/results', { recursive: true })
@@ -265,7 +269,7 @@ try {
   )
   const exact = measured.every((m) => m.stored === m.expected)
   process.stdout.write(
-    `\n${table}\n\nSiteward engine CPU per message (all threads): ${summary.medians.engineCpuMicrosPerMessage.toFixed(0)} µs (median).\n` +
+    `\n${table}\n\nCPU per message (all threads, median): Siteward ${summary.medians.engineCpuMicrosPerMessage.toFixed(0)} µs, bare Aedes ${summary.medians.bareCpuMicrosPerMessage.toFixed(0)} µs.\n` +
       `InfluxDB held exactly the acknowledged points in every round: ${exact ? 'yes' : `NO (${measured.map((m) => `${m.stored}/${m.expected}`).join(', ')})`}.\n`,
   )
   if (measured.some((m) => m.errors > 0))

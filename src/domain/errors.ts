@@ -11,7 +11,6 @@ export const errorCatalog = {
   SITE_NOT_FOUND: { status: 404, message: 'No such site in your scope' },
   DEVICE_NOT_FOUND: { status: 404, message: 'No such device in your scope' },
   DEVICE_EXISTS: { status: 409, message: 'A device with this id already exists' },
-  DEVICE_SITE_MISMATCH: { status: 409, message: 'The device belongs to another site' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   TELEMETRY_UNAVAILABLE: { status: 503, message: 'The telemetry store cannot be reached' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side' },

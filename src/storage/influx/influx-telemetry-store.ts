@@ -1,4 +1,4 @@
-import { escape } from '@influxdata/influxdb-client'
+import { escape as lineEscape } from '@influxdata/influxdb-client'
 import type { Logger } from 'pino'
 import type {
   RejectedPoint,
@@ -21,10 +21,10 @@ export class TelemetryUnavailableError extends Error {
  * sorted by key, as InfluxDB recommends; empty tag values are left out, as line protocol requires.
  */
 export function toLineProtocol(point: TelemetryPoint): string {
-  let line = escape.measurement(point.measurement)
+  let line = lineEscape.measurement(point.measurement)
   for (const key of Object.keys(point.tags).sort()) {
     const value = point.tags[key]
-    if (value !== undefined && value !== '') line += `,${escape.tag(key)}=${escape.tag(value)}`
+    if (value !== undefined && value !== '') line += `,${lineEscape.tag(key)}=${lineEscape.tag(value)}`
   }
   let separator = ' '
   for (const [key, value] of Object.entries(point.fields)) {
@@ -35,8 +35,8 @@ export function toLineProtocol(point: TelemetryPoint): string {
           ? value
             ? 'T'
             : 'F'
-          : escape.quoted(value)
-    line += `${separator}${escape.tag(key)}=${text}`
+          : lineEscape.quoted(value)
+    line += `${separator}${lineEscape.tag(key)}=${text}`
     separator = ','
   }
   if (separator === ' ') throw new Error(`point of ${point.measurement} has no fields`)

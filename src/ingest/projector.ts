@@ -13,6 +13,9 @@ import type { IngestState } from './ingest-state.js'
 
 export const projectorConsumer = 'projector'
 const recordsPerBatch = 2_000
+/** After a failed batch (unreadable log, store error) try again this much later, doubling. */
+const retryInitialMs = 500
+const retryMaxMs = 30_000
 const maxDeadLetterReasonChars = 4_000
 
 export interface ProjectorOptions {
@@ -34,6 +37,7 @@ export class Projector {
   private readonly readingsSubject = new Subject<Reading>()
   private position = 0
   private drainScheduled = false
+  private retryMs = retryInitialMs
   private unsubscribe: (() => void) | null = null
 
   /** Every validated reading, in log order (event time is `ts`). */
@@ -65,8 +69,21 @@ export class Projector {
     this.drainScheduled = true
     setImmediate(() => {
       this.drainScheduled = false
-      // One batch per turn of the event loop, so a long catch-up never starves the broker.
-      if (this.drainBatch(recordsPerBatch) === recordsPerBatch) this.scheduleDrain()
+      try {
+        // One batch per turn of the event loop, so a long catch-up never starves the broker.
+        if (this.drainBatch(recordsPerBatch) === recordsPerBatch) this.scheduleDrain()
+        this.retryMs = retryInitialMs
+      } catch (error) {
+        // The broker keeps accepting (the log holds everything); projection resumes when the
+        // cause (a full disk, a locked store) is gone. The growing log depth shows it in /metrics.
+        this.options.logger.error(
+          { err: error, position: this.position, retryInMs: this.retryMs },
+          'projecting the log failed; will retry',
+        )
+        const timer = setTimeout(() => this.scheduleDrain(), this.retryMs)
+        timer.unref()
+        this.retryMs = Math.min(this.retryMs * 2, retryMaxMs)
+      }
     })
   }
 

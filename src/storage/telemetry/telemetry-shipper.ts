@@ -109,7 +109,18 @@ export class TelemetryShipper {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      this.fill()
+      try {
+        this.fill()
+      } catch (error) {
+        this.options.logger.error(
+          { err: error, position: this.readPosition },
+          'reading the write-ahead log failed; will retry',
+        )
+        this.backingOff = true
+        await this.sleep(this.options.retryMaxMs)
+        this.backingOff = false
+        continue
+      }
       if (this.buffer.length === 0) {
         await this.sleep(this.options.maxBatchDelayMs)
         continue
@@ -121,8 +132,15 @@ export class TelemetryShipper {
       }
       await this.shipWithRetry()
     }
-    this.fill()
-    if (this.buffer.length > 0) await this.shipOnce().catch(() => undefined)
+    try {
+      this.fill()
+      if (this.buffer.length > 0) await this.shipOnce()
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        'final telemetry flush failed; the rest ships after the restart',
+      )
+    }
   }
 
   /** Reads records from the log into memory, up to two batches' worth. */

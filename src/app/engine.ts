@@ -200,6 +200,15 @@ export class Engine {
       ok: broker?.listening ?? false,
       detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
     })
+    const walFailure = this.log.failed
+    checks.push({
+      name: 'wal',
+      ok: walFailure === null,
+      detail:
+        walFailure === null
+          ? `write-ahead log healthy (${this.log.diskBytes} bytes on disk)`
+          : `write-ahead log failed, refusing publishes: ${walFailure.message}`,
+    })
     try {
       this.db.transaction(() => this.db.prepare('SELECT count(*) FROM log_cursors').get()).immediate()
       checks.push({ name: 'store', ok: true, detail: 'SQLite store writable' })

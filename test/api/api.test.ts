@@ -217,6 +217,7 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
       (ready.body as { checks: { name: string; ok: boolean }[] }).checks.map((c) => [c.name, c.ok]),
     ).toEqual([
       ['mqtt', true],
+      ['wal', true],
       ['store', true],
       ['telemetry', true],
     ])

@@ -102,31 +102,17 @@ describe('admission of payloads (CONTRACT §2.1)', () => {
   })
 
   it('validates every channel: cycle, status, event, pit telemetry', () => {
-    const cycle = submit(
-      {
-        ts: now,
-        startTs: now - 60_000,
-        cycleNo: 7,
-        operatorId: 'OP-1',
-        maxLoadT: 4,
-        maxMomentPct: 80,
-        maxWindMps: 6,
-      },
-      { channel: 'cycle' },
-    )
-    expect(cycle.rejects).toEqual([])
-    const backwards = submit(
-      {
-        ts: now,
-        startTs: now + 1,
-        cycleNo: 7,
-        operatorId: 'OP-1',
-        maxLoadT: 4,
-        maxMomentPct: 80,
-        maxWindMps: 6,
-      },
-      { channel: 'cycle' },
-    )
+    const lift = {
+      ts: now,
+      startTs: now - 60_000,
+      cycleNo: 7,
+      operatorId: 'OP-1',
+      maxLoadT: 4,
+      maxMomentPct: 80,
+      maxWindMps: 6,
+    }
+    expect(submit(lift, { channel: 'cycle' }).rejects).toEqual([])
+    const backwards = submit({ ...lift, startTs: now + 1 }, { channel: 'cycle' })
     expect(backwards.rejects[0]?.reason).toMatch(/^startTs: must not be after ts/)
     expect(submit({ ts: now, online: true, signalCsq: 20 }, { channel: 'status' }).rejects).toEqual([])
     expect(submit({ ts: now, signalCsq: 200 }, { channel: 'status' }).rejects[0]?.reason).toMatch(

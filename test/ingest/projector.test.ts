@@ -39,7 +39,12 @@ describe('Projector', () => {
     const registry = new RegistryRepository(db)
     registry.upsertSite({ id: 'S1', name: 'S1', region: '1' })
     registry.createDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }, 'x')
-    log = new SegmentLog({ dir: join(dir, 'wal'), segmentBytes: 1024 * 1024, lingerMs: 0, logger: memoryLogger().logger })
+    log = new SegmentLog({
+      dir: join(dir, 'wal'),
+      segmentBytes: 1024 * 1024,
+      lingerMs: 0,
+      logger: memoryLogger().logger,
+    })
     log.start()
   })
   afterEach(async () => {
@@ -63,13 +68,21 @@ describe('Projector', () => {
       },
     }
     const { logger, lines } = memoryLogger()
-    const projector = new Projector({ log, cursors: repository, store: flaky, state: new IngestState({ seqRanges: new Map(), pitPoints: [] }), logger })
+    const projector = new Projector({
+      log,
+      cursors: repository,
+      store: flaky,
+      state: new IngestState({ seqRanges: new Map(), pitPoints: [] }),
+      logger,
+    })
     const readings: Reading[] = []
     projector.readings$.subscribe((reading) => readings.push(reading))
     for (let i = 0; i < 5; i++) await log.append(message(i))
     projector.start()
     await waitFor(() => readings.length >= 5, 'all readings after the store recovered')
-    expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([0, 1, 2, 3, 4])
+    expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([
+      0, 1, 2, 3, 4,
+    ])
     expect(lines.filter((line) => line.msg === 'projecting the log failed; will retry')).toHaveLength(2)
     expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
     expect(repository.get('projector')).toBe(log.endPosition)
@@ -79,18 +92,32 @@ describe('Projector', () => {
   it('resumes after a restart at its cursor: nothing counted twice', async () => {
     const repository = new ProjectionRepository(db)
     const state = () => new IngestState({ seqRanges: new Map(), pitPoints: [] })
-    const first = new Projector({ log, cursors: repository, store: repository, state: state(), logger: memoryLogger().logger })
+    const first = new Projector({
+      log,
+      cursors: repository,
+      store: repository,
+      state: state(),
+      logger: memoryLogger().logger,
+    })
     for (let i = 0; i < 3; i++) await log.append(message(i))
     first.start()
     await waitFor(() => repository.get('projector') === log.endPosition, 'first projection')
     first.stop()
     for (let i = 3; i < 5; i++) await log.append(message(i))
-    const second = new Projector({ log, cursors: repository, store: repository, state: state(), logger: memoryLogger().logger })
+    const second = new Projector({
+      log,
+      cursors: repository,
+      store: repository,
+      state: state(),
+      logger: memoryLogger().logger,
+    })
     const readings: Reading[] = []
     second.readings$.subscribe((reading) => readings.push(reading))
     second.start()
     await waitFor(() => readings.length >= 2, 'the tail after the restart')
-    expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([3, 4])
+    expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([
+      3, 4,
+    ])
     expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
     second.stop()
   })

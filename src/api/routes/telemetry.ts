@@ -11,7 +11,7 @@ import type { ApiServices } from '../services.js'
 import { bearer, errorResponses } from './schemas.js'
 
 const pitMetrics = ['value', 'cumulative', 'rate_per_day'] as const
-const statusMetrics = ['signalCsq'] as const
+const statusMetrics = ['signalCsq', 'powerV'] as const
 const unitsMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const defaultWindowMs = 3_600_000
 
@@ -58,15 +58,10 @@ function measurementFor(
   kind: DeviceKind,
   metric: string,
 ): { measurement: string; groupBy: string[] } | undefined {
-  if (kind === 'crane' && (craneMetricNames as readonly string[]).includes(metric))
-    return { measurement: 'crane', groupBy: [] }
-  if (kind === 'pit' && (pitMetrics as readonly string[]).includes(metric))
-    return { measurement: 'pit', groupBy: ['point', 'item'] }
-  if ((statusMetrics as readonly string[]).includes(metric) || metric === 'powerV') {
-    return kind === 'crane' && metric === 'powerV'
-      ? { measurement: 'crane', groupBy: [] }
-      : { measurement: 'device_status', groupBy: [] }
-  }
+  const isOneOf = (names: readonly string[]) => names.includes(metric)
+  if (kind === 'crane' && isOneOf(craneMetricNames)) return { measurement: 'crane', groupBy: [] }
+  if (kind === 'pit' && isOneOf(pitMetrics)) return { measurement: 'pit', groupBy: ['point', 'item'] }
+  if (isOneOf(statusMetrics)) return { measurement: 'device_status', groupBy: [] }
   return undefined
 }
 
@@ -77,7 +72,7 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
       schema: {
         tags: ['telemetry'],
         summary: 'Stored telemetry of one device, raw or as the mean per window (`every`)',
-        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point; \`point\` filters). Any device: ${statusMetrics.join(', ')}, powerV. Default window: the last hour.`,
+        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point; \`point\` filters). Any device (status): ${statusMetrics.join(', ')}. Default window: the last hour.`,
         security: bearer,
         params: z.object({ deviceId: z.string().min(1).max(64) }),
         querystring: querySchema,

@@ -79,6 +79,11 @@ export class SegmentLog implements WriteAheadLog {
     return this.segments.reduce((sum, segment) => sum + segment.size, 0)
   }
 
+  /** The write error that stopped the log, if any: from then on every append is refused. */
+  get failed(): Error | null {
+    return this.failure
+  }
+
   get firstPosition(): number {
     return this.segments[0]?.base ?? 0
   }

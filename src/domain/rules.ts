@@ -1,0 +1,115 @@
+import { z } from 'zod'
+import { deviceKindSchema } from './registry.js'
+
+/** Severities, ordered (CONTRACT §4): 预警 yellow, 报警 orange, 危险 red. */
+export const severities = ['warning', 'alarm', 'critical'] as const
+export const severitySchema = z.enum(severities)
+export type Severity = z.infer<typeof severitySchema>
+
+export const severityRank = (severity: Severity): number => severities.indexOf(severity)
+
+/** How sure we are of a number (DOMAIN.md): never present UNCONFIRMED as regulation. */
+export const sourceGradeSchema = z.enum(['STD', 'STD*', 'PRACTICE', 'VENDOR', 'UNCONFIRMED', 'DESIGN'])
+
+export const ruleSourceSchema = z.strictObject({
+  standard: z.string().min(1),
+  clause: z.string().optional(),
+  grade: sourceGradeSchema,
+  note: z.string().optional(),
+})
+
+const levelsSchema = z
+  .strictObject({
+    warning: z.number().optional(),
+    alarm: z.number().optional(),
+    critical: z.number().optional(),
+  })
+  .refine((levels) => severities.some((s) => levels[s] !== undefined), {
+    message: 'at least one level is required',
+  })
+
+/**
+ * A threshold rule on one numeric subject. `direction: above` breaches at value ≥ level,
+ * `below` at value ≤ level. A breach counts after `minSamples` consecutive readings at or past the
+ * level; it clears when readings come back past the level by `hysteresis` for `minSamples`
+ * readings, so a value hovering at the line does not raise and clear in turns.
+ */
+export const thresholdRuleSchema = z
+  .strictObject({
+    kind: z.literal('threshold'),
+    direction: z.enum(['above', 'below']),
+    levels: levelsSchema,
+    hysteresis: z.number().nonnegative(),
+    minSamples: z.number().int().positive().default(1),
+    /** Only readings whose crane mode is one of these count (e.g. wind limits differ by mode). */
+    modes: z.array(z.enum(['work', 'erection', 'jacking', 'idle', 'out_of_service'])).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const present = severities.map((s) => rule.levels[s]).filter((v): v is number => v !== undefined)
+    const ordered = present.every(
+      (value, i) =>
+        i === 0 ||
+        (rule.direction === 'above'
+          ? value > (present[i - 1] as number)
+          : value < (present[i - 1] as number)),
+    )
+    if (!ordered)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['levels'],
+        message: `levels must ${rule.direction === 'above' ? 'rise' : 'fall'} from warning to critical`,
+      })
+  })
+
+/** Device event codes mapped to severities (e.g. LIMITER_BYPASS → critical). */
+export const eventRuleSchema = z.strictObject({
+  kind: z.literal('event'),
+  codes: z.record(z.string().min(1), severitySchema),
+})
+
+/** Silence: no telemetry for `missedIntervals` × the device's expected interval. */
+export const dataGapRuleSchema = z.strictObject({
+  kind: z.literal('data_gap'),
+  expectedIntervalMs: z.number().int().positive(),
+  missedIntervals: z.number().positive(),
+  severity: severitySchema,
+})
+
+export const ruleSchema = z.strictObject({
+  id: z.string().regex(/^[a-z]+(\.[a-z0-9_]+)+$/, 'dotted lower-case id, e.g. crane.moment'),
+  title: z.strictObject({ zh: z.string().min(1), en: z.string().min(1) }),
+  deviceKind: deviceKindSchema,
+  /** The metric (crane), pit item, or `event` / `telemetry` the rule watches. */
+  subject: z.string().min(1),
+  unit: z.string().optional(),
+  condition: z.discriminatedUnion('kind', [thresholdRuleSchema, eventRuleSchema, dataGapRuleSchema]),
+  sources: z.array(ruleSourceSchema).min(1),
+})
+export type Rule = z.infer<typeof ruleSchema>
+export type ThresholdCondition = z.infer<typeof thresholdRuleSchema>
+export type EventCondition = z.infer<typeof eventRuleSchema>
+export type DataGapCondition = z.infer<typeof dataGapRuleSchema>
+
+export const ruleCatalogueSchema = z.array(ruleSchema).superRefine((rules, ctx) => {
+  const seen = new Set<string>()
+  rules.forEach((rule, index) => {
+    if (seen.has(rule.id))
+      ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id ${rule.id}` })
+    seen.add(rule.id)
+  })
+})
+
+/**
+ * What a rule says about one key (site + device + rule + subject) at one moment of event time.
+ * `raise` opens an alert (or re-activates it), `escalate` raises its severity, `peak` is a new
+ * extreme of the breach in progress, `clear` says the condition is over.
+ */
+export type Signal =
+  | {
+      readonly type: 'raise' | 'escalate' | 'peak'
+      readonly severity: Severity
+      readonly value: number
+      readonly threshold: number
+      readonly ts: number
+    }
+  | { readonly type: 'clear'; readonly value: number | null; readonly ts: number }

@@ -1,0 +1,149 @@
+import { concatMap, from, type OperatorFunction, scan } from 'rxjs'
+import {
+  type Severity,
+  type Signal,
+  severities,
+  severityRank,
+  type ThresholdCondition,
+} from '../domain/rules.js'
+
+/** One reading of a rule's subject, in event time. */
+export interface Sample {
+  readonly ts: number
+  readonly value: number
+}
+
+/**
+ * Everything the operator remembers, as plain data so it can be saved and restored across a
+ * restart (a breach that needs 3 readings still fires when a restart falls between them).
+ */
+export interface ThresholdState {
+  /** Severity of the breach in progress, or null when the condition is normal. */
+  readonly active: Severity | null
+  readonly peak: number | null
+  /** Consecutive breaching readings per severity, and when each run started. */
+  readonly runs: Readonly<Record<Severity, { readonly count: number; readonly since: number }>>
+  /** Consecutive readings back on the safe side of the clear line. */
+  readonly clearRun: { readonly count: number; readonly since: number }
+}
+
+export type ThresholdLimits = Pick<
+  ThresholdCondition,
+  'direction' | 'levels' | 'hysteresis' | 'minSamples'
+> & {
+  /** A breach (or a clear) must also last this long in event time; 0 = samples alone decide. */
+  readonly minDurationMs?: number
+}
+
+const emptyRun = { count: 0, since: 0 }
+
+export const initialThresholdState = (): ThresholdState => ({
+  active: null,
+  peak: null,
+  runs: { warning: emptyRun, alarm: emptyRun, critical: emptyRun },
+  clearRun: emptyRun,
+})
+
+/**
+ * Multi-level threshold with hysteresis (DOMAIN.md §1–2): a severity is reached after
+ * `minSamples` consecutive readings at or past its level (and `minDurationMs` of event time);
+ * severity only rises within a breach; the breach clears once readings stay past the lowest level
+ * by `hysteresis` for as long again. Emits `raise`, `escalate`, `peak` (a new extreme of the
+ * breach in progress) and `clear`.
+ */
+export function threshold(
+  limits: ThresholdLimits,
+  initial: ThresholdState = initialThresholdState(),
+): OperatorFunction<Sample, Signal> {
+  return (source) =>
+    source.pipe(
+      scan((acc: { state: ThresholdState; out: Signal[] }, sample) => step(limits, acc.state, sample), {
+        state: initial,
+        out: [],
+      }),
+      concatMap((acc) => from(acc.out)),
+    )
+}
+
+/** One reading: the next state and the signals it produces. Pure, for tests and replay. */
+export function step(
+  limits: ThresholdLimits,
+  state: ThresholdState,
+  sample: Sample,
+): { state: ThresholdState; out: Signal[] } {
+  if (!Number.isFinite(sample.value)) return { state, out: [] }
+  const breaches = (level: number) =>
+    limits.direction === 'above' ? sample.value >= level : sample.value <= level
+  const lasted = (run: { count: number; since: number }) =>
+    run.count >= limits.minSamples && sample.ts - run.since >= (limits.minDurationMs ?? 0)
+
+  const runs = { ...state.runs }
+  for (const severity of severities) {
+    const level = limits.levels[severity]
+    const run = runs[severity]
+    runs[severity] =
+      level !== undefined && breaches(level)
+        ? { count: run.count + 1, since: run.count === 0 ? sample.ts : run.since }
+        : emptyRun
+  }
+  let reached: Severity | null = null
+  for (const severity of severities) {
+    if (limits.levels[severity] !== undefined && lasted(runs[severity])) reached = severity
+  }
+
+  const out: Signal[] = []
+  let { active, peak } = state
+  const more = (a: number, b: number) => (limits.direction === 'above' ? a > b : a < b)
+  if (reached !== null) {
+    const thresholdValue = limits.levels[reached] as number
+    if (active === null) {
+      out.push({
+        type: 'raise',
+        severity: reached,
+        value: sample.value,
+        threshold: thresholdValue,
+        ts: sample.ts,
+      })
+      active = reached
+      peak = sample.value
+    } else if (severityRank(reached) > severityRank(active)) {
+      out.push({
+        type: 'escalate',
+        severity: reached,
+        value: sample.value,
+        threshold: thresholdValue,
+        ts: sample.ts,
+      })
+      active = reached
+      peak = peak === null || more(sample.value, peak) ? sample.value : peak
+    } else if (peak === null || more(sample.value, peak)) {
+      out.push({
+        type: 'peak',
+        severity: active,
+        value: sample.value,
+        threshold: limits.levels[active] as number,
+        ts: sample.ts,
+      })
+      peak = sample.value
+    }
+  }
+
+  let clearRun = state.clearRun
+  if (active !== null && reached === null) {
+    const lowest = severities
+      .map((s) => limits.levels[s])
+      .find((level): level is number => level !== undefined) as number
+    const clearLine = limits.direction === 'above' ? lowest - limits.hysteresis : lowest + limits.hysteresis
+    const safe = limits.direction === 'above' ? sample.value < clearLine : sample.value > clearLine
+    clearRun = safe
+      ? { count: clearRun.count + 1, since: clearRun.count === 0 ? sample.ts : clearRun.since }
+      : emptyRun
+    if (lasted(clearRun)) {
+      out.push({ type: 'clear', value: sample.value, ts: sample.ts })
+      return { state: { ...initialThresholdState() }, out }
+    }
+  } else {
+    clearRun = emptyRun
+  }
+  return { state: { active, peak, runs, clearRun }, out }
+}

@@ -1,0 +1,119 @@
+import { TestScheduler } from 'rxjs/testing'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Signal } from '../../src/domain/rules.js'
+import {
+  initialThresholdState,
+  type Sample,
+  step,
+  type ThresholdLimits,
+  threshold,
+} from '../../src/rules/threshold.js'
+
+// Moment % of rated: warning 90, alarm 100, critical 110 (DOMAIN.md §1), 5 points of hysteresis.
+const moment: ThresholdLimits = {
+  direction: 'above',
+  levels: { warning: 90, alarm: 100, critical: 110 },
+  hysteresis: 5,
+  minSamples: 1,
+}
+
+describe('threshold operator (marble tests)', () => {
+  let scheduler: TestScheduler
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected))
+  })
+
+  const samples = (values: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(values).map(([key, value], i) => [key, { ts: 1_000 * (i + 1), value } satisfies Sample]),
+    )
+
+  it('raises at the first level, escalates, tracks the peak, and clears below the level minus hysteresis', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = samples({ a: 80, b: 92, c: 95, d: 104, e: 101, f: 88, g: 84 })
+      const expected: Record<string, Signal> = {
+        r: { type: 'raise', severity: 'warning', value: 92, threshold: 90, ts: 2_000 },
+        p: { type: 'peak', severity: 'warning', value: 95, threshold: 90, ts: 3_000 },
+        x: { type: 'escalate', severity: 'alarm', value: 104, threshold: 100, ts: 4_000 },
+        c: { type: 'clear', value: 84, ts: 7_000 },
+      }
+      // 101 (alarm, below the peak) and 88 (under the level, above the clear line) say nothing.
+      expectObservable(cold('abcdefg|', input).pipe(threshold(moment))).toBe('-rpx--c|', expected)
+    })
+  })
+
+  it('never lowers the severity while the breach lasts', () => {
+    const signals = run(moment, [112, 95, 91])
+    expect(signals.map((s) => (s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}`))).toEqual([
+      'raise:critical',
+    ])
+  })
+
+  it('waits for minSamples consecutive readings before raising, and as many before clearing', () => {
+    const limits: ThresholdLimits = { ...moment, minSamples: 3 }
+    expect(run(limits, [95, 95, 80, 95, 95]).map((s) => s.type)).toEqual([]) // interrupted runs do not count
+    const signals = run(limits, [95, 95, 95, 70, 70, 95, 70, 70, 70])
+    expect(signals.map((s) => [s.type, s.ts])).toEqual([
+      ['raise', 3_000],
+      ['clear', 9_000],
+    ])
+  })
+
+  it('also needs minDurationMs of event time when given', () => {
+    const limits: ThresholdLimits = { ...moment, minSamples: 1, minDurationMs: 2_500 }
+    expect(run(limits, [95, 95, 95, 95]).map((s) => [s.type, s.ts])).toEqual([['raise', 4_000]])
+  })
+
+  it('handles "below" rules (supply voltage under 0.85 Un, anchor force under its design value)', () => {
+    const voltage: ThresholdLimits = {
+      direction: 'below',
+      levels: { alarm: 323 },
+      hysteresis: 4,
+      minSamples: 1,
+    } // 0.85 × 380 V
+    expect(run(voltage, [380, 320, 310, 325, 330]).map((s) => `${s.type}:${s.value}`)).toEqual([
+      'raise:320',
+      'peak:310',
+      'clear:330',
+    ])
+  })
+
+  it('ignores readings that are not numbers', () => {
+    expect(run(moment, [Number.NaN, 95]).map((s) => s.type)).toEqual(['raise'])
+  })
+
+  it('continues from a saved state (a restart between readings changes nothing)', () => {
+    const limits: ThresholdLimits = { ...moment, minSamples: 3 }
+    let state = initialThresholdState()
+    for (const [i, value] of [95, 95].entries()) state = step(limits, state, { ts: i, value }).state
+    const restored = JSON.parse(JSON.stringify(state))
+    expect(step(limits, restored, { ts: 3, value: 95 }).out.map((s) => s.type)).toEqual(['raise'])
+  })
+
+  it('completes on empty, stays silent on never, passes errors on, and unsubscribes from its source', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      expectObservable(cold('|').pipe(threshold(moment))).toBe('|')
+      expectObservable(cold('-').pipe(threshold(moment))).toBe('-')
+      const failing = cold('a#', samples({ a: 120 }), new Error('sensor stream broke'))
+      expectObservable(failing.pipe(threshold(moment))).toBe(
+        'r#',
+        { r: { type: 'raise', severity: 'critical', value: 120, threshold: 110, ts: 1_000 } },
+        new Error('sensor stream broke'),
+      )
+      const endless = cold('a-a-a-a-a', samples({ a: 50 }))
+      expectObservable(endless.pipe(threshold(moment)), '^---!').toBe('-')
+      expectSubscriptions(endless.subscriptions).toBe('^---!')
+    })
+  })
+})
+
+function run(limits: ThresholdLimits, values: number[]): Signal[] {
+  let state = initialThresholdState()
+  const out: Signal[] = []
+  values.forEach((value, i) => {
+    const next = step(limits, state, { ts: 1_000 * (i + 1), value })
+    state = next.state
+    out.push(...next.out)
+  })
+  return out
+}

@@ -92,8 +92,8 @@ describe('threshold operator (marble tests)', () => {
 
   it('completes on empty, stays silent on never, passes errors on, and unsubscribes from its source', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      expectObservable(cold('|').pipe(threshold(moment))).toBe('|')
-      expectObservable(cold('-').pipe(threshold(moment))).toBe('-')
+      expectObservable(cold<Sample>('|').pipe(threshold(moment))).toBe('|')
+      expectObservable(cold<Sample>('-').pipe(threshold(moment))).toBe('-')
       const failing = cold('a#', samples({ a: 120 }), new Error('sensor stream broke'))
       expectObservable(failing.pipe(threshold(moment))).toBe(
         'r#',

@@ -41,6 +41,15 @@ export const thresholdRuleSchema = z
     levels: levelsSchema,
     hysteresis: z.number().nonnegative(),
     minSamples: z.number().int().positive().default(1),
+    /**
+     * Consecutive-fraction rule: `samples` consecutive readings at or past `level` reach
+     * `severity` too (GB 50497-2019 §8.0.3: a rate over 70 % of its limit in 3 consecutive
+     * readings alarms as if it had reached the limit). Part of the same state machine, so the
+     * key has one consistent breach and clear.
+     */
+    sustained: z
+      .strictObject({ level: severitySchema, samples: z.number().int().min(2), severity: severitySchema })
+      .optional(),
     /** Only readings whose crane mode is one of these count (e.g. wind limits differ by mode). */
     modes: z.array(z.enum(['work', 'erection', 'jacking', 'idle', 'out_of_service'])).optional(),
   })

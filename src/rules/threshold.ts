@@ -29,7 +29,7 @@ export interface ThresholdState {
 
 export type ThresholdLimits = Pick<
   ThresholdCondition,
-  'direction' | 'levels' | 'hysteresis' | 'minSamples'
+  'direction' | 'levels' | 'hysteresis' | 'minSamples' | 'sustained'
 > & {
   /** A breach (or a clear) must also last this long in event time; 0 = samples alone decide. */
   readonly minDurationMs?: number
@@ -90,12 +90,18 @@ export function step(
   for (const severity of severities) {
     if (limits.levels[severity] !== undefined && lasted(runs[severity])) reached = severity
   }
+  const sustained = limits.sustained
+  if (sustained !== undefined && runs[sustained.level].count >= sustained.samples) {
+    if (reached === null || severityRank(sustained.severity) > severityRank(reached))
+      reached = sustained.severity
+  }
 
   const out: Signal[] = []
   let { active, peak } = state
   const more = (a: number, b: number) => (limits.direction === 'above' ? a > b : a < b)
   if (reached !== null) {
-    const thresholdValue = limits.levels[reached] as number
+    // A sustained breach reports the level its readings were counted at.
+    const thresholdValue = limits.levels[reached] ?? (limits.levels[sustained?.level ?? reached] as number)
     if (active === null) {
       out.push({
         type: 'raise',
@@ -121,7 +127,7 @@ export function step(
         type: 'peak',
         severity: active,
         value: sample.value,
-        threshold: limits.levels[active] as number,
+        threshold: limits.levels[active] ?? thresholdValue,
         ts: sample.ts,
       })
       peak = sample.value

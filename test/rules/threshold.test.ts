@@ -117,3 +117,36 @@ function run(limits: ThresholdLimits, values: number[]): Signal[] {
   })
   return out
 }
+
+describe('threshold with a sustained clause (consecutive fraction)', () => {
+  // Wall-top horizontal rate, grade 1: limit 2 mm/day (GB 50497-2019 Table 8.0.4, lower bound);
+  // warning at 70 % (PRACTICE); 3 consecutive readings over 70 % alarm (GB 50497-2019 §8.0.3).
+  const rate: ThresholdLimits = {
+    direction: 'above',
+    levels: { warning: 1.4, alarm: 2 },
+    hysteresis: 0.2,
+    minSamples: 1,
+    sustained: { level: 'warning', samples: 3, severity: 'alarm' },
+  }
+
+  it('alarms on the third consecutive reading over 70 % of the limit', () => {
+    const signals = run(rate, [1.5, 1.6, 1.5, 1.0])
+    expect(
+      signals.map((s) => (s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}@${s.threshold}`)),
+    ).toEqual(['raise:warning@1.4', 'peak:warning@1.4', 'escalate:alarm@2', 'clear'])
+  })
+
+  it('does not count interrupted runs', () => {
+    expect(
+      run(rate, [1.5, 1.3, 1.5, 1.3, 1.5]).map((s) =>
+        s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}`,
+      ),
+    ).toEqual(['raise:warning'])
+  })
+
+  it('still alarms at once when the limit itself is reached', () => {
+    expect(run(rate, [2.1]).map((s) => (s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}`))).toEqual([
+      'raise:alarm',
+    ])
+  })
+})

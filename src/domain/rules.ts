@@ -84,6 +84,58 @@ export const dataGapRuleSchema = z.strictObject({
   severity: severitySchema,
 })
 
+const gradeTable = <T extends z.ZodType>(value: T) => z.strictObject({ '1': value, '2': value, '3': value })
+
+/**
+ * Pit deformation, cumulative change from the baseline (GB 50497-2019 §8.0.3–8.0.4): the alarm
+ * value is the smaller of the absolute limit and %H × H (H = design depth), by pit grade; the
+ * warning is a fraction of it (PRACTICE); critical a configurable multiple (UNCONFIRMED).
+ * Compared by magnitude: settlement and heave count alike.
+ */
+export const pitCumulativeRuleSchema = z.strictObject({
+  kind: z.literal('pit_cumulative'),
+  byGrade: gradeTable(
+    z.strictObject({ absMm: z.number().positive(), pctH: z.number().positive().optional() }),
+  ),
+  warningFraction: z.number().positive().max(1),
+  criticalMultiple: z.number().min(1).optional(),
+  hysteresisFraction: z.number().nonnegative().max(0.5),
+  minSamples: z.number().int().positive().default(1),
+})
+
+/**
+ * Pit deformation rate per day (GB 50497-2019 §8.0.3): alarm at the limit, or over 70 % of it in
+ * 3 consecutive readings; after the base slab is cast the limits are × 0.7.
+ */
+export const pitRateRuleSchema = z.strictObject({
+  kind: z.literal('pit_rate'),
+  byGrade: gradeTable(z.number().positive()),
+  warningFraction: z.number().positive().max(1),
+  sustainedSamples: z.number().int().min(2),
+  afterBaseSlabFactor: z.number().positive().max(1),
+  hysteresisFraction: z.number().nonnegative().max(0.5),
+})
+
+/** A reading against the point's design value (strut and anchor forces, GB 50497-2019 Table 8.0.4). */
+export const pitDesignRuleSchema = z.strictObject({
+  kind: z.literal('pit_design'),
+  direction: z.enum(['above', 'below']),
+  /** Alarm at this fraction of the point's design value, by pit grade. */
+  byGrade: gradeTable(z.number().positive()),
+  warningFraction: z.number().positive(),
+  hysteresisFraction: z.number().nonnegative().max(0.5),
+})
+
+/** A fixed limit on a value or its change, for the surroundings (GB 50497-2019 Table 8.0.5). */
+export const pitFixedRuleSchema = z.strictObject({
+  kind: z.literal('pit_fixed'),
+  measure: z.enum(['value', 'cumulative', 'rate']),
+  alarm: z.number().positive(),
+  warningFraction: z.number().positive().max(1),
+  hysteresisFraction: z.number().nonnegative().max(0.5),
+  minSamples: z.number().int().positive().default(1),
+})
+
 export const ruleSchema = z.strictObject({
   id: z.string().regex(/^[a-z]+(\.[a-z0-9_]+)+$/, 'dotted lower-case id, e.g. crane.moment'),
   title: z.strictObject({ zh: z.string().min(1), en: z.string().min(1) }),
@@ -91,13 +143,25 @@ export const ruleSchema = z.strictObject({
   /** The metric (crane), pit item, or `event` / `telemetry` the rule watches. */
   subject: z.string().min(1),
   unit: z.string().optional(),
-  condition: z.discriminatedUnion('kind', [thresholdRuleSchema, eventRuleSchema, dataGapRuleSchema]),
+  condition: z.discriminatedUnion('kind', [
+    thresholdRuleSchema,
+    eventRuleSchema,
+    dataGapRuleSchema,
+    pitCumulativeRuleSchema,
+    pitRateRuleSchema,
+    pitDesignRuleSchema,
+    pitFixedRuleSchema,
+  ]),
   sources: z.array(ruleSourceSchema).min(1),
 })
 export type Rule = z.infer<typeof ruleSchema>
 export type ThresholdCondition = z.infer<typeof thresholdRuleSchema>
 export type EventCondition = z.infer<typeof eventRuleSchema>
 export type DataGapCondition = z.infer<typeof dataGapRuleSchema>
+export type PitCumulativeCondition = z.infer<typeof pitCumulativeRuleSchema>
+export type PitRateCondition = z.infer<typeof pitRateRuleSchema>
+export type PitDesignCondition = z.infer<typeof pitDesignRuleSchema>
+export type PitFixedCondition = z.infer<typeof pitFixedRuleSchema>
 
 export const ruleCatalogueSchema = z.array(ruleSchema).superRefine((rules, ctx) => {
   const seen = new Set<string>()

@@ -7,10 +7,14 @@ import {
   type ThresholdCondition,
 } from '../domain/rules.js'
 
-/** One reading of a rule's subject, in event time. */
+/**
+ * One reading of a rule's subject, in event time. `value: null` means the rule does not apply
+ * at the moment (e.g. a work-mode wind limit while the crane is idle): it counts towards clearing
+ * a breach and never towards raising one.
+ */
 export interface Sample {
   readonly ts: number
-  readonly value: number
+  readonly value: number | null
 }
 
 /**
@@ -71,9 +75,10 @@ export function step(
   state: ThresholdState,
   sample: Sample,
 ): { state: ThresholdState; out: Signal[] } {
-  if (!Number.isFinite(sample.value)) return { state, out: [] }
+  const value = sample.value
+  if (value !== null && !Number.isFinite(value)) return { state, out: [] }
   const breaches = (level: number) =>
-    limits.direction === 'above' ? sample.value >= level : sample.value <= level
+    value !== null && (limits.direction === 'above' ? value >= level : value <= level)
   const lasted = (run: { count: number; since: number }) =>
     run.count >= limits.minSamples && sample.ts - run.since >= (limits.minDurationMs ?? 0)
 
@@ -99,38 +104,38 @@ export function step(
   const out: Signal[] = []
   let { active, peak } = state
   const more = (a: number, b: number) => (limits.direction === 'above' ? a > b : a < b)
-  if (reached !== null) {
+  if (reached !== null && value !== null) {
     // A sustained breach reports the level its readings were counted at.
     const thresholdValue = limits.levels[reached] ?? (limits.levels[sustained?.level ?? reached] as number)
     if (active === null) {
       out.push({
         type: 'raise',
         severity: reached,
-        value: sample.value,
+        value,
         threshold: thresholdValue,
         ts: sample.ts,
       })
       active = reached
-      peak = sample.value
+      peak = value
     } else if (severityRank(reached) > severityRank(active)) {
       out.push({
         type: 'escalate',
         severity: reached,
-        value: sample.value,
+        value,
         threshold: thresholdValue,
         ts: sample.ts,
       })
       active = reached
-      peak = peak === null || more(sample.value, peak) ? sample.value : peak
-    } else if (peak === null || more(sample.value, peak)) {
+      peak = peak === null || more(value, peak) ? value : peak
+    } else if (peak === null || more(value, peak)) {
       out.push({
         type: 'peak',
         severity: active,
-        value: sample.value,
+        value,
         threshold: limits.levels[active] ?? thresholdValue,
         ts: sample.ts,
       })
-      peak = sample.value
+      peak = value
     }
   }
 
@@ -140,12 +145,12 @@ export function step(
       .map((s) => limits.levels[s])
       .find((level): level is number => level !== undefined) as number
     const clearLine = limits.direction === 'above' ? lowest - limits.hysteresis : lowest + limits.hysteresis
-    const safe = limits.direction === 'above' ? sample.value < clearLine : sample.value > clearLine
+    const safe = value === null || (limits.direction === 'above' ? value < clearLine : value > clearLine)
     clearRun = safe
       ? { count: clearRun.count + 1, since: clearRun.count === 0 ? sample.ts : clearRun.since }
       : emptyRun
     if (lasted(clearRun)) {
-      out.push({ type: 'clear', value: sample.value, ts: sample.ts })
+      out.push({ type: 'clear', value, ts: sample.ts })
       return { state: { ...initialThresholdState() }, out }
     }
   } else {

@@ -78,6 +78,32 @@ describe('threshold operator (marble tests)', () => {
     ])
   })
 
+  it('counts readings where the rule does not apply (value null) towards clearing, never towards raising', () => {
+    const wind: ThresholdLimits = {
+      direction: 'above',
+      levels: { warning: 10.8, alarm: 12 },
+      hysteresis: 1.5,
+      minSamples: 2,
+    }
+    let state = initialThresholdState()
+    const signals: Signal[] = []
+    for (const [ts, value] of [
+      [1, 13],
+      [2, 13],
+      [3, null],
+      [4, null],
+      [5, null],
+    ] as const) {
+      const next = step(wind, state, { ts, value })
+      state = next.state
+      signals.push(...next.out)
+    }
+    expect(signals.map((s) => [s.type, s.ts])).toEqual([
+      ['raise', 2],
+      ['clear', 4],
+    ])
+  })
+
   it('ignores readings that are not numbers', () => {
     expect(run(moment, [Number.NaN, 95]).map((s) => s.type)).toEqual(['raise'])
   })
@@ -107,7 +133,7 @@ describe('threshold operator (marble tests)', () => {
   })
 })
 
-function run(limits: ThresholdLimits, values: number[]): Signal[] {
+function run(limits: ThresholdLimits, values: (number | null)[]): Signal[] {
   let state = initialThresholdState()
   const out: Signal[] = []
   values.forEach((value, i) => {

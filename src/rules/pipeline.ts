@@ -1,0 +1,313 @@
+import {
+  asyncScheduler,
+  catchError,
+  concatMap,
+  connect,
+  defer,
+  EMPTY,
+  filter,
+  from,
+  groupBy,
+  merge,
+  mergeMap,
+  type Observable,
+  type OperatorFunction,
+  of,
+  type SchedulerLike,
+  scan,
+  tap,
+} from 'rxjs'
+import type { Reading } from '../domain/reading.js'
+import type { DataGapCondition, Rule, Severity, Signal, ThresholdCondition } from '../domain/rules.js'
+import { dataGap } from './data-gap.js'
+import { type PitCondition, type PitContext, resolvePitLimits } from './pit-limits.js'
+import {
+  initialThresholdState,
+  type Sample,
+  step,
+  type ThresholdLimits,
+  type ThresholdState,
+} from './threshold.js'
+
+/** A signal for one alert key: site + device + rule + subject. */
+export interface RuleSignal {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly subject: string
+  readonly signal: Signal
+  /** Where the threshold that fired came from (the rule's default, a pit resolution…). */
+  readonly origin: string
+  /** Found in late or backfilled data. */
+  readonly retrospective: boolean
+}
+
+export interface RuleEnvironment {
+  /** Site grade and depth, base slab, the point's design value, for a pit point. */
+  pitContext(siteId: string, pointCode: string): PitContext
+  /** One key's evaluation failed: that key stops, every other key goes on. */
+  onKeyError(key: string, error: unknown): void
+  /** A reading received this long after its `ts` is late: what it breaches is retrospective. */
+  readonly lateAfterMs: number
+  readonly scheduler?: SchedulerLike
+}
+
+type ThresholdItem = KeyInfo & {
+  readonly kind: 'threshold'
+  readonly sample: Sample
+  readonly limits: ThresholdLimits
+}
+type EventItem = KeyInfo & { readonly kind: 'event'; readonly severity: Severity; readonly ts: number }
+type GapItem = KeyInfo & { readonly kind: 'gap'; readonly ts: number }
+type WorkItem = ThresholdItem | EventItem | GapItem
+
+interface KeyInfo {
+  readonly key: string
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly subject: string
+  readonly origin: string
+  readonly retrospective: boolean
+}
+
+/**
+ * The rule engine: readings in, signals out, per key in event order (CONTRACT §4, DOMAIN.md).
+ * Pure RxJS: the only clock is the injected scheduler (data gaps), the only knowledge of the
+ * world comes through `RuleEnvironment`.
+ */
+export function evaluateRules(
+  rules: readonly Rule[],
+  environment: RuleEnvironment,
+): OperatorFunction<Reading, RuleSignal> {
+  const scheduler = environment.scheduler ?? asyncScheduler
+  const gapConditions = new Map(
+    rules.flatMap((rule) => (rule.condition.kind === 'data_gap' ? [[rule.id, rule.condition] as const] : [])),
+  )
+  /** Each key on its own, so a failure in one never ends another (ARCHITECTURE.md §3). */
+  const perKey =
+    <T extends WorkItem>(evaluate: (key: string, items: Observable<T>) => Observable<RuleSignal>) =>
+    (items: Observable<T>) =>
+      items.pipe(
+        groupBy((item) => item.key),
+        mergeMap((group) =>
+          evaluate(group.key, group).pipe(
+            catchError((error: unknown) => {
+              environment.onKeyError(group.key, error)
+              return EMPTY
+            }),
+          ),
+        ),
+      )
+  return (readings) => {
+    const modes = new Map<string, string>()
+    return readings.pipe(
+      concatMap((reading) => from(workItems(reading, rules, environment, modes))),
+      connect((items) =>
+        merge(
+          items.pipe(
+            filter((item): item is ThresholdItem | EventItem => item.kind !== 'gap'),
+            perKey((_key, group) => evaluateBreaches(group)),
+          ),
+          items.pipe(
+            filter((item): item is GapItem => item.kind === 'gap'),
+            perKey((key, group) => {
+              const condition = gapConditions.get(key.split('|')[2] ?? '')
+              return condition === undefined ? EMPTY : watchSilence(group, condition, scheduler)
+            }),
+          ),
+        ),
+      ),
+    )
+  }
+}
+
+const tag = (item: KeyInfo, signal: Signal, retrospective = item.retrospective): RuleSignal => ({
+  siteId: item.siteId,
+  deviceId: item.deviceId,
+  ruleId: item.ruleId,
+  subject: item.subject,
+  origin: item.origin,
+  signal,
+  retrospective,
+})
+
+/** Threshold state machine (and instantaneous events) for one key, in arrival order. */
+function evaluateBreaches(items: Observable<ThresholdItem | EventItem>): Observable<RuleSignal> {
+  return items.pipe(
+    scan(
+      (acc: { state: ThresholdState; out: RuleSignal[] }, item) => {
+        if (item.kind === 'event') {
+          return {
+            state: acc.state,
+            out: [
+              tag(item, { type: 'raise', severity: item.severity, value: 1, threshold: 1, ts: item.ts }),
+              tag(item, { type: 'clear', value: null, ts: item.ts }),
+            ],
+          }
+        }
+        const next = step(item.limits, acc.state, item.sample)
+        return { state: next.state, out: next.out.map((signal) => tag(item, signal)) }
+      },
+      { state: initialThresholdState(), out: [] },
+    ),
+    concatMap((acc) => from(acc.out)),
+  )
+}
+
+/** Silence of one device, timed by the scheduler; never from late data (DOMAIN.md §3). */
+function watchSilence(
+  items: Observable<GapItem>,
+  condition: DataGapCondition,
+  scheduler: SchedulerLike,
+): Observable<RuleSignal> {
+  return defer(() => {
+    let latest: KeyInfo | null = null
+    return items.pipe(
+      tap((item) => {
+        latest = item
+      }),
+      dataGap(condition, scheduler),
+      concatMap((signal) => (latest === null ? EMPTY : of(tag(latest, signal, false)))),
+    )
+  })
+}
+
+function workItems(
+  reading: Reading,
+  rules: readonly Rule[],
+  environment: RuleEnvironment,
+  modes: Map<string, string>,
+): WorkItem[] {
+  const { siteId, deviceId } = reading
+  const retrospective = reading.receivedAt - reading.ts > environment.lateAfterMs
+  const items: WorkItem[] = []
+  const base = (rule: Rule, subject: string, origin: string): KeyInfo => ({
+    key: `${siteId}|${deviceId}|${rule.id}|${subject}`,
+    siteId,
+    deviceId,
+    ruleId: rule.id,
+    subject,
+    origin,
+    retrospective,
+  })
+  for (const rule of rules) {
+    if (rule.deviceKind !== reading.kind) continue
+    try {
+      items.push(...ruleItems(rule, reading, base, environment, modes))
+    } catch (error) {
+      environment.onKeyError(`${siteId}|${deviceId}|${rule.id}`, error)
+    }
+  }
+  return items
+}
+
+/** What one rule makes of one reading. */
+function ruleItems(
+  rule: Rule,
+  reading: Reading,
+  base: (rule: Rule, subject: string, origin: string) => KeyInfo,
+  environment: RuleEnvironment,
+  modes: Map<string, string>,
+): WorkItem[] {
+  const { siteId, deviceId } = reading
+  const items: WorkItem[] = []
+  const condition = rule.condition
+  if (reading.channel === 'event' && condition.kind === 'event') {
+    const severity = condition.codes[reading.data.code]
+    if (severity !== undefined)
+      items.push({
+        ...base(rule, reading.data.code, 'rule default'),
+        kind: 'event',
+        severity,
+        ts: reading.ts,
+      })
+    return items
+  }
+  if (reading.channel !== 'telemetry') return items
+  if (condition.kind === 'data_gap') {
+    items.push({
+      ...base(
+        rule,
+        rule.subject,
+        `every ${condition.expectedIntervalMs / 1000} s × ${condition.missedIntervals}`,
+      ),
+      kind: 'gap',
+      ts: reading.ts,
+    })
+    return items
+  }
+  if (reading.kind === 'crane' && condition.kind === 'threshold') {
+    const data = reading.data
+    if (data.mode !== undefined) modes.set(deviceId, data.mode)
+    const mode = modes.get(deviceId)
+    const value = craneValue(rule.subject, data)
+    const outOfMode =
+      condition.modes !== undefined &&
+      (mode === undefined || !(condition.modes as readonly string[]).includes(mode))
+    if (value === undefined && !outOfMode) return items
+    items.push({
+      ...base(rule, rule.subject, 'rule default'),
+      kind: 'threshold',
+      sample: { ts: reading.ts, value: outOfMode ? null : (value ?? null) },
+      limits: limitsOf(condition),
+    })
+    return items
+  }
+  if (reading.kind === 'pit' && reading.channel === 'telemetry' && isPitCondition(condition)) {
+    for (const point of reading.data.points) {
+      if (point.item !== rule.subject) continue
+      const resolved = resolvePitLimits(condition, environment.pitContext(siteId, point.pointCode))
+      if ('skip' in resolved) continue
+      const raw =
+        resolved.measure === 'cumulative'
+          ? point.cumulative
+          : resolved.measure === 'rate'
+            ? point.ratePerDay
+            : point.value
+      if (raw === null) continue
+      const value = resolved.magnitude ? Math.abs(raw) : raw
+      items.push({
+        ...base(rule, point.pointCode, resolved.origin),
+        kind: 'threshold',
+        sample: { ts: reading.ts, value },
+        limits: resolved.limits,
+      })
+    }
+  }
+  return items
+}
+
+/** A crane metric, or load % derived from load and rated load when the device does not send it. */
+function craneValue(subject: string, data: Record<string, unknown>): number | undefined {
+  const value = data[subject]
+  if (typeof value === 'number') return value
+  if (
+    subject === 'loadPct' &&
+    typeof data.loadT === 'number' &&
+    typeof data.ratedLoadT === 'number' &&
+    data.ratedLoadT > 0
+  ) {
+    return (data.loadT / data.ratedLoadT) * 100
+  }
+  return undefined
+}
+
+function limitsOf(condition: ThresholdCondition): ThresholdLimits {
+  return {
+    direction: condition.direction,
+    levels: condition.levels,
+    hysteresis: condition.hysteresis,
+    minSamples: condition.minSamples,
+    sustained: condition.sustained,
+  }
+}
+
+function isPitCondition(condition: Rule['condition']): condition is PitCondition {
+  return (
+    condition.kind === 'pit_cumulative' ||
+    condition.kind === 'pit_rate' ||
+    condition.kind === 'pit_design' ||
+    condition.kind === 'pit_fixed'
+  )
+}

@@ -186,3 +186,16 @@ export type Signal =
       readonly ts: number
     }
   | { readonly type: 'clear'; readonly value: number | null; readonly ts: number }
+
+/** A signal for one alert key: site + device + rule + subject. What the alert store consumes. */
+export interface KeyedSignal {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly subject: string
+  readonly signal: Signal
+  /** Where the threshold that fired came from (the rule's default, a pit resolution…). */
+  readonly origin: string
+  /** Found in late or backfilled data. */
+  readonly retrospective: boolean
+}

@@ -18,7 +18,14 @@ import {
   tap,
 } from 'rxjs'
 import type { Reading } from '../domain/reading.js'
-import type { DataGapCondition, Rule, Severity, Signal, ThresholdCondition } from '../domain/rules.js'
+import type {
+  DataGapCondition,
+  KeyedSignal,
+  Rule,
+  Severity,
+  Signal,
+  ThresholdCondition,
+} from '../domain/rules.js'
 import { dataGap } from './data-gap.js'
 import { type PitCondition, type PitContext, resolvePitLimits } from './pit-limits.js'
 import {
@@ -29,18 +36,8 @@ import {
   type ThresholdState,
 } from './threshold.js'
 
-/** A signal for one alert key: site + device + rule + subject. */
-export interface RuleSignal {
-  readonly siteId: string
-  readonly deviceId: string
-  readonly ruleId: string
-  readonly subject: string
-  readonly signal: Signal
-  /** Where the threshold that fired came from (the rule's default, a pit resolution…). */
-  readonly origin: string
-  /** Found in late or backfilled data. */
-  readonly retrospective: boolean
-}
+/** A signal for one alert key (site + device + rule + subject). */
+export type RuleSignal = KeyedSignal
 
 export interface RuleEnvironment {
   /** Site grade and depth, base slab, the point's design value, for a pit point. */

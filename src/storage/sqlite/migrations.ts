@@ -89,4 +89,56 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'alerts and their tamper-evident timelines',
+    sql: `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('warning', 'alarm', 'critical')),
+        state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved', 'closed')),
+        condition TEXT NOT NULL CHECK (condition IN ('active', 'cleared')),
+        value REAL,
+        peak_value REAL,
+        threshold REAL,
+        threshold_origin TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        cleared_at INTEGER,
+        escalation_level INTEGER NOT NULL DEFAULT 0,
+        retrospective INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        raised_at INTEGER NOT NULL,
+        acknowledged_by TEXT, acknowledged_at INTEGER, acknowledged_note TEXT,
+        resolved_by TEXT, resolved_at INTEGER, resolved_note TEXT, resolved_action TEXT,
+        closed_by TEXT, closed_at INTEGER, closed_note TEXT
+      ) STRICT;
+      -- CONTRACT §5.2: at most one alert that is not closed per (site, device, rule, subject),
+      -- enforced here rather than by the code that writes.
+      CREATE UNIQUE INDEX alerts_one_not_closed ON alerts(site_id, device_id, rule_id, subject) WHERE state <> 'closed';
+      CREATE INDEX alerts_site ON alerts(site_id, id);
+
+      -- Append-only: each event carries the hash of the one before it.
+      CREATE TABLE alert_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL REFERENCES alerts(id),
+        type TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX alert_events_alert ON alert_events(alert_id, seq);
+      CREATE TRIGGER alert_events_append_only_update BEFORE UPDATE ON alert_events
+        BEGIN SELECT RAISE(ABORT, 'alert events are append-only'); END;
+      CREATE TRIGGER alert_events_append_only_delete BEFORE DELETE ON alert_events
+        BEGIN SELECT RAISE(ABORT, 'alert events are append-only'); END;
+    `,
+  },
 ]

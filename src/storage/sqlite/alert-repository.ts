@@ -1,0 +1,388 @@
+import { createHash } from 'node:crypto'
+import { monotonicFactory } from 'ulid'
+import {
+  type Alert,
+  type AlertEvent,
+  type AlertEventType,
+  decideTransition,
+  type Transition,
+} from '../../domain/alert.js'
+import { SitewardError } from '../../domain/errors.js'
+import type { Principal } from '../../domain/registry.js'
+import { type KeyedSignal, type Severity, severityRank } from '../../domain/rules.js'
+import type { SqliteDatabase } from './database.js'
+
+interface AlertRow {
+  id: string
+  site_id: string
+  device_id: string
+  rule_id: string
+  subject: string
+  severity: Severity
+  state: Alert['state']
+  condition: Alert['condition']
+  value: number | null
+  peak_value: number | null
+  threshold: number | null
+  threshold_origin: string
+  count: number
+  first_at: number
+  last_at: number
+  cleared_at: number | null
+  escalation_level: number
+  retrospective: number
+  version: number
+  raised_at: number
+  acknowledged_by: string | null
+  acknowledged_at: number | null
+  acknowledged_note: string | null
+  resolved_by: string | null
+  resolved_at: number | null
+  resolved_note: string | null
+  resolved_action: string | null
+  closed_by: string | null
+  closed_at: number | null
+  closed_note: string | null
+}
+
+interface EventRow {
+  seq: number
+  alert_id: string
+  type: AlertEventType
+  actor: string
+  at: number
+  data: string
+  prev_hash: string
+  hash: string
+}
+
+/** An alert that changed, with the timeline events the change appended. */
+export interface AlertChange {
+  readonly alert: Alert
+  readonly events: readonly AlertEvent[]
+}
+
+export interface AlertFilter {
+  readonly siteIds?: readonly string[] | undefined
+  readonly region?: string | null | undefined
+  readonly siteId?: string | undefined
+  readonly deviceId?: string | undefined
+  readonly ruleId?: string | undefined
+  readonly state?: Alert['state'] | undefined
+  readonly severity?: Severity | undefined
+  readonly from?: number | undefined
+  readonly to?: number | undefined
+}
+
+const genesisHash = '0'.repeat(64)
+const iso = (ms: number) => new Date(ms).toISOString()
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
+const engine = 'engine'
+
+/** The hash of a timeline event: the previous event's hash plus this event's content. */
+export function eventHash(
+  prevHash: string,
+  event: { alertId: string; type: string; actor: string; at: number; data: string },
+): string {
+  return createHash('sha256')
+    .update(`${prevHash}\n${event.alertId}\n${event.type}\n${event.actor}\n${event.at}\n${event.data}`)
+    .digest('hex')
+}
+
+/**
+ * Alerts and their timelines in SQLite. Every change runs in one transaction that checks the
+ * alert's version, so concurrent transitions serialise and exactly one of them wins; the unique
+ * index keeps one alert that is not closed per key whatever the code above does.
+ */
+export class AlertRepository {
+  private readonly db: SqliteDatabase
+  private readonly newId = monotonicFactory()
+
+  constructor(db: SqliteDatabase) {
+    this.db = db
+  }
+
+  /** Applies a rule signal to the key's alert (CONTRACT §5.2); null when nothing changed. */
+  applySignal(keyed: KeyedSignal, now: number): AlertChange | null {
+    return this.db
+      .transaction((): AlertChange | null => {
+        const { signal } = keyed
+        const current = this.db
+          .prepare(
+            "SELECT * FROM alerts WHERE site_id = ? AND device_id = ? AND rule_id = ? AND subject = ? AND state <> 'closed'",
+          )
+          .get(keyed.siteId, keyed.deviceId, keyed.ruleId, keyed.subject) as AlertRow | undefined
+        if (signal.type === 'clear') {
+          if (current === undefined || current.condition === 'cleared') return null
+          this.db
+            .prepare(
+              "UPDATE alerts SET condition = 'cleared', cleared_at = ?, version = version + 1 WHERE id = ?",
+            )
+            .run(signal.ts, current.id)
+          return this.changed(
+            current.id,
+            [{ type: 'cleared', data: { value: signal.value, ts: iso(signal.ts) } }],
+            now,
+          )
+        }
+        if (current === undefined) {
+          const id = this.newId(now)
+          this.db
+            .prepare(
+              `INSERT INTO alerts (id, site_id, device_id, rule_id, subject, severity, state, condition, value, peak_value,
+                 threshold, threshold_origin, count, first_at, last_at, escalation_level, retrospective, version, raised_at)
+               VALUES (?, ?, ?, ?, ?, ?, 'open', 'active', ?, ?, ?, ?, 1, ?, ?, 0, ?, 1, ?)`,
+            )
+            .run(
+              id,
+              keyed.siteId,
+              keyed.deviceId,
+              keyed.ruleId,
+              keyed.subject,
+              signal.severity,
+              signal.value,
+              signal.value,
+              signal.threshold,
+              keyed.origin,
+              signal.ts,
+              signal.ts,
+              Number(keyed.retrospective),
+              now,
+            )
+          const data = {
+            severity: signal.severity,
+            value: signal.value,
+            threshold: signal.threshold,
+            origin: keyed.origin,
+            ts: iso(signal.ts),
+            retrospective: keyed.retrospective,
+          }
+          return this.changed(id, [{ type: 'raised', data }], now)
+        }
+        const events: { type: AlertEventType; data: Record<string, unknown> }[] = []
+        const reactivated = current.condition === 'cleared'
+        const higher = severityRank(signal.severity) > severityRank(current.severity)
+        if (reactivated)
+          events.push({ type: 're_activated', data: { value: signal.value, ts: iso(signal.ts) } })
+        if (higher)
+          events.push({
+            type: 'severity_raised',
+            data: {
+              from: current.severity,
+              to: signal.severity,
+              value: signal.value,
+              threshold: signal.threshold,
+            },
+          })
+        if (!reactivated && !higher)
+          events.push({ type: 'updated', data: { value: signal.value, ts: iso(signal.ts) } })
+        const peak = moreExtreme(current.peak_value, signal.value, signal.threshold)
+        this.db
+          .prepare(
+            `UPDATE alerts SET severity = ?, condition = 'active', cleared_at = NULL, value = ?, peak_value = ?,
+               threshold = ?, threshold_origin = ?, count = count + ?, last_at = max(last_at, ?),
+               retrospective = max(retrospective, ?), version = version + 1 WHERE id = ?`,
+          )
+          .run(
+            higher ? signal.severity : current.severity,
+            signal.value,
+            peak,
+            higher ? signal.threshold : current.threshold,
+            higher ? keyed.origin : current.threshold_origin,
+            reactivated ? 1 : 0,
+            signal.ts,
+            Number(keyed.retrospective),
+            current.id,
+          )
+        return this.changed(current.id, events, now)
+      })
+      .immediate()
+  }
+
+  /** A person's step in the loop; `unchanged` when it had already happened (CONTRACT §5.1). */
+  transition(
+    id: string,
+    transition: Transition,
+    principal: Principal,
+    expectedVersion: number | undefined,
+    now: number,
+  ): AlertChange & { changed: boolean } {
+    return this.db
+      .transaction(() => {
+        const row = this.row(id)
+        if (row === undefined) throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
+        if (expectedVersion !== undefined && expectedVersion !== row.version) {
+          throw new SitewardError(
+            'VERSION_MISMATCH',
+            `If-Match names version ${expectedVersion}; the alert is at version ${row.version}`,
+          )
+        }
+        const decision = decideTransition(toAlert(row), transition, principal)
+        if (decision.kind === 'unchanged') return { alert: toAlert(row), events: [], changed: false }
+        const actor = principal.name
+        const step = decision.to
+        const column = step === 'acknowledged' ? 'acknowledged' : step === 'resolved' ? 'resolved' : 'closed'
+        const action = transition.action === 'resolve' ? transition.resolution : null
+        this.db
+          .prepare(
+            `UPDATE alerts SET state = ?, ${column}_by = ?, ${column}_at = ?, ${column}_note = ?${column === 'resolved' ? ', resolved_action = ?' : ''},
+               version = version + 1 WHERE id = ?`,
+          )
+          .run(...[step, actor, now, transition.note, ...(column === 'resolved' ? [action] : []), id])
+        const data = { note: transition.note, ...(action === null ? {} : { action }) }
+        return { ...this.changed(id, [{ type: column, data }], now, actor), changed: true }
+      })
+      .immediate()
+  }
+
+  comment(id: string, principal: Principal, text: string, now: number): AlertChange {
+    return this.db
+      .transaction(() => {
+        if (this.row(id) === undefined)
+          throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
+        return this.changed(id, [{ type: 'comment', data: { text } }], now, principal.name)
+      })
+      .immediate()
+  }
+
+  get(id: string): Alert | undefined {
+    const row = this.row(id)
+    return row === undefined ? undefined : toAlert(row)
+  }
+
+  /** Newest first; `cursor` is the last id of the previous page. */
+  list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null } {
+    const clauses: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, ...values: unknown[]) => {
+      clauses.push(clause)
+      params.push(...values)
+    }
+    if (filter.siteIds !== undefined)
+      add(`a.site_id IN (${filter.siteIds.map(() => '?').join(', ') || "''"})`, ...filter.siteIds)
+    if (filter.region !== undefined && filter.region !== null) add('s.region = ?', filter.region)
+    if (filter.siteId !== undefined) add('a.site_id = ?', filter.siteId)
+    if (filter.deviceId !== undefined) add('a.device_id = ?', filter.deviceId)
+    if (filter.ruleId !== undefined) add('a.rule_id = ?', filter.ruleId)
+    if (filter.state !== undefined) add('a.state = ?', filter.state)
+    if (filter.severity !== undefined) add('a.severity = ?', filter.severity)
+    if (filter.from !== undefined) add('a.first_at >= ?', filter.from)
+    if (filter.to !== undefined) add('a.first_at < ?', filter.to)
+    if (cursor !== undefined) add('a.id < ?', cursor)
+    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
+    const rows = this.db
+      .prepare(
+        `SELECT a.* FROM alerts a JOIN sites s ON s.id = a.site_id ${where} ORDER BY a.id DESC LIMIT ?`,
+      )
+      .all(...params, limit + 1) as AlertRow[]
+    const items = rows.slice(0, limit).map(toAlert)
+    return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null }
+  }
+
+  events(id: string): AlertEvent[] {
+    const rows = this.db
+      .prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq')
+      .all(id) as EventRow[]
+    return rows.map(toEvent)
+  }
+
+  /** Recomputes the hash chain of an alert's timeline; the first broken link, if any. */
+  verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null } {
+    const rows = this.db
+      .prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq')
+      .all(id) as EventRow[]
+    let prev = genesisHash
+    for (const row of rows) {
+      const expected = eventHash(prev, {
+        alertId: row.alert_id,
+        type: row.type,
+        actor: row.actor,
+        at: row.at,
+        data: row.data,
+      })
+      if (row.prev_hash !== prev || row.hash !== expected)
+        return { valid: false, events: rows.length, brokenAtSeq: row.seq }
+      prev = row.hash
+    }
+    return { valid: true, events: rows.length, brokenAtSeq: null }
+  }
+
+  private row(id: string): AlertRow | undefined {
+    return this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined
+  }
+
+  private changed(
+    id: string,
+    events: { type: AlertEventType; data: Record<string, unknown> }[],
+    now: number,
+    actor = engine,
+  ): AlertChange {
+    const last = this.db
+      .prepare('SELECT hash FROM alert_events WHERE alert_id = ? ORDER BY seq DESC LIMIT 1')
+      .get(id) as { hash: string } | undefined
+    let prev = last?.hash ?? genesisHash
+    const insert = this.db.prepare(
+      'INSERT INTO alert_events (alert_id, type, actor, at, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+    )
+    const appended: AlertEvent[] = []
+    for (const event of events) {
+      const data = JSON.stringify(event.data)
+      const hash = eventHash(prev, { alertId: id, type: event.type, actor, at: now, data })
+      appended.push(toEvent(insert.get(id, event.type, actor, now, data, prev, hash) as EventRow))
+      prev = hash
+    }
+    const row = this.row(id)
+    if (row === undefined) throw new Error(`alert ${id} vanished inside its transaction`)
+    return { alert: toAlert(row), events: appended }
+  }
+}
+
+/** The value farther past the threshold, in whichever direction the breach goes. */
+function moreExtreme(peak: number | null, value: number, threshold: number): number {
+  if (peak === null) return value
+  const above = value >= threshold
+  return above ? Math.max(peak, value) : Math.min(peak, value)
+}
+
+function toAlert(row: AlertRow): Alert {
+  const step = (by: string | null, at: number | null, note: string | null) =>
+    by === null || at === null ? null : { by, at: iso(at), note }
+  const resolved = step(row.resolved_by, row.resolved_at, row.resolved_note)
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    deviceId: row.device_id,
+    ruleId: row.rule_id,
+    subject: row.subject,
+    severity: row.severity,
+    state: row.state,
+    condition: row.condition,
+    value: row.value,
+    peakValue: row.peak_value,
+    threshold: row.threshold,
+    thresholdOrigin: row.threshold_origin,
+    count: row.count,
+    firstAt: iso(row.first_at),
+    lastAt: iso(row.last_at),
+    clearedAt: isoOrNull(row.cleared_at),
+    escalationLevel: row.escalation_level,
+    retrospective: row.retrospective === 1,
+    version: row.version,
+    acknowledged: step(row.acknowledged_by, row.acknowledged_at, row.acknowledged_note),
+    resolved: resolved === null ? null : { ...resolved, action: row.resolved_action ?? '' },
+    closed: step(row.closed_by, row.closed_at, row.closed_note),
+  }
+}
+
+function toEvent(row: EventRow): AlertEvent {
+  return {
+    seq: row.seq,
+    alertId: row.alert_id,
+    type: row.type,
+    actor: row.actor,
+    at: iso(row.at),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }
+}

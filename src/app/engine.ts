@@ -2,17 +2,23 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
+import type { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
 import type { ReadinessCheck } from '../api/services.js'
+import { defaultEscalationPolicy } from '../domain/escalation.js'
 import type { TelemetryStore } from '../domain/ports.js'
 import { Provisioning } from '../domain/provisioning.js'
 import type { Reading } from '../domain/reading.js'
+import type { Rule } from '../domain/rules.js'
 import { Broker } from '../ingest/broker.js'
 import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
 import { Projector, projectorConsumer } from '../ingest/projector.js'
+import { alertKey, evaluateRules } from '../rules/pipeline.js'
+import { initialThresholdState, type ThresholdState } from '../rules/threshold.js'
 import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
 import { SegmentLog } from '../storage/log/segment-log.js'
+import { AlertRepository } from '../storage/sqlite/alert-repository.js'
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
 import { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
@@ -20,8 +26,12 @@ import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import type { Config } from './config.js'
 import { createMetrics } from './metrics.js'
+import { loadRuleCatalogue } from './rule-catalogue.js'
 
 const trimIntervalMs = 10_000
+const escalationCheckMs = 5_000
+/** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
+const lateAfterMs = 5 * 60_000
 
 export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
 
@@ -38,6 +48,11 @@ export class Engine {
   private readonly registry: RegistryRepository
   private readonly telemetry: TelemetryStore
   private readonly metrics: ReturnType<typeof createMetrics>
+  private readonly alertStore: AlertRepository
+  private alerts: AlertService | null = null
+  private rules: Rule[] = []
+  private ruleSubscription: { unsubscribe(): void } | null = null
+  private escalationTimer: NodeJS.Timeout | null = null
   private state: IngestState | null = null
   private projector: Projector | null = null
   private shipper: TelemetryShipper | null = null
@@ -51,6 +66,7 @@ export class Engine {
     this.db = openDatabase(registryDatabasePath(config.dataDir))
     this.projection = new ProjectionRepository(this.db)
     this.registry = new RegistryRepository(this.db)
+    this.alertStore = new AlertRepository(this.db)
     this.log = new SegmentLog({
       dir: join(config.dataDir, 'wal'),
       segmentBytes: config.wal.segmentBytes,
@@ -165,15 +181,32 @@ export class Engine {
     this.logger.info({ host: this.config.http.host, port: this.httpPort }, 'HTTP API listening')
     this.trimTimer = setInterval(() => this.trimLog(), trimIntervalMs)
     this.trimTimer.unref()
+    this.escalationTimer = setInterval(() => this.escalate(), escalationCheckMs)
+    this.escalationTimer.unref()
+    this.escalate()
+  }
+
+  /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */
+  escalate(): number {
+    try {
+      return this.alerts?.escalateDue(defaultEscalationPolicy) ?? 0
+    } catch (error) {
+      this.logger.error({ err: error }, 'escalation check failed; will retry')
+      return 0
+    }
   }
 
   /** Stops in reverse order: no new messages, flush the log, project and ship what is left. */
   async stop(): Promise<void> {
     if (this.trimTimer !== null) clearInterval(this.trimTimer)
+    if (this.escalationTimer !== null) clearInterval(this.escalationTimer)
     await this.api?.close()
     await this.broker?.stop()
-    await this.log.stop()
-    this.projector?.stop()
+    await this.log.flush() // every acknowledged message on disk before the last projection
+    this.projector?.stop() // projects the rest; the rules and alerts see it
+    this.ruleSubscription?.unsubscribe()
+    this.alerts?.stop()
+    await this.log.stop() // includes the alert events of that last projection
     await this.shipper?.stop()
     this.trimLog()
     await this.telemetry.stop()

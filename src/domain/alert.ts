@@ -115,3 +115,21 @@ export function decideTransition(
       return { kind: 'apply', to: 'closed' }
   }
 }
+
+/** An alert that changed, with the timeline events the change appended. */
+export interface AlertChange {
+  readonly alert: Alert
+  readonly events: readonly AlertEvent[]
+}
+
+export interface AlertFilter {
+  readonly siteIds?: readonly string[] | undefined
+  readonly region?: string | null | undefined
+  readonly siteId?: string | undefined
+  readonly deviceId?: string | undefined
+  readonly ruleId?: string | undefined
+  readonly state?: AlertState | undefined
+  readonly severity?: Alert['severity'] | undefined
+  readonly from?: number | undefined
+  readonly to?: number | undefined
+}

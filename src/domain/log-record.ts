@@ -48,7 +48,22 @@ export interface PresenceRecord {
   readonly cause: 'disconnect' | 'connection_lost'
 }
 
-export type LogRecord = MessageRecord | PresenceRecord
+/** An alert's timeline event, logged so the shipper writes it to InfluxDB (CONTRACT §3 alert_event). */
+export interface AlertEventRecord {
+  readonly type: 'alert_event'
+  /** When the event happened (engine time). */
+  readonly receivedAt: number
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly severity: string
+  readonly alertId: string
+  readonly eventType: string
+  readonly state: string
+  readonly value: number | null
+}
+
+export type LogRecord = MessageRecord | PresenceRecord | AlertEventRecord
 
 /** A record with its position in the log (byte offset of its frame). */
 export interface PositionedRecord {

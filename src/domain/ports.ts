@@ -1,3 +1,5 @@
+import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from './alert.js'
+import type { EscalationCandidate } from './escalation.js'
 import type { LogRecord, PositionedRecord } from './log-record.js'
 import type { PitItem } from './payloads.js'
 import type {
@@ -10,6 +12,7 @@ import type {
   SiteInput,
   TokenInput,
 } from './registry.js'
+import type { KeyedSignal } from './rules.js'
 
 /** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
 export interface WriteAheadLog {
@@ -148,4 +151,24 @@ export interface ProjectionStore {
     readonly deadLetters: readonly DeadLetter[]
     readonly pitPoints: readonly PitPointState[]
   }): void
+}
+
+/** Alerts and their timelines (CONTRACT §5.2); every change is one transaction. */
+export interface AlertStore {
+  applySignal(signal: KeyedSignal, now: number): AlertChange | null
+  transition(
+    id: string,
+    transition: Transition,
+    principal: Principal,
+    expectedVersion: number | undefined,
+    now: number,
+  ): AlertChange & { changed: boolean }
+  comment(id: string, principal: Principal, text: string, now: number): AlertChange
+  get(id: string): Alert | undefined
+  list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null }
+  events(id: string): AlertEvent[]
+  verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
+  eventsAfter(seq: number, limit: number): AlertChange[]
+  escalationCandidates(): EscalationCandidate[]
+  escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null
 }

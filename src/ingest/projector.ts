@@ -131,6 +131,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     return change
   }
   for (const { record } of records) {
+    if (record.type === 'alert_event') continue // the engine's own: nothing a device did
     const change = changeOf(record.deviceId)
     if (record.type === 'presence') {
       change.online = record.online

@@ -36,6 +36,10 @@ import {
   type ThresholdState,
 } from './threshold.js'
 
+/** The key of one alert: site, device, rule, subject (none of the ids may contain "|"). */
+export const alertKey = (siteId: string, deviceId: string, ruleId: string, subject: string) =>
+  `${siteId}|${deviceId}|${ruleId}|${subject}`
+
 /** A signal for one alert key (site + device + rule + subject). */
 export type RuleSignal = KeyedSignal
 
@@ -47,6 +51,8 @@ export interface RuleEnvironment {
   /** A reading received this long after its `ts` is late: what it breaches is retrospective. */
   readonly lateAfterMs: number
   readonly scheduler?: SchedulerLike
+  /** Where a key's threshold state starts (after a restart: from its active alert). */
+  initialState?(key: string): ThresholdState | undefined
 }
 
 type ThresholdItem = KeyInfo & {
@@ -104,7 +110,9 @@ export function evaluateRules(
         merge(
           items.pipe(
             filter((item): item is ThresholdItem | EventItem => item.kind !== 'gap'),
-            perKey((_key, group) => evaluateBreaches(group)),
+            perKey((key, group) =>
+              evaluateBreaches(group, environment.initialState?.(key) ?? initialThresholdState()),
+            ),
           ),
           items.pipe(
             filter((item): item is GapItem => item.kind === 'gap'),
@@ -130,7 +138,10 @@ const tag = (item: KeyInfo, signal: Signal, retrospective = item.retrospective):
 })
 
 /** Threshold state machine (and instantaneous events) for one key, in arrival order. */
-function evaluateBreaches(items: Observable<ThresholdItem | EventItem>): Observable<RuleSignal> {
+function evaluateBreaches(
+  items: Observable<ThresholdItem | EventItem>,
+  initial: ThresholdState,
+): Observable<RuleSignal> {
   return items.pipe(
     scan(
       (acc: { state: ThresholdState; out: RuleSignal[] }, item) => {
@@ -146,7 +157,7 @@ function evaluateBreaches(items: Observable<ThresholdItem | EventItem>): Observa
         const next = step(item.limits, acc.state, item.sample)
         return { state: next.state, out: next.out.map((signal) => tag(item, signal)) }
       },
-      { state: initialThresholdState(), out: [] },
+      { state: initial, out: [] },
     ),
     concatMap((acc) => from(acc.out)),
   )
@@ -180,7 +191,7 @@ function workItems(
   const retrospective = reading.receivedAt - reading.ts > environment.lateAfterMs
   const items: WorkItem[] = []
   const base = (rule: Rule, subject: string, origin: string): KeyInfo => ({
-    key: `${siteId}|${deviceId}|${rule.id}|${subject}`,
+    key: alertKey(siteId, deviceId, rule.id, subject),
     siteId,
     deviceId,
     ruleId: rule.id,

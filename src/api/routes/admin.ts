@@ -9,8 +9,8 @@ import {
   siteSchema,
   tokenInputSchema,
 } from '../../domain/registry.js'
+import { requireRole } from '../../domain/scope.js'
 import { principalOf } from '../auth.js'
-import { requireRole } from '../scope.js'
 import type { ApiServices } from '../services.js'
 import { bearer, errorResponses, errorSchema } from './schemas.js'
 

@@ -180,12 +180,18 @@ export class SegmentLog implements WriteAheadLog {
     return removed
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
+  /** Waits until every append made so far is on disk. */
+  async flush(): Promise<void> {
     while (this.flushing !== null || this.pending.length > 0) {
       if (this.flushing === null) this.startFlush()
       await this.flushing
     }
+  }
+
+  async stop(): Promise<void> {
+    await this.flush()
+    this.stopped = true
+    await this.flush()
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
   }

@@ -2,12 +2,16 @@ import { createHash } from 'node:crypto'
 import { monotonicFactory } from 'ulid'
 import {
   type Alert,
+  type AlertChange,
   type AlertEvent,
   type AlertEventType,
+  type AlertFilter,
   decideTransition,
   type Transition,
 } from '../../domain/alert.js'
 import { SitewardError } from '../../domain/errors.js'
+import type { EscalationCandidate } from '../../domain/escalation.js'
+import type { AlertStore } from '../../domain/ports.js'
 import type { Principal } from '../../domain/registry.js'
 import { type KeyedSignal, type Severity, severityRank } from '../../domain/rules.js'
 import type { SqliteDatabase } from './database.js'
@@ -56,24 +60,6 @@ interface EventRow {
   hash: string
 }
 
-/** An alert that changed, with the timeline events the change appended. */
-export interface AlertChange {
-  readonly alert: Alert
-  readonly events: readonly AlertEvent[]
-}
-
-export interface AlertFilter {
-  readonly siteIds?: readonly string[] | undefined
-  readonly region?: string | null | undefined
-  readonly siteId?: string | undefined
-  readonly deviceId?: string | undefined
-  readonly ruleId?: string | undefined
-  readonly state?: Alert['state'] | undefined
-  readonly severity?: Severity | undefined
-  readonly from?: number | undefined
-  readonly to?: number | undefined
-}
-
 const genesisHash = '0'.repeat(64)
 const iso = (ms: number) => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
@@ -94,7 +80,7 @@ export function eventHash(
  * alert's version, so concurrent transitions serialise and exactly one of them wins; the unique
  * index keeps one alert that is not closed per key whatever the code above does.
  */
-export class AlertRepository {
+export class AlertRepository implements AlertStore {
   private readonly db: SqliteDatabase
   private readonly newId = monotonicFactory()
 
@@ -241,6 +227,87 @@ export class AlertRepository {
         if (this.row(id) === undefined)
           throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
         return this.changed(id, [{ type: 'comment', data: { text } }], now, principal.name)
+      })
+      .immediate()
+  }
+
+  /** Active alerts, to seed the rule engine's state after a restart. */
+  activeBreaches(): {
+    siteId: string
+    deviceId: string
+    ruleId: string
+    subject: string
+    severity: Severity
+    peakValue: number | null
+  }[] {
+    const rows = this.db
+      .prepare(
+        "SELECT site_id, device_id, rule_id, subject, severity, peak_value FROM alerts WHERE state <> 'closed' AND condition = 'active'",
+      )
+      .all() as {
+      site_id: string
+      device_id: string
+      rule_id: string
+      subject: string
+      severity: Severity
+      peak_value: number | null
+    }[]
+    return rows.map((row) => ({
+      siteId: row.site_id,
+      deviceId: row.device_id,
+      ruleId: row.rule_id,
+      subject: row.subject,
+      severity: row.severity,
+      peakValue: row.peak_value,
+    }))
+  }
+
+  /** Timeline events after `seq` (every alert), with each alert as it is now: SSE resume. */
+  eventsAfter(seq: number, limit: number): AlertChange[] {
+    const rows = this.db
+      .prepare('SELECT * FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(seq, limit) as EventRow[]
+    return rows.flatMap((row) => {
+      const alert = this.get(row.alert_id)
+      return alert === undefined ? [] : [{ alert, events: [toEvent(row)] }]
+    })
+  }
+
+  /** Alerts still waiting for a person: open or acknowledged. */
+  escalationCandidates(): EscalationCandidate[] {
+    const rows = this.db
+      .prepare(
+        "SELECT id, severity, state, raised_at, acknowledged_at, escalation_level FROM alerts WHERE state IN ('open', 'acknowledged')",
+      )
+      .all() as {
+      id: string
+      severity: Severity
+      state: 'open' | 'acknowledged'
+      raised_at: number
+      acknowledged_at: number | null
+      escalation_level: number
+    }[]
+    return rows.map((row) => ({
+      id: row.id,
+      severity: row.severity,
+      state: row.state,
+      raisedAt: row.raised_at,
+      acknowledgedAt: row.acknowledged_at,
+      escalationLevel: row.escalation_level,
+    }))
+  }
+
+  /** Raises the escalation level by one, if it is still `fromLevel` and the alert still waits. */
+  escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null {
+    return this.db
+      .transaction(() => {
+        const updated = this.db
+          .prepare(
+            "UPDATE alerts SET escalation_level = escalation_level + 1, version = version + 1 WHERE id = ? AND escalation_level = ? AND state IN ('open', 'acknowledged')",
+          )
+          .run(id, fromLevel).changes
+        if (updated === 0) return null
+        return this.changed(id, [{ type: 'escalated', data: { level: fromLevel + 1, reason } }], now)
       })
       .immediate()
   }

@@ -15,6 +15,18 @@ export function pointsOf(record: LogRecord): TelemetryPoint[] {
   if (record.type === 'presence') {
     return [{ measurement: 'device_status', tags, fields: { online: record.online }, ts: record.receivedAt }]
   }
+  if (record.type === 'alert_event') {
+    const fields: Fields = { alert_id: record.alertId, type: record.eventType, state: record.state }
+    if (record.value !== null) fields.value = record.value
+    return [
+      {
+        measurement: 'alert_event',
+        tags: { ...tags, rule: record.ruleId, severity: record.severity },
+        fields,
+        ts: record.receivedAt,
+      },
+    ]
+  }
   return messagePoints(record, tags)
 }
 

@@ -1,5 +1,5 @@
-import { SitewardError } from '../domain/errors.js'
-import type { Principal, Role, Site } from '../domain/registry.js'
+import { SitewardError } from './errors.js'
+import type { Principal, Role, Site } from './registry.js'
 
 /**
  * CONTRACT §5: officers and supervisors see their sites, regulators their region (or all without

@@ -1,0 +1,182 @@
+import type { Logger } from 'pino'
+import { type Observable, Subject } from 'rxjs'
+import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
+import { SitewardError } from '../domain/errors.js'
+import { type EscalationPolicy, escalationTarget } from '../domain/escalation.js'
+import type { AlertStore, WriteAheadLog } from '../domain/ports.js'
+import type { Principal, Site } from '../domain/registry.js'
+import type { KeyedSignal } from '../domain/rules.js'
+import { canSeeSite, siteFilter } from '../domain/scope.js'
+
+/** Publishes to MQTT on the engine's behalf (the broker, injected by the composition root). */
+export interface AlertPublisher {
+  publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>
+}
+
+export interface AlertServiceOptions {
+  readonly store: AlertStore
+  /** alert_event points travel through the write-ahead log to the telemetry store. */
+  readonly log: Pick<WriteAheadLog, 'append'>
+  readonly publisher: AlertPublisher | null
+  readonly site: (siteId: string) => Pick<Site, 'id' | 'region'> | undefined
+  readonly logger: Logger
+  readonly now?: () => number
+}
+
+export const alertTopic = (siteId: string, alertId: string) => `sites/${siteId}/alerts/${alertId}`
+
+/**
+ * Signals become alerts, people move them through the loop, and every change is announced:
+ * on `changes$` (the SSE stream), on MQTT `sites/{siteId}/alerts/{alertId}` (QoS 1, retained
+ * while not closed, the retained copy removed on close) and as `alert_event` points.
+ */
+export class AlertService {
+  private readonly options: AlertServiceOptions
+  private readonly now: () => number
+  private readonly changes = new Subject<AlertChange>()
+  readonly changes$: Observable<AlertChange> = this.changes.asObservable()
+
+  constructor(options: AlertServiceOptions) {
+    this.options = options
+    this.now = options.now ?? Date.now
+  }
+
+  /** A rule signal for one key (from the rule pipeline). */
+  handle(signal: KeyedSignal): AlertChange | null {
+    const change = this.options.store.applySignal(signal, this.now())
+    if (change !== null) this.announce(change)
+    return change
+  }
+
+  get(id: string, principal: Principal): Alert {
+    const alert = this.options.store.get(id)
+    if (alert === undefined || !this.visible(principal, alert.siteId))
+      throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
+    return alert
+  }
+
+  list(principal: Principal, filter: AlertFilter, limit: number, cursor?: string) {
+    return this.options.store.list({ ...filter, ...scopeFilter(principal) }, limit, cursor)
+  }
+
+  events(id: string, principal: Principal): AlertEvent[] {
+    this.get(id, principal)
+    return this.options.store.events(id)
+  }
+
+  verify(id: string, principal: Principal) {
+    this.get(id, principal)
+    return this.options.store.verify(id)
+  }
+
+  transition(
+    id: string,
+    transition: Transition,
+    principal: Principal,
+    expectedVersion: number | undefined,
+  ): AlertChange & { changed: boolean } {
+    this.get(id, principal)
+    const change = this.options.store.transition(id, transition, principal, expectedVersion, this.now())
+    if (change.changed) this.announce(change)
+    return change
+  }
+
+  comment(id: string, principal: Principal, text: string): AlertChange {
+    this.get(id, principal)
+    if (principal.role === 'regulator')
+      throw new SitewardError('FORBIDDEN', 'the regulator role may not comment on alerts')
+    const change = this.options.store.comment(id, principal, text, this.now())
+    this.announce(change)
+    return change
+  }
+
+  /**
+   * Escalates every alert whose deadlines have passed, one level per missed deadline, each with an
+   * `escalated` event and a notification. Returns how many steps were taken.
+   */
+  escalateDue(policy: EscalationPolicy): number {
+    const now = this.now()
+    let steps = 0
+    for (const candidate of this.options.store.escalationCandidates()) {
+      const target = escalationTarget(candidate, policy, now)
+      for (let level = candidate.escalationLevel; level < target; level++) {
+        const reason = candidate.state === 'open' ? 'not acknowledged in time' : 'not resolved in time'
+        const change = this.options.store.escalate(candidate.id, level, reason, now)
+        if (change === null) break
+        steps += 1
+        this.announce(change)
+      }
+    }
+    return steps
+  }
+
+  /** Changes after timeline event `seq` that the caller may see (SSE `Last-Event-ID`). */
+  changesAfter(seq: number, principal: Principal, limit = 1_000): AlertChange[] {
+    return this.options.store
+      .eventsAfter(seq, limit)
+      .filter((change) => this.visible(principal, change.alert.siteId))
+  }
+
+  /** Whether a caller may see an alert of this site (for the SSE stream). */
+  visible(principal: Principal, siteId: string): boolean {
+    const site = this.options.site(siteId)
+    return site !== undefined && canSeeSite(principal, site)
+  }
+
+  stop(): void {
+    this.changes.complete()
+  }
+
+  private announce(change: AlertChange): void {
+    const { alert } = change
+    this.changes.next(change)
+    for (const event of change.events) {
+      this.options.log
+        .append({
+          type: 'alert_event',
+          receivedAt: Date.parse(event.at),
+          siteId: alert.siteId,
+          deviceId: alert.deviceId,
+          ruleId: alert.ruleId,
+          severity: alert.severity,
+          alertId: alert.id,
+          eventType: event.type,
+          state: alert.state,
+          value: alert.value,
+        })
+        .catch((error: unknown) =>
+          this.options.logger.error(
+            { err: error, alertId: alert.id },
+            'could not log the alert event for telemetry',
+          ),
+        )
+    }
+    void this.publish(alert)
+  }
+
+  private async publish(alert: Alert): Promise<void> {
+    const publisher = this.options.publisher
+    if (publisher === null) return
+    const topic = alertTopic(alert.siteId, alert.id)
+    try {
+      const payload = Buffer.from(JSON.stringify(alert))
+      if (alert.state !== 'closed') {
+        await publisher.publish({ topic, payload, qos: 1, retain: true })
+        return
+      }
+      // Closed: tell subscribers, then remove the retained copy (an empty retained message).
+      await publisher.publish({ topic, payload, qos: 1, retain: false })
+      await publisher.publish({ topic, payload: Buffer.alloc(0), qos: 1, retain: true })
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, alertId: alert.id, topic },
+        'could not publish the alert on MQTT',
+      )
+    }
+  }
+}
+
+function scopeFilter(principal: Principal): Pick<AlertFilter, 'siteIds' | 'region'> {
+  const filter = siteFilter(principal)
+  return { siteIds: filter.ids, region: filter.region }
+}

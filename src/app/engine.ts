@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
-import type { AlertService } from '../alerts/alert-service.js'
+import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
 import type { ReadinessCheck } from '../api/services.js'
 import { defaultEscalationPolicy } from '../domain/escalation.js'
@@ -138,6 +138,55 @@ export class Engine {
       state,
       logger: this.logger.child({ component: 'projector' }),
     })
+    this.rules = loadRuleCatalogue(this.config.rulesDir)
+    this.alerts = new AlertService({
+      store: this.alertStore,
+      log: this.log,
+      publisher: { publish: (packet) => this.broker?.publish({ ...packet }) ?? Promise.resolve() },
+      site: (siteId) => this.registry.getSite(siteId),
+      logger: this.logger.child({ component: 'alerts' }),
+    })
+    this.subscribeRules(this.projector, this.alerts)
+  }
+
+  /** Readings → rules → alerts; subscribed before the projector starts, so the replayed tail counts too. */
+  private subscribeRules(projector: Projector, alerts: AlertService): void {
+    const logger = this.logger.child({ component: 'rules' })
+    const seeds = new Map<string, ThresholdState>()
+    for (const breach of this.alertStore.activeBreaches()) {
+      const key = alertKey(breach.siteId, breach.deviceId, breach.ruleId, breach.subject)
+      seeds.set(key, { ...initialThresholdState(), active: breach.severity, peak: breach.peakValue })
+    }
+    const pitContext = (siteId: string) => {
+      const site = this.registry.getSite(siteId)
+      return {
+        pitGrade: site?.pitGrade ?? null,
+        pitDepthM: site?.pitDepthM ?? null,
+        baseSlabCast: false,
+        designValue: null,
+      }
+    }
+    this.ruleSubscription = projector.readings$
+      .pipe(
+        evaluateRules(this.rules, {
+          pitContext,
+          onKeyError: (key, error) =>
+            logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
+          lateAfterMs,
+          initialState: (key) => seeds.get(key),
+        }),
+      )
+      .subscribe({
+        next: (signal) => {
+          // A throw here would end the pipeline (RxJS rethrows it): contain it to this signal.
+          try {
+            alerts.handle(signal)
+          } catch (error) {
+            logger.error({ err: error, signal }, 'could not store an alert signal')
+          }
+        },
+        error: (error: unknown) => logger.fatal({ err: error }, 'the rule pipeline stopped'),
+      })
   }
 
   async start(): Promise<void> {

@@ -110,6 +110,16 @@ export class AlertService {
     return steps
   }
 
+  /**
+   * The broker keeps retained messages in memory only: after a start, publish every alert that
+   * is not closed again, so sirens and cab displays that subscribe see what is still open.
+   */
+  async republishNotClosed(): Promise<number> {
+    const open = this.options.store.notClosed()
+    for (const alert of open) await this.publish(alert)
+    return open.length
+  }
+
   /** Changes after timeline event `seq` that the caller may see (SSE `Last-Event-ID`). */
   changesAfter(seq: number, principal: Principal, limit = 1_000): AlertChange[] {
     return this.options.store

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { registerAuth } from './auth.js'
 import { registerErrorHandling } from './error-handler.js'
 import { adminRoutes } from './routes/admin.js'
+import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
 import { registryRoutes } from './routes/registry.js'
 import { telemetryRoutes } from './routes/telemetry.js'
@@ -19,6 +20,7 @@ export async function buildApi(services: ApiServices, logger: Logger): Promise<F
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: bodyLimitBytes,
+    forceCloseConnections: true,
     // Per-request lines would drown the log of a busy engine; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   })
@@ -47,5 +49,6 @@ export async function buildApi(services: ApiServices, logger: Logger): Promise<F
   registryRoutes(app, services)
   telemetryRoutes(app, services)
   adminRoutes(app, services)
+  alertRoutes(app, services)
   return app
 }

@@ -19,6 +19,16 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository): voi
     if (!request.url.startsWith('/api/')) return
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header)
+    // EventSource cannot send headers: the alert stream also takes ?access_token=.
+    const queryToken = request.url.startsWith('/api/alerts/stream')
+      ? (request.query as { access_token?: string }).access_token
+      : undefined
+    if ((match === null || match[1] === undefined) && queryToken !== undefined) {
+      const principal = tokens.findPrincipal(queryToken)
+      if (principal === undefined) throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
+      request.principal = principal
+      return
+    }
     if (match === null || match[1] === undefined) {
       throw new SitewardError('UNAUTHORIZED', 'send Authorization: Bearer <token>')
     }

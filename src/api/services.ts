@@ -1,5 +1,8 @@
+import type { Observable } from 'rxjs'
+import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
 import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
+import type { Principal } from '../domain/registry.js'
 
 export interface ReadinessCheck {
   readonly name: string
@@ -7,10 +10,34 @@ export interface ReadinessCheck {
   readonly detail: string
 }
 
+/** The alert service as the API sees it (the composition root passes the real one). */
+export interface AlertsApi {
+  readonly changes$: Observable<AlertChange>
+  list(
+    principal: Principal,
+    filter: AlertFilter,
+    limit: number,
+    cursor?: string,
+  ): { items: Alert[]; nextCursor: string | null }
+  get(id: string, principal: Principal): Alert
+  events(id: string, principal: Principal): AlertEvent[]
+  verify(id: string, principal: Principal): { valid: boolean; events: number; brokenAtSeq: number | null }
+  transition(
+    id: string,
+    transition: Transition,
+    principal: Principal,
+    expectedVersion: number | undefined,
+  ): { alert: Alert; changed: boolean }
+  comment(id: string, principal: Principal, text: string): AlertChange
+  changesAfter(seq: number, principal: Principal): AlertChange[]
+  visible(principal: Principal, siteId: string): boolean
+}
+
 /** What the HTTP API needs from the engine; the composition root provides it. */
 export interface ApiServices {
   readonly registry: SiteRepository & DeviceRepository & TokenRepository
   readonly provisioning: Provisioning
+  readonly alerts: AlertsApi
   readonly telemetry: TelemetryStore
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }

@@ -216,10 +216,14 @@ export class Engine {
       logger: this.logger.child({ component: 'mqtt' }),
     })
     await this.broker.start()
+    const republished = await this.requireAlerts().republishNotClosed()
+    if (republished > 0)
+      this.logger.info({ alerts: republished }, 'republished retained MQTT copies of the alerts not closed')
     this.api = await buildApi(
       {
         registry: this.registry,
         provisioning: new Provisioning(this.registry),
+        alerts: this.requireAlerts(),
         telemetry: this.telemetry,
         readiness: () => this.readiness(),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
@@ -233,6 +237,11 @@ export class Engine {
     this.escalationTimer = setInterval(() => this.escalate(), escalationCheckMs)
     this.escalationTimer.unref()
     this.escalate()
+  }
+
+  private requireAlerts(): AlertService {
+    if (this.alerts === null) throw new Error('engine is not prepared')
+    return this.alerts
   }
 
   /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */

@@ -169,6 +169,7 @@ export interface AlertStore {
   events(id: string): AlertEvent[]
   verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
   eventsAfter(seq: number, limit: number): AlertChange[]
+  notClosed(): Alert[]
   escalationCandidates(): EscalationCandidate[]
   escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null
 }

@@ -231,6 +231,13 @@ export class AlertRepository implements AlertStore {
       .immediate()
   }
 
+  /** Every alert that is not closed (to re-announce retained copies after a restart). */
+  notClosed(): Alert[] {
+    return (
+      this.db.prepare("SELECT * FROM alerts WHERE state <> 'closed' ORDER BY id").all() as AlertRow[]
+    ).map(toAlert)
+  }
+
   /** Active alerts, to seed the rule engine's state after a restart. */
   activeBreaches(): {
     siteId: string

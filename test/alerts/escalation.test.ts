@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { AlertService } from '../../src/alerts/alert-service.js'
+import type { AlertChange } from '../../src/domain/alert.js'
+import { defaultEscalationPolicy } from '../../src/domain/escalation.js'
+import type { LogRecord } from '../../src/domain/log-record.js'
+import { AlertRepository } from '../../src/storage/sqlite/alert-repository.js'
+import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js'
+import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { memoryLogger } from '../helpers/log-sink.js'
+
+const minute = 60_000
+
+describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () => {
+  let dir: string
+  let db: SqliteDatabase
+  let clock: number
+  let logged: LogRecord[]
+  const service = () =>
+    new AlertService({
+      store: new AlertRepository(db),
+      log: { append: async (record) => (logged.push(record), 0) },
+      publisher: null,
+      site: (id) => new RegistryRepository(db).getSite(id),
+      logger: memoryLogger().logger,
+      now: () => clock,
+    })
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'siteward-escalation-'))
+    db = openDatabase(join(dir, 'siteward.db'))
+    new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+    clock = Date.UTC(2026, 10, 29, 8, 0, 0)
+    logged = []
+  })
+  afterEach(() => {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('escalates an unacknowledged critical alert every 5 minutes, announces each step once, and no restart repeats one', () => {
+    const first = service()
+    const announced: AlertChange[] = []
+    first.changes$.subscribe((change) => announced.push(change))
+    const raised = first.handle({
+      siteId: 'S1',
+      deviceId: 'TC-01',
+      ruleId: 'crane.device_event',
+      subject: 'LIMITER_BYPASS',
+      origin: 'rule default',
+      retrospective: false,
+      signal: { type: 'raise', severity: 'critical', value: 1, threshold: 1, ts: clock },
+    })
+    const id = raised?.alert.id as string
+    clock += 4 * minute
+    expect(first.escalateDue(defaultEscalationPolicy)).toBe(0)
+    clock += 2 * minute // 6 minutes: one deadline missed
+    expect(first.escalateDue(defaultEscalationPolicy)).toBe(1)
+    expect(first.escalateDue(defaultEscalationPolicy)).toBe(0)
+    expect(announced.filter((c) => c.events.some((e) => e.type === 'escalated')).map((c) => c.alert.escalationLevel)).toEqual([1])
+
+    // The engine restarts 11 minutes later: the new service catches up from stored times.
+    clock += 11 * minute // 17 minutes: three deadlines missed, capped at level 3 (the regulator)
+    const second = service()
+    expect(second.escalateDue(defaultEscalationPolicy)).toBe(2)
+    expect(second.escalateDue(defaultEscalationPolicy)).toBe(0)
+    clock += 60 * minute
+    expect(second.escalateDue(defaultEscalationPolicy)).toBe(0)
+    const events = new AlertRepository(db).events(id).filter((e) => e.type === 'escalated')
+    expect(events.map((e) => e.data)).toEqual([
+      { level: 1, reason: 'not acknowledged in time' },
+      { level: 2, reason: 'not acknowledged in time' },
+      { level: 3, reason: 'not acknowledged in time' },
+    ])
+    expect(logged.filter((r) => r.type === 'alert_event' && r.eventType === 'escalated')).toHaveLength(3)
+  })
+
+  it('counts the resolve deadline from the acknowledgement', () => {
+    const alerts = service()
+    const id = alerts.handle({
+      siteId: 'S1',
+      deviceId: 'TC-01',
+      ruleId: 'crane.moment',
+      subject: 'momentPct',
+      origin: 'rule default',
+      retrospective: false,
+      signal: { type: 'raise', severity: 'alarm', value: 101, threshold: 100, ts: clock },
+    })?.alert.id as string
+    clock += 10 * minute
+    alerts.transition(id, { action: 'acknowledge', note: null }, { tokenId: 't', name: 'Officer', role: 'officer', sites: ['S1'], region: null }, undefined)
+    clock += 3 * 60 * minute // 3 h after the acknowledgement: within the 4 h resolve deadline of an alarm
+    expect(alerts.escalateDue(defaultEscalationPolicy)).toBe(0)
+    clock += 61 * minute
+    expect(alerts.escalateDue(defaultEscalationPolicy)).toBe(1)
+    expect(new AlertRepository(db).get(id)?.escalationLevel).toBe(1)
+  })
+})

@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.js'
 import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
 import { registryRoutes } from './routes/registry.js'
+import { settingsRoutes } from './routes/settings.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 import type { ApiServices } from './services.js'
 
@@ -50,5 +51,6 @@ export async function buildApi(services: ApiServices, logger: Logger): Promise<F
   telemetryRoutes(app, services)
   adminRoutes(app, services)
   alertRoutes(app, services)
+  settingsRoutes(app, services)
   return app
 }

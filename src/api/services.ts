@@ -3,6 +3,12 @@ import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '..
 import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
+import type {
+  PointSettings,
+  PointSettingsInput,
+  RuleOverride,
+  RuleOverrideInput,
+} from '../domain/settings.js'
 
 export interface ReadinessCheck {
   readonly name: string
@@ -38,6 +44,20 @@ export interface ApiServices {
   readonly registry: SiteRepository & DeviceRepository & TokenRepository
   readonly provisioning: Provisioning
   readonly alerts: AlertsApi
+  readonly settings: {
+    putRuleOverride(
+      siteId: string,
+      ruleId: string,
+      input: RuleOverrideInput,
+      principal: Principal,
+    ): RuleOverride
+    putPoint(
+      siteId: string,
+      pointCode: string,
+      input: PointSettingsInput,
+      principal: Principal,
+    ): PointSettings
+  }
   readonly telemetry: TelemetryStore
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }

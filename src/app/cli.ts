@@ -4,8 +4,16 @@ import { ZodError } from 'zod'
 import { isSitewardError } from '../domain/errors.js'
 import { formatIssues } from '../domain/issues.js'
 import { Provisioning } from '../domain/provisioning.js'
+import type { Principal } from '../domain/registry.js'
 import { openDatabase } from '../storage/sqlite/database.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
+import { loadRuleCatalogue } from './rule-catalogue.js'
+import { SettingsService } from './settings-service.js'
+
+/** Whoever runs the CLI has the data directory, so an admin's rights. */
+const cliPrincipal: Principal = { tokenId: 'cli', name: 'cli', role: 'admin', sites: [], region: null }
+
 import { ConfigError, loadConfig } from './config.js'
 import { registryDatabasePath } from './engine.js'
 import { serve } from './serve.js'
@@ -22,6 +30,8 @@ Commands:
   site add              create or update a site
   device add            create a device and print its secret (shown once)
   token create          create an API token (shown once)
+  rule set              override a rule's thresholds for a site or one device
+  point set             configure a pit point (baseline, design value, alarm values)
 
 Run "siteward <command> --help" for a command's options. Configuration comes from
 SITEWARD_* environment variables (see the README); provisioning commands work on
@@ -47,6 +57,17 @@ shown once and stored only as a hash: give it to the device as its MQTT password
 Prints {"token","role",...}. The token is shown once and stored only as a hash.
   --site     a site the officer or supervisor works on (repeatable, required for them)
   --region   the region a regulator supervises (omit for everywhere)`,
+  rule: `Usage: siteward rule set --site S --rule R [--device D] [--warning N|none] [--alarm N|none] [--critical N|none]
+                        [--hysteresis N] [--min-samples N] [--enabled true|false]
+
+Overrides a rule of the catalogue (SITEWARD_RULES_DIR) for a site, or for one of its devices.
+"none" removes a level. The running engine picks the change up within seconds.`,
+  point: `Usage: siteward point set --site S --point P --item I [--baseline N] [--design-value N]
+                         [--cumulative-alarm N] [--rate-alarm N]
+
+Configures a pit point: its baseline (initial value), its design value (strut capacity f2 or
+anchor prestress fy) and the designer's alarm values, which replace the table defaults
+(GB 50497-2019 §8.0.1).`,
 } as const
 
 type Out = (line: string) => void
@@ -100,6 +121,53 @@ export async function runCli(
           region: optionalString(values, 'region') ?? null,
         }),
       )
+    case 'rule':
+      return configure(sub, 'set', rest, help.rule, out, (settings, values) => {
+        const levels = Object.fromEntries(
+          (['warning', 'alarm', 'critical'] as const).flatMap((level) => {
+            const text = optionalString(values, level)
+            return text === undefined ? [] : [[level, text === 'none' ? null : optionalNumber(values, level)]]
+          }),
+        )
+        const enabled = optionalString(values, 'enabled')
+        const input = {
+          ...(optionalString(values, 'device') === undefined
+            ? {}
+            : { deviceId: optionalString(values, 'device') }),
+          ...(Object.keys(levels).length > 0 ? { levels } : {}),
+          ...(optionalNumber(values, 'hysteresis') === undefined
+            ? {}
+            : { hysteresis: optionalNumber(values, 'hysteresis') }),
+          ...(optionalNumber(values, 'min-samples') === undefined
+            ? {}
+            : { minSamples: optionalNumber(values, 'min-samples') }),
+          ...(enabled === undefined ? {} : { enabled: parseBoolean(enabled, 'enabled') }),
+        }
+        return settings.putRuleOverride(
+          required(values, 'site'),
+          required(values, 'rule'),
+          input,
+          cliPrincipal,
+        )
+      })
+    case 'point':
+      return configure(sub, 'set', rest, help.point, out, (settings, values) => {
+        const input = {
+          item: required(values, 'item') as 'wall_top_horizontal',
+          baseline: optionalNumber(values, 'baseline'),
+          designValue: optionalNumber(values, 'design-value'),
+          cumulativeAlarm: optionalNumber(values, 'cumulative-alarm'),
+          rateAlarm: optionalNumber(values, 'rate-alarm'),
+        }
+        // The running engine applies the baseline at its next start and the rest within seconds.
+        return settings.putPoint(
+          required(values, 'site'),
+          required(values, 'point'),
+          input,
+          cliPrincipal,
+          null,
+        )
+      })
     default:
       throw new UsageError(`unknown command "${command}" (try: siteward --help)`)
   }
@@ -114,6 +182,20 @@ const optionsSpec = {
   site: { type: 'string', multiple: true },
   kind: { type: 'string' },
   role: { type: 'string' },
+  rule: { type: 'string' },
+  device: { type: 'string' },
+  warning: { type: 'string' },
+  alarm: { type: 'string' },
+  critical: { type: 'string' },
+  hysteresis: { type: 'string' },
+  'min-samples': { type: 'string' },
+  enabled: { type: 'string' },
+  point: { type: 'string' },
+  item: { type: 'string' },
+  baseline: { type: 'string' },
+  'design-value': { type: 'string' },
+  'cumulative-alarm': { type: 'string' },
+  'rate-alarm': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -146,6 +228,46 @@ function provision(
   } finally {
     db.close()
   }
+}
+
+/** `rule set` / `point set`: like provisioning, against the data directory's store. */
+function configure(
+  sub: string | undefined,
+  expected: string,
+  args: readonly string[],
+  usage: string,
+  out: Out,
+  action: (settings: SettingsService, values: Values) => unknown,
+): number {
+  if (sub === '--help' || sub === '-h') return printed(out, usage)
+  if (sub !== expected)
+    throw new UsageError(`expected "${expected}"${sub === undefined ? '' : `, got "${sub}"`}\n${usage}`)
+  let values: Values
+  try {
+    values = parseArgs({ args: [...args], options: optionsSpec, strict: true, allowPositionals: false })
+      .values as Values
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  if (values.help === true) return printed(out, usage)
+  const config = loadConfig()
+  const db = openDatabase(registryDatabasePath(config.dataDir))
+  try {
+    const settings = new SettingsService(
+      new SettingsRepository(db),
+      new RegistryRepository(db),
+      loadRuleCatalogue(config.rulesDir),
+    )
+    out(JSON.stringify(action(settings, values)))
+    return 0
+  } finally {
+    db.close()
+  }
+}
+
+function parseBoolean(text: string, name: string): boolean {
+  if (text === 'true' || text === 'false') return text === 'true'
+  throw new UsageError(`--${name} must be true or false, got "${text}"`)
 }
 
 function required(values: Values, name: string): string {

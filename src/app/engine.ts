@@ -22,14 +22,18 @@ import { AlertRepository } from '../storage/sqlite/alert-repository.js'
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
 import { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import type { Config } from './config.js'
 import { createMetrics } from './metrics.js'
 import { loadRuleCatalogue } from './rule-catalogue.js'
+import { SettingsService } from './settings-service.js'
 
 const trimIntervalMs = 10_000
 const escalationCheckMs = 5_000
+/** How often the engine looks for threshold changes made by the CLI. */
+const settingsPollMs = 2_000
 /** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
 const lateAfterMs = 5 * 60_000
 
@@ -53,6 +57,8 @@ export class Engine {
   private rules: Rule[] = []
   private ruleSubscription: { unsubscribe(): void } | null = null
   private escalationTimer: NodeJS.Timeout | null = null
+  private settingsTimer: NodeJS.Timeout | null = null
+  private settings: SettingsService | null = null
   private state: IngestState | null = null
   private projector: Projector | null = null
   private shipper: TelemetryShipper | null = null
@@ -139,6 +145,8 @@ export class Engine {
       logger: this.logger.child({ component: 'projector' }),
     })
     this.rules = loadRuleCatalogue(this.config.rulesDir)
+    this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
+    this.settings.applyBaselines(state, Date.now())
     this.alerts = new AlertService({
       store: this.alertStore,
       log: this.log,
@@ -146,30 +154,22 @@ export class Engine {
       site: (siteId) => this.registry.getSite(siteId),
       logger: this.logger.child({ component: 'alerts' }),
     })
-    this.subscribeRules(this.projector, this.alerts)
+    this.subscribeRules(this.projector, this.alerts, this.settings)
   }
 
   /** Readings → rules → alerts; subscribed before the projector starts, so the replayed tail counts too. */
-  private subscribeRules(projector: Projector, alerts: AlertService): void {
+  private subscribeRules(projector: Projector, alerts: AlertService, settings: SettingsService): void {
     const logger = this.logger.child({ component: 'rules' })
     const seeds = new Map<string, ThresholdState>()
     for (const breach of this.alertStore.activeBreaches()) {
       const key = alertKey(breach.siteId, breach.deviceId, breach.ruleId, breach.subject)
       seeds.set(key, { ...initialThresholdState(), active: breach.severity, peak: breach.peakValue })
     }
-    const pitContext = (siteId: string) => {
-      const site = this.registry.getSite(siteId)
-      return {
-        pitGrade: site?.pitGrade ?? null,
-        pitDepthM: site?.pitDepthM ?? null,
-        baseSlabCast: false,
-        designValue: null,
-      }
-    }
     this.ruleSubscription = projector.readings$
       .pipe(
         evaluateRules(this.rules, {
-          pitContext,
+          pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
+          ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
           onKeyError: (key, error) =>
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
@@ -224,6 +224,12 @@ export class Engine {
         registry: this.registry,
         provisioning: new Provisioning(this.registry),
         alerts: this.requireAlerts(),
+        settings: {
+          putRuleOverride: (siteId, ruleId, input, principal) =>
+            this.requireSettings().putRuleOverride(siteId, ruleId, input, principal),
+          putPoint: (siteId, pointCode, input, principal) =>
+            this.requireSettings().putPoint(siteId, pointCode, input, principal, this.state),
+        },
         telemetry: this.telemetry,
         readiness: () => this.readiness(),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
@@ -234,9 +240,24 @@ export class Engine {
     this.logger.info({ host: this.config.http.host, port: this.httpPort }, 'HTTP API listening')
     this.trimTimer = setInterval(() => this.trimLog(), trimIntervalMs)
     this.trimTimer.unref()
+    this.settingsTimer = setInterval(() => this.refreshSettings(), settingsPollMs)
+    this.settingsTimer.unref()
     this.escalationTimer = setInterval(() => this.escalate(), escalationCheckMs)
     this.escalationTimer.unref()
     this.escalate()
+  }
+
+  private refreshSettings(): void {
+    try {
+      if (this.settings?.refreshIfChanged() === true) this.logger.info('threshold settings changed; reloaded')
+    } catch (error) {
+      this.logger.error({ err: error }, 'reloading threshold settings failed; will retry')
+    }
+  }
+
+  private requireSettings(): SettingsService {
+    if (this.settings === null) throw new Error('engine is not prepared')
+    return this.settings
   }
 
   private requireAlerts(): AlertService {
@@ -258,6 +279,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.trimTimer !== null) clearInterval(this.trimTimer)
     if (this.escalationTimer !== null) clearInterval(this.escalationTimer)
+    if (this.settingsTimer !== null) clearInterval(this.settingsTimer)
     await this.api?.close()
     await this.broker?.stop()
     await this.log.flush() // every acknowledged message on disk before the last projection

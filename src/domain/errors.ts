@@ -12,6 +12,7 @@ export const errorCatalog = {
   DEVICE_NOT_FOUND: { status: 404, message: 'No such device in your scope' },
   DEVICE_EXISTS: { status: 409, message: 'A device with this id already exists' },
   ALERT_NOT_FOUND: { status: 404, message: 'No such alert in your scope' },
+  RULE_NOT_FOUND: { status: 404, message: 'No such rule in the catalogue' },
   ALERT_NOT_ACKNOWLEDGED: { status: 409, message: 'The alert must be acknowledged first' },
   ALERT_NOT_RESOLVED: { status: 409, message: 'The alert must be resolved first' },
   ALERT_CONDITION_ACTIVE: { status: 409, message: 'The alert condition is still active' },

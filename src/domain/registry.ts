@@ -29,6 +29,8 @@ export const siteInputSchema = z.strictObject({
   region: regionSchema,
   pitGrade: pitGradeSchema.nullable().optional(),
   pitDepthM: z.number().positive().max(200).nullable().optional(),
+  /** GB 50497-2019 §8.0.3: once the base slab is cast, pit rate limits are × 0.7. */
+  baseSlabCast: z.boolean().optional(),
 })
 export type SiteInput = z.infer<typeof siteInputSchema>
 
@@ -38,6 +40,7 @@ export const siteSchema = z.object({
   region: z.string(),
   pitGrade: pitGradeSchema.nullable(),
   pitDepthM: z.number().nullable(),
+  baseSlabCast: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
 })

@@ -46,6 +46,20 @@ export class PitPoints {
     this.touched.add(keyOf(siteId, point.pointCode))
   }
 
+  /** A baseline set by the designer or surveyor (point settings): later readings count from it. */
+  configure(
+    siteId: string,
+    pointCode: string,
+    item: PitPointReading['item'],
+    baseline: number,
+    ts: number,
+  ): void {
+    const state = this.stateFor(siteId, pointCode, item, baseline, ts)
+    state.baseline = baseline
+    state.baselineConfigured = true
+    this.touched.add(keyOf(siteId, pointCode))
+  }
+
   /** States changed since the last call, for the projector to persist. */
   takeTouched(): PitPointState[] {
     const out: PitPointState[] = []

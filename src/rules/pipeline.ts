@@ -18,14 +18,16 @@ import {
   tap,
 } from 'rxjs'
 import type { Reading } from '../domain/reading.js'
-import type {
-  DataGapCondition,
-  KeyedSignal,
-  Rule,
-  Severity,
-  Signal,
-  ThresholdCondition,
+import {
+  type DataGapCondition,
+  type KeyedSignal,
+  type Rule,
+  type Severity,
+  type Signal,
+  severities,
+  type ThresholdCondition,
 } from '../domain/rules.js'
+import type { RuleOverrideSettings } from '../domain/settings.js'
 import { dataGap } from './data-gap.js'
 import { type PitCondition, type PitContext, resolvePitLimits } from './pit-limits.js'
 import {
@@ -51,6 +53,12 @@ export interface RuleEnvironment {
   /** A reading received this long after its `ts` is late: what it breaches is retrospective. */
   readonly lateAfterMs: number
   readonly scheduler?: SchedulerLike
+  /** A site's or device's override of a rule, if any (the device's wins). */
+  ruleOverride?(
+    siteId: string,
+    deviceId: string,
+    ruleId: string,
+  ): { readonly settings: RuleOverrideSettings; readonly origin: string } | undefined
   /** Where a key's threshold state starts (after a restart: from its active alert). */
   initialState?(key: string): ThresholdState | undefined
 }
@@ -221,6 +229,8 @@ function ruleItems(
   const { siteId, deviceId } = reading
   const items: WorkItem[] = []
   const condition = rule.condition
+  const override = environment.ruleOverride?.(siteId, deviceId, rule.id)
+  if (override?.settings.enabled === false) return items
   if (reading.channel === 'event' && condition.kind === 'event') {
     const severity = condition.codes[reading.data.code]
     if (severity !== undefined)
@@ -255,10 +265,10 @@ function ruleItems(
       (mode === undefined || !(condition.modes as readonly string[]).includes(mode))
     if (value === undefined && !outOfMode) return items
     items.push({
-      ...base(rule, rule.subject, 'rule default'),
+      ...base(rule, rule.subject, override?.origin ?? 'rule default'),
       kind: 'threshold',
       sample: { ts: reading.ts, value: outOfMode ? null : (value ?? null) },
-      limits: limitsOf(condition),
+      limits: applyOverride(limitsOf(condition), override?.settings),
     })
     return items
   }
@@ -276,10 +286,14 @@ function ruleItems(
       if (raw === null) continue
       const value = resolved.magnitude ? Math.abs(raw) : raw
       items.push({
-        ...base(rule, point.pointCode, resolved.origin),
+        ...base(
+          rule,
+          point.pointCode,
+          override === undefined ? resolved.origin : `${override.origin} (over ${resolved.origin})`,
+        ),
         kind: 'threshold',
         sample: { ts: reading.ts, value },
-        limits: resolved.limits,
+        limits: applyOverride(resolved.limits, override?.settings),
       })
     }
   }
@@ -299,6 +313,26 @@ function craneValue(subject: string, data: Record<string, unknown>): number | un
     return (data.loadT / data.ratedLoadT) * 100
   }
   return undefined
+}
+
+/** A site's or device's levels over the rule's: a number replaces a level, null removes it. */
+export function applyOverride(
+  limits: ThresholdLimits,
+  settings: RuleOverrideSettings | undefined,
+): ThresholdLimits {
+  if (settings === undefined) return limits
+  const levels: { warning?: number; alarm?: number; critical?: number } = { ...limits.levels }
+  for (const severity of severities) {
+    const level = settings.levels?.[severity]
+    if (level === null) delete levels[severity]
+    else if (level !== undefined) levels[severity] = level
+  }
+  return {
+    ...limits,
+    levels,
+    hysteresis: settings.hysteresis ?? limits.hysteresis,
+    minSamples: settings.minSamples ?? limits.minSamples,
+  }
 }
 
 function limitsOf(condition: ThresholdCondition): ThresholdLimits {

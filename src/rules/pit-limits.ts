@@ -14,6 +14,9 @@ export interface PitContext {
   readonly baseSlabCast: boolean
   /** The point's design value (strut capacity f2, anchor prestress fy), from its configuration. */
   readonly designValue: number | null
+  /** The designer's alarm values for the point, which replace the table's (GB 50497-2019 §8.0.1). */
+  readonly cumulativeAlarm?: number | null
+  readonly rateAlarm?: number | null
 }
 
 export type PitCondition = PitCumulativeCondition | PitRateCondition | PitDesignCondition | PitFixedCondition
@@ -44,11 +47,14 @@ export function resolvePitLimits(condition: PitCondition, context: PitContext): 
       const { absMm, pctH } = condition.byGrade[`${grade}`]
       const fromDepth =
         pctH !== undefined && context.pitDepthM !== null ? (pctH / 100) * context.pitDepthM * 1_000 : null
-      const alarm = fromDepth === null ? absMm : Math.min(absMm, fromDepth)
+      const designed = context.cumulativeAlarm ?? null
+      const alarm = designed ?? (fromDepth === null ? absMm : Math.min(absMm, fromDepth))
       const origin =
-        fromDepth === null
-          ? `${gradeNote}: ${absMm} mm${pctH === undefined ? '' : ' (no design depth for %H)'}`
-          : `${gradeNote}: min(${absMm} mm, ${pctH} % × ${context.pitDepthM} m = ${round(fromDepth)} mm)`
+        designed !== null
+          ? `point design value: ${designed}`
+          : fromDepth === null
+            ? `${gradeNote}: ${absMm} mm${pctH === undefined ? '' : ' (no design depth for %H)'}`
+            : `${gradeNote}: min(${absMm} mm, ${pctH} % × ${context.pitDepthM} m = ${round(fromDepth)} mm)`
       return {
         measure: 'cumulative',
         magnitude: true,
@@ -68,9 +74,14 @@ export function resolvePitLimits(condition: PitCondition, context: PitContext): 
       }
     }
     case 'pit_rate': {
-      const base = condition.byGrade[`${grade}`]
-      const limit = context.baseSlabCast ? base * condition.afterBaseSlabFactor : base
-      const origin = `${gradeNote}: ${base} per day${context.baseSlabCast ? ` × ${condition.afterBaseSlabFactor} after the base slab = ${round(limit)}` : ''}`
+      // The designer's value is the one in force as given; the table's takes the × 0.7 after the slab.
+      const designed = context.rateAlarm ?? null
+      const base = designed ?? condition.byGrade[`${grade}`]
+      const limit = designed === null && context.baseSlabCast ? base * condition.afterBaseSlabFactor : base
+      const origin =
+        designed !== null
+          ? `point design value: ${designed} per day`
+          : `${gradeNote}: ${base} per day${context.baseSlabCast ? ` × ${condition.afterBaseSlabFactor} after the base slab = ${round(limit)}` : ''}`
       return {
         measure: 'rate',
         magnitude: true,

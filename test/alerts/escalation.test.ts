@@ -21,7 +21,12 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
   const service = () =>
     new AlertService({
       store: new AlertRepository(db),
-      log: { append: async (record) => (logged.push(record), 0) },
+      log: {
+        append: async (record) => {
+          logged.push(record)
+          return 0
+        },
+      },
       publisher: null,
       site: (id) => new RegistryRepository(db).getSite(id),
       logger: memoryLogger().logger,
@@ -59,7 +64,11 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     clock += 2 * minute // 6 minutes: one deadline missed
     expect(first.escalateDue(defaultEscalationPolicy)).toBe(1)
     expect(first.escalateDue(defaultEscalationPolicy)).toBe(0)
-    expect(announced.filter((c) => c.events.some((e) => e.type === 'escalated')).map((c) => c.alert.escalationLevel)).toEqual([1])
+    expect(
+      announced
+        .filter((c) => c.events.some((e) => e.type === 'escalated'))
+        .map((c) => c.alert.escalationLevel),
+    ).toEqual([1])
 
     // The engine restarts 11 minutes later: the new service catches up from stored times.
     clock += 11 * minute // 17 minutes: three deadlines missed, capped at level 3 (the regulator)
@@ -89,7 +98,12 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
       signal: { type: 'raise', severity: 'alarm', value: 101, threshold: 100, ts: clock },
     })?.alert.id as string
     clock += 10 * minute
-    alerts.transition(id, { action: 'acknowledge', note: null }, { tokenId: 't', name: 'Officer', role: 'officer', sites: ['S1'], region: null }, undefined)
+    alerts.transition(
+      id,
+      { action: 'acknowledge', note: null },
+      { tokenId: 't', name: 'Officer', role: 'officer', sites: ['S1'], region: null },
+      undefined,
+    )
     clock += 3 * 60 * minute // 3 h after the acknowledgement: within the 4 h resolve deadline of an alarm
     expect(alerts.escalateDue(defaultEscalationPolicy)).toBe(0)
     clock += 61 * minute

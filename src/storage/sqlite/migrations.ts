@@ -141,4 +141,32 @@ export const migrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'alert events are append-only'); END;
     `,
   },
+  {
+    version: 3,
+    name: 'threshold overrides per site and device, pit point settings, base slab',
+    sql: `
+      CREATE TABLE rule_overrides (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL DEFAULT '', -- '' = the whole site
+        settings TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (site_id, rule_id, device_id)
+      ) STRICT;
+      CREATE TABLE point_settings (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        point_code TEXT NOT NULL,
+        item TEXT NOT NULL,
+        baseline REAL,
+        design_value REAL,
+        cumulative_alarm REAL,
+        rate_alarm REAL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (site_id, point_code)
+      ) STRICT;
+      ALTER TABLE sites ADD COLUMN base_slab_cast INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]

@@ -22,6 +22,7 @@ interface SiteRow {
   region: string
   pit_grade: number | null
   pit_depth_m: number | null
+  base_slab_cast: number
   created_at: string
   updated_at: string
 }
@@ -63,10 +64,11 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     const now = new Date().toISOString()
     this.db
       .prepare(
-        `INSERT INTO sites (id, name, region, pit_grade, pit_depth_m, created_at, updated_at)
-         VALUES (@id, @name, @region, @pitGrade, @pitDepthM, @now, @now)
+        `INSERT INTO sites (id, name, region, pit_grade, pit_depth_m, base_slab_cast, created_at, updated_at)
+         VALUES (@id, @name, @region, @pitGrade, @pitDepthM, coalesce(@baseSlabCast, 0), @now, @now)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, region = excluded.region,
            pit_grade = coalesce(excluded.pit_grade, pit_grade), pit_depth_m = coalesce(excluded.pit_depth_m, pit_depth_m),
+           base_slab_cast = coalesce(@baseSlabCast, base_slab_cast),
            updated_at = excluded.updated_at`,
       )
       .run({
@@ -75,6 +77,7 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
         region: input.region,
         pitGrade: input.pitGrade ?? null,
         pitDepthM: input.pitDepthM ?? null,
+        baseSlabCast: input.baseSlabCast === undefined ? null : Number(input.baseSlabCast),
         now,
       })
     const site = this.getSite(input.id)
@@ -211,6 +214,7 @@ function toSite(row: SiteRow): Site {
     region: row.region,
     pitGrade: row.pit_grade as Site['pitGrade'],
     pitDepthM: row.pit_depth_m,
+    baseSlabCast: row.base_slab_cast === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

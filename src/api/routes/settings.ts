@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { pitItemSchema } from '../../domain/payloads.js'
+import { pointSettingsInputSchema, ruleOverrideInputSchema } from '../../domain/settings.js'
+import { principalOf } from '../auth.js'
+import type { ApiServices } from '../services.js'
+import { bearer, errorResponses } from './schemas.js'
+
+const level = z.number().nullable().optional()
+const ruleOverrideSchema = z.object({
+  siteId: z.string(),
+  ruleId: z.string(),
+  deviceId: z.string().nullable(),
+  settings: z.object({
+    levels: z.object({ warning: level, alarm: level, critical: level }).optional(),
+    hysteresis: z.number().optional(),
+    minSamples: z.number().optional(),
+    enabled: z.boolean().optional(),
+  }),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+})
+const pointSchema = z.object({
+  siteId: z.string(),
+  pointCode: z.string(),
+  item: pitItemSchema,
+  baseline: z.number().nullable(),
+  designValue: z.number().nullable(),
+  cumulativeAlarm: z.number().nullable(),
+  rateAlarm: z.number().nullable(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+})
+
+/** Threshold overrides per site or device, and pit point settings (CONTRACT §4, §5.1). */
+export function settingsRoutes(app: FastifyInstance, services: ApiServices): void {
+  const api = app.withTypeProvider<ZodTypeProvider>()
+  api.put(
+    '/api/sites/:siteId/rules/:ruleId',
+    {
+      schema: {
+        tags: ['rules'],
+        summary:
+          "Override a rule's levels, hysteresis or sample count for a site, or for one device (deviceId); or disable it",
+        description:
+          'Supervisors of the site and admins. A level set to null is removed. Alerts record which override fired.',
+        security: bearer,
+        params: z.object({ siteId: z.string().min(1).max(64), ruleId: z.string().min(1).max(64) }),
+        body: ruleOverrideInputSchema,
+        response: { 200: ruleOverrideSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      services.settings.putRuleOverride(
+        request.params.siteId,
+        request.params.ruleId,
+        request.body,
+        principalOf(request),
+      ),
+  )
+  api.put(
+    '/api/sites/:siteId/points/:pointCode',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: "A pit point's configuration: item, baseline, design value, the designer's alarm values",
+        description:
+          'GB 50497-2019 §8.0.1: the designer sets the alarm values; they replace the table defaults for this point.',
+        security: bearer,
+        params: z.object({ siteId: z.string().min(1).max(64), pointCode: z.string().min(1).max(64) }),
+        body: pointSettingsInputSchema,
+        response: { 200: pointSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      services.settings.putPoint(
+        request.params.siteId,
+        request.params.pointCode,
+        request.body,
+        principalOf(request),
+      ),
+  )
+}

@@ -1,0 +1,177 @@
+import { SitewardError } from '../domain/errors.js'
+import type { Principal } from '../domain/registry.js'
+import { type Rule, severities } from '../domain/rules.js'
+import { canSeeSite, requireRole } from '../domain/scope.js'
+import {
+  type PointSettings,
+  type PointSettingsInput,
+  pointSettingsInputSchema,
+  type RuleOverride,
+  type RuleOverrideInput,
+  type RuleOverrideSettings,
+  ruleOverrideInputSchema,
+} from '../domain/settings.js'
+import type { IngestState } from '../ingest/ingest-state.js'
+import type { PitContext } from '../rules/pit-limits.js'
+import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import type { SettingsRepository } from '../storage/sqlite/settings-repository.js'
+
+/**
+ * Threshold overrides and pit point settings as the running engine uses them: held in memory
+ * for the rule pipeline, reloaded after the API changes them and whenever another connection
+ * (the CLI) has committed, which SQLite's data_version tells cheaply.
+ */
+export class SettingsService {
+  private readonly repository: SettingsRepository
+  private readonly registry: RegistryRepository
+  private readonly rules: ReadonlyMap<string, Rule>
+  private overrides = new Map<string, { settings: RuleOverrideSettings; origin: string }>()
+  private points = new Map<string, PointSettings>()
+  private seenVersion = -1
+
+  constructor(repository: SettingsRepository, registry: RegistryRepository, rules: readonly Rule[]) {
+    this.repository = repository
+    this.registry = registry
+    this.rules = new Map(rules.map((rule) => [rule.id, rule]))
+    this.reload()
+  }
+
+  /** Configured baselines into ingest state (at start-up, after the log replay). */
+  applyBaselines(state: IngestState, now: number): void {
+    for (const point of this.points.values()) {
+      if (point.baseline !== null)
+        state.pitPoints.configure(point.siteId, point.pointCode, point.item, point.baseline, now)
+    }
+  }
+
+  refreshIfChanged(): boolean {
+    if (this.repository.dataVersion() === this.seenVersion) return false
+    this.reload()
+    return true
+  }
+
+  /** Layers: the rule's defaults, then the site's override, then the device's. */
+  ruleOverride(
+    siteId: string,
+    deviceId: string,
+    ruleId: string,
+  ): { settings: RuleOverrideSettings; origin: string } | undefined {
+    const site = this.overrides.get(`${siteId}||${ruleId}`)
+    const device = this.overrides.get(`${siteId}|${deviceId}|${ruleId}`)
+    if (site === undefined || device === undefined) return device ?? site
+    const merged: RuleOverrideSettings = {
+      ...site.settings,
+      ...device.settings,
+      levels: { ...site.settings.levels, ...device.settings.levels },
+    }
+    return { settings: merged, origin: `${device.origin} (over the ${site.origin})` }
+  }
+
+  pitContext(siteId: string, pointCode: string): PitContext {
+    const site = this.registry.getSite(siteId)
+    const point = this.points.get(`${siteId}|${pointCode}`)
+    return {
+      pitGrade: site?.pitGrade ?? null,
+      pitDepthM: site?.pitDepthM ?? null,
+      baseSlabCast: site?.baseSlabCast ?? false,
+      designValue: point?.designValue ?? null,
+      cumulativeAlarm: point?.cumulativeAlarm ?? null,
+      rateAlarm: point?.rateAlarm ?? null,
+    }
+  }
+
+  putRuleOverride(
+    siteId: string,
+    ruleId: string,
+    raw: RuleOverrideInput,
+    principal: Principal,
+  ): RuleOverride {
+    this.authorize(siteId, principal)
+    const input = ruleOverrideInputSchema.parse(raw)
+    const rule = this.rules.get(ruleId)
+    if (rule === undefined) throw new SitewardError('RULE_NOT_FOUND', `no rule ${ruleId}`)
+    if (input.deviceId !== undefined) {
+      const device = this.registry.getDevice(input.deviceId)
+      if (device === undefined || device.siteId !== siteId)
+        throw new SitewardError('DEVICE_NOT_FOUND', `no device ${input.deviceId} on site ${siteId}`)
+    }
+    const { deviceId, ...settings } = input
+    const hasLimits =
+      settings.levels !== undefined || settings.hysteresis !== undefined || settings.minSamples !== undefined
+    if (hasLimits && (rule.condition.kind === 'event' || rule.condition.kind === 'data_gap')) {
+      throw new SitewardError(
+        'VALIDATION_FAILED',
+        `body: rule ${ruleId} has no levels to override; only "enabled" applies`,
+      )
+    }
+    if (rule.condition.kind === 'threshold' && settings.levels !== undefined)
+      checkOrder(rule.condition.direction, { ...rule.condition.levels }, settings.levels)
+    const saved = this.repository.putRuleOverride(siteId, ruleId, deviceId ?? null, settings, principal.name)
+    this.reload()
+    return saved
+  }
+
+  putPoint(
+    siteId: string,
+    pointCode: string,
+    raw: PointSettingsInput,
+    principal: Principal,
+    ingest: IngestState | null,
+  ): PointSettings {
+    this.authorize(siteId, principal)
+    const input = pointSettingsInputSchema.parse(raw)
+    const saved = this.repository.putPoint(siteId, pointCode, input, principal.name)
+    if (saved.baseline !== null)
+      ingest?.pitPoints.configure(siteId, pointCode, saved.item, saved.baseline, Date.now())
+    this.reload()
+    return saved
+  }
+
+  private authorize(siteId: string, principal: Principal): void {
+    const site = this.registry.getSite(siteId)
+    if (site === undefined || !canSeeSite(principal, site))
+      throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
+    requireRole(principal, ['admin', 'supervisor'], 'change thresholds')
+  }
+
+  private reload(): void {
+    this.seenVersion = this.repository.dataVersion()
+    this.overrides = new Map(
+      this.repository.ruleOverrides().map((override) => [
+        `${override.siteId}|${override.deviceId ?? ''}|${override.ruleId}`,
+        {
+          settings: override.settings,
+          origin: `${override.deviceId === null ? 'site' : 'device'} override by ${override.updatedBy}`,
+        },
+      ]),
+    )
+    this.points = new Map(
+      this.repository.points().map((point) => [`${point.siteId}|${point.pointCode}`, point]),
+    )
+  }
+}
+
+/** The levels after the override must still rise (or fall) from warning to critical. */
+function checkOrder(
+  direction: 'above' | 'below',
+  levels: Partial<Record<(typeof severities)[number], number>>,
+  changes: RuleOverrideSettings['levels'],
+): void {
+  for (const severity of severities) {
+    const change = changes?.[severity]
+    if (change === null) delete levels[severity]
+    else if (change !== undefined) levels[severity] = change
+  }
+  const present = severities.map((s) => levels[s]).filter((v): v is number => v !== undefined)
+  if (present.length === 0)
+    throw new SitewardError('VALIDATION_FAILED', 'body.levels: at least one level must remain')
+  const ordered = present.every(
+    (v, i) =>
+      i === 0 || (direction === 'above' ? v > (present[i - 1] as number) : v < (present[i - 1] as number)),
+  )
+  if (!ordered)
+    throw new SitewardError(
+      'VALIDATION_FAILED',
+      `body.levels: must ${direction === 'above' ? 'rise' : 'fall'} from warning to critical`,
+    )
+}

@@ -1,0 +1,110 @@
+import type {
+  PointSettings,
+  PointSettingsInput,
+  RuleOverride,
+  RuleOverrideSettings,
+} from '../../domain/settings.js'
+import type { SqliteDatabase } from './database.js'
+
+interface PointRow {
+  site_id: string
+  point_code: string
+  item: PointSettings['item']
+  baseline: number | null
+  design_value: number | null
+  cumulative_alarm: number | null
+  rate_alarm: number | null
+  updated_at: string
+  updated_by: string
+}
+
+/** Threshold overrides and pit point settings, written by the API and the CLI. */
+export class SettingsRepository {
+  private readonly db: SqliteDatabase
+
+  constructor(db: SqliteDatabase) {
+    this.db = db
+  }
+
+  /** Changes whenever another connection (the CLI) commits: cheap to poll. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number
+  }
+
+  putRuleOverride(
+    siteId: string,
+    ruleId: string,
+    deviceId: string | null,
+    settings: RuleOverrideSettings,
+    by: string,
+  ): RuleOverride {
+    const updatedAt = new Date().toISOString()
+    this.db
+      .prepare(
+        `INSERT INTO rule_overrides (site_id, rule_id, device_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (site_id, rule_id, device_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      )
+      .run(siteId, ruleId, deviceId ?? '', JSON.stringify(settings), updatedAt, by)
+    return { siteId, ruleId, deviceId, settings, updatedAt, updatedBy: by }
+  }
+
+  putPoint(siteId: string, pointCode: string, input: PointSettingsInput, by: string): PointSettings {
+    const updatedAt = new Date().toISOString()
+    this.db
+      .prepare(
+        `INSERT INTO point_settings (site_id, point_code, item, baseline, design_value, cumulative_alarm, rate_alarm, updated_at, updated_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (site_id, point_code) DO UPDATE SET item = excluded.item, baseline = excluded.baseline,
+           design_value = excluded.design_value, cumulative_alarm = excluded.cumulative_alarm, rate_alarm = excluded.rate_alarm,
+           updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      )
+      .run(
+        siteId,
+        pointCode,
+        input.item,
+        input.baseline ?? null,
+        input.designValue ?? null,
+        input.cumulativeAlarm ?? null,
+        input.rateAlarm ?? null,
+        updatedAt,
+        by,
+      )
+    const point = this.points().find((p) => p.siteId === siteId && p.pointCode === pointCode)
+    if (point === undefined) throw new Error(`point ${siteId}/${pointCode} vanished after upsert`)
+    return point
+  }
+
+  ruleOverrides(): RuleOverride[] {
+    const rows = this.db.prepare('SELECT * FROM rule_overrides').all() as {
+      site_id: string
+      rule_id: string
+      device_id: string
+      settings: string
+      updated_at: string
+      updated_by: string
+    }[]
+    return rows.map((row) => ({
+      siteId: row.site_id,
+      ruleId: row.rule_id,
+      deviceId: row.device_id === '' ? null : row.device_id,
+      settings: JSON.parse(row.settings) as RuleOverrideSettings,
+      updatedAt: row.updated_at,
+      updatedBy: row.updated_by,
+    }))
+  }
+
+  points(): PointSettings[] {
+    const rows = this.db.prepare('SELECT * FROM point_settings').all() as PointRow[]
+    return rows.map((row) => ({
+      siteId: row.site_id,
+      pointCode: row.point_code,
+      item: row.item,
+      baseline: row.baseline,
+      designValue: row.design_value,
+      cumulativeAlarm: row.cumulative_alarm,
+      rateAlarm: row.rate_alarm,
+      updatedAt: row.updated_at,
+      updatedBy: row.updated_by,
+    }))
+  }
+}

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs'
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
+import type { LoadChart } from '../domain/load-chart.js'
 import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
@@ -57,6 +58,11 @@ export interface ApiServices {
       input: PointSettingsInput,
       principal: Principal,
     ): PointSettings
+    putLoadChart(
+      deviceId: string,
+      chart: LoadChart,
+      principal: Principal,
+    ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }
   }
   readonly telemetry: TelemetryStore
   readonly readiness: () => Promise<readonly ReadinessCheck[]>

@@ -170,6 +170,7 @@ export class Engine {
         evaluateRules(this.rules, {
           pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
           ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
+          loadChart: (deviceId) => settings.loadChart(deviceId),
           onKeyError: (key, error) =>
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
@@ -227,6 +228,8 @@ export class Engine {
         settings: {
           putRuleOverride: (siteId, ruleId, input, principal) =>
             this.requireSettings().putRuleOverride(siteId, ruleId, input, principal),
+          putLoadChart: (deviceId, chart, principal) =>
+            this.requireSettings().putLoadChart(deviceId, chart, principal),
           putPoint: (siteId, pointCode, input, principal) =>
             this.requireSettings().putPoint(siteId, pointCode, input, principal, this.state),
         },

@@ -1,4 +1,5 @@
 import { SitewardError } from '../domain/errors.js'
+import { type LoadChart, loadChartSchema } from '../domain/load-chart.js'
 import type { Principal } from '../domain/registry.js'
 import { type Rule, severities } from '../domain/rules.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
@@ -27,6 +28,7 @@ export class SettingsService {
   private readonly rules: ReadonlyMap<string, Rule>
   private overrides = new Map<string, { settings: RuleOverrideSettings; origin: string }>()
   private points = new Map<string, PointSettings>()
+  private charts = new Map<string, LoadChart>()
   private seenVersion = -1
 
   constructor(repository: SettingsRepository, registry: RegistryRepository, rules: readonly Rule[]) {
@@ -65,6 +67,24 @@ export class SettingsService {
       levels: { ...site.settings.levels, ...device.settings.levels },
     }
     return { settings: merged, origin: `${device.origin} (over the ${site.origin})` }
+  }
+
+  loadChart(deviceId: string): LoadChart | undefined {
+    return this.charts.get(deviceId)
+  }
+
+  putLoadChart(deviceId: string, raw: LoadChart, principal: Principal) {
+    const device = this.registry.getDevice(deviceId)
+    const site = device === undefined ? undefined : this.registry.getSite(device.siteId)
+    if (device === undefined || site === undefined || !canSeeSite(principal, site)) {
+      throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
+    }
+    requireRole(principal, ['admin', 'supervisor'], 'change a load chart')
+    if (device.kind !== 'crane')
+      throw new SitewardError('VALIDATION_FAILED', `device ${deviceId} is a ${device.kind}, not a crane`)
+    const saved = this.repository.putLoadChart(deviceId, loadChartSchema.parse(raw), principal.name)
+    this.reload()
+    return saved
   }
 
   pitContext(siteId: string, pointCode: string): PitContext {
@@ -148,6 +168,7 @@ export class SettingsService {
     this.points = new Map(
       this.repository.points().map((point) => [`${point.siteId}|${point.pointCode}`, point]),
     )
+    this.charts = this.repository.loadCharts()
   }
 }
 

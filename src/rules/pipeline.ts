@@ -17,6 +17,7 @@ import {
   scan,
   tap,
 } from 'rxjs'
+import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
 import type { Reading } from '../domain/reading.js'
 import {
   type DataGapCondition,
@@ -53,6 +54,8 @@ export interface RuleEnvironment {
   /** A reading received this long after its `ts` is late: what it breaches is retrospective. */
   readonly lateAfterMs: number
   readonly scheduler?: SchedulerLike
+  /** A crane's load chart, to compute moment % from load and radius. */
+  loadChart?(deviceId: string): LoadChart | undefined
   /** A site's or device's override of a rule, if any (the device's wins). */
   ruleOverride?(
     siteId: string,
@@ -259,7 +262,7 @@ function ruleItems(
     const data = reading.data
     if (data.mode !== undefined) modes.set(deviceId, data.mode)
     const mode = modes.get(deviceId)
-    const value = craneValue(rule.subject, data)
+    const value = craneValue(rule.subject, data, environment.loadChart?.(deviceId))
     const outOfMode =
       condition.modes !== undefined &&
       (mode === undefined || !(condition.modes as readonly string[]).includes(mode))
@@ -300,10 +303,25 @@ function ruleItems(
   return items
 }
 
-/** A crane metric, or load % derived from load and rated load when the device does not send it. */
-function craneValue(subject: string, data: Record<string, unknown>): number | undefined {
+/**
+ * A crane metric, or derived when the device does not send it: load % from load and rated load,
+ * moment % from load and radius through the crane's load chart.
+ */
+function craneValue(
+  subject: string,
+  data: Record<string, unknown>,
+  chart: LoadChart | undefined,
+): number | undefined {
   const value = data[subject]
   if (typeof value === 'number') return value
+  if (
+    subject === 'momentPct' &&
+    chart !== undefined &&
+    typeof data.loadT === 'number' &&
+    typeof data.radiusM === 'number'
+  ) {
+    return momentPctFromChart(chart, data.loadT, data.radiusM) ?? undefined
+  }
   if (
     subject === 'loadPct' &&
     typeof data.loadT === 'number' &&

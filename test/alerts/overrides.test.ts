@@ -45,6 +45,7 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
       ['TC-01', 'crane'],
       ['TC-02', 'crane'],
       ['TC-03', 'crane'],
+      ['TC-04', 'crane'],
       ['PIT-01', 'pit'],
     ] as const) {
       const secret = t.provisioning.addDevice({ siteId: 'S1', id, kind }).secret
@@ -121,6 +122,30 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
       tokens.admin as string,
     )
     expect(body.items).toEqual([])
+  })
+
+  it("computes moment % through the crane's load chart when the monitor sends only load and radius", async () => {
+    const chart = [
+      { radiusM: 12, ratedLoadT: 8 },
+      { radiusM: 20, ratedLoadT: 5 },
+      { radiusM: 40, ratedLoadT: 2.2 },
+      { radiusM: 60, ratedLoadT: 1.3 },
+    ]
+    expect(
+      (await api('PUT', '/api/devices/TC-04/load-chart', tokens.supervisor as string, { points: chart }))
+        .status,
+    ).toBe(200)
+    expect(
+      (await api('PUT', '/api/devices/PIT-01/load-chart', tokens.supervisor as string, { points: chart }))
+        .status,
+    ).toBe(400)
+    expect(
+      (await api('PUT', '/api/devices/TC-04/load-chart', tokens.officer as string, { points: chart })).status,
+    ).toBe(403)
+    await send('TC-04', 'telemetry', { ts: Date.now(), loadT: 2.3, radiusM: 35 }) // rated 2.2 t out to 40 m: 104.5 %
+    const alert = await alertOf('TC-04', 'crane.moment')
+    expect(alert.value).toBeCloseTo(104.545, 2)
+    expect(alert.severity).toBe('alarm') // over the site's 95 % override, under the default 110 % critical
   })
 
   it('refuses what it must: roles, unknown rules, unordered levels, levels on event rules, foreign devices', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { loadChartSchema } from '../../domain/load-chart.js'
 import { pitItemSchema } from '../../domain/payloads.js'
 import { pointSettingsInputSchema, ruleOverrideInputSchema } from '../../domain/settings.js'
 import { principalOf } from '../auth.js'
@@ -58,6 +59,30 @@ export function settingsRoutes(app: FastifyInstance, services: ApiServices): voi
         request.body,
         principalOf(request),
       ),
+  )
+  api.put(
+    '/api/devices/:deviceId/load-chart',
+    {
+      schema: {
+        tags: ['rules'],
+        summary:
+          "A crane's load chart (rated load by radius): moment % is computed when the monitor sends only load and radius",
+        security: bearer,
+        params: z.object({ deviceId: z.string().min(1).max(64) }),
+        body: z.strictObject({ points: loadChartSchema }),
+        response: {
+          200: z.object({
+            deviceId: z.string(),
+            chart: loadChartSchema,
+            updatedAt: z.string(),
+            updatedBy: z.string(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) =>
+      services.settings.putLoadChart(request.params.deviceId, request.body.points, principalOf(request)),
   )
   api.put(
     '/api/sites/:siteId/points/:pointCode',

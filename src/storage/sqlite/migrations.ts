@@ -169,4 +169,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sites ADD COLUMN base_slab_cast INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    name: 'crane load charts',
+    sql: `
+      CREATE TABLE crane_load_charts (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        chart TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ]

@@ -1,3 +1,4 @@
+import type { LoadChart } from '../../domain/load-chart.js'
 import type {
   PointSettings,
   PointSettingsInput,
@@ -72,6 +73,29 @@ export class SettingsRepository {
     const point = this.points().find((p) => p.siteId === siteId && p.pointCode === pointCode)
     if (point === undefined) throw new Error(`point ${siteId}/${pointCode} vanished after upsert`)
     return point
+  }
+
+  putLoadChart(
+    deviceId: string,
+    chart: LoadChart,
+    by: string,
+  ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string } {
+    const updatedAt = new Date().toISOString()
+    this.db
+      .prepare(
+        `INSERT INTO crane_load_charts (device_id, chart, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET chart = excluded.chart, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      )
+      .run(deviceId, JSON.stringify(chart), updatedAt, by)
+    return { deviceId, chart, updatedAt, updatedBy: by }
+  }
+
+  loadCharts(): Map<string, LoadChart> {
+    const rows = this.db.prepare('SELECT device_id, chart FROM crane_load_charts').all() as {
+      device_id: string
+      chart: string
+    }[]
+    return new Map(rows.map((row) => [row.device_id, JSON.parse(row.chart) as LoadChart]))
   }
 
   ruleOverrides(): RuleOverride[] {

@@ -8,6 +8,9 @@ interface Options {
   total: number
   window: number
   qos: 0 | 1
+  /** Paced mode: this many messages per second for `durationMs`, spread over the devices. */
+  ratePerSecond?: number
+  durationMs?: number
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options
@@ -25,6 +28,11 @@ async function main() {
       }),
     ),
   )
+  if (options.ratePerSecond !== undefined) {
+    await paced(clients, options.ratePerSecond, options.durationMs ?? 10_000)
+    await Promise.all(clients.map((client) => client.endAsync()))
+    return
+  }
   const perDevice = Math.ceil(options.total / clients.length)
   const startedAt = performance.now()
   let acked = 0
@@ -62,6 +70,43 @@ async function main() {
   const elapsedMs = performance.now() - startedAt
   await Promise.all(clients.map((client) => client.endAsync()))
   process.stdout.write(`${JSON.stringify({ sent: perDevice * clients.length, acked, errors, elapsedMs })}\n`)
+}
+
+/** Steady background telemetry: every 10 ms, the share of the rate due by then, round robin. */
+async function paced(clients: mqtt.MqttClient[], ratePerSecond: number, durationMs: number) {
+  const startedAt = performance.now()
+  let sent = 0
+  let acked = 0
+  let seq = 0
+  while (performance.now() - startedAt < durationMs) {
+    const due = Math.floor(((performance.now() - startedAt) / 1000) * ratePerSecond)
+    while (sent < due) {
+      const index = sent % clients.length
+      const client = clients[index] as mqtt.MqttClient
+      const device = options.devices[index] as Options['devices'][number]
+      const payload = JSON.stringify({
+        ts: Date.now(),
+        seq: seq++,
+        loadT: 2.1,
+        momentPct: 55,
+        windMps: 4.2,
+        mode: 'work',
+      })
+      client.publish(
+        `sites/${device.siteId}/devices/${device.id}/telemetry`,
+        payload,
+        { qos: 1 },
+        (error) => {
+          if (!error) acked++
+        },
+      )
+      sent++
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  process.stdout.write(
+    `${JSON.stringify({ sent, acked, errors: 0, elapsedMs: performance.now() - startedAt })}\n`,
+  )
 }
 
 main().catch((error: unknown) => {

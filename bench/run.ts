@@ -11,6 +11,7 @@ import { InfluxV1Client } from '../src/storage/influx/influx-client.js'
 import { openDatabase } from '../src/storage/sqlite/database.js'
 import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
 import { startInfluxd } from '../test/helpers/influxd.js'
+import { benchAlertLatency } from './alert-latency.js'
 
 const total = Number(process.env.BENCH_MESSAGES ?? 100_000)
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 100)
@@ -184,7 +185,7 @@ const machine = {
 say(`machine: ${JSON.stringify(machine)}`)
 say(`starting a throw-away influxd…`)
 const influxd = await startInfluxd()
-try {
+async function benchThroughput(influxUrl: string): Promise<void> {
   const bareDevices = Array.from({ length: deviceCount }, (_, i) => ({
     id: `BARE-${i}`,
     siteId: 'BENCH',
@@ -203,7 +204,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     say(`round ${round}/${rounds}: bare Aedes, ${total} QoS 1 messages from ${deviceCount} connections…`)
     const bare = await benchBareAedes(bareDevices)
-    const siteward = await benchSiteward(influxd.url, `bench_${round}`)
+    const siteward = await benchSiteward(influxUrl, `bench_${round}`)
     const row = {
       bare: bare.acked / (bare.elapsedMs / 1000),
       ack: siteward.acked / (siteward.elapsedMs / 1000),
@@ -274,6 +275,26 @@ try {
   )
   if (measured.some((m) => m.errors > 0))
     process.stdout.write(`Publish errors: ${measured.map((m) => m.errors).join(', ')}\n`)
+}
+
+async function benchLatency(influxUrl: string): Promise<void> {
+  const rates = (process.env.BENCH_LATENCY_RATES ?? '2000,12000').split(',').map(Number)
+  const results = await benchAlertLatency(influxUrl, rates, say)
+  const table = [
+    '| background telemetry | messages acked | probes | alert latency p50 | p99 | max |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.ratePerSecond.toLocaleString('en')}/s | ${r.backgroundAcked.toLocaleString('en')} | ${r.samples} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms | ${r.maxMs.toFixed(1)} ms |`,
+    ),
+  ].join('\n')
+  process.stdout.write(`\nAlert latency, MQTT publish of a breaching reading → its SSE event:\n\n${table}\n`)
+}
+
+const only = process.env.BENCH_ONLY ?? ''
+try {
+  if (only === '' || only === 'throughput') await benchThroughput(influxd.url)
+  if (only === '' || only === 'latency') await benchLatency(influxd.url)
 } finally {
   await influxd.stop()
 }

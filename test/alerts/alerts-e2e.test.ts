@@ -2,42 +2,11 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/domain/alert.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { openStream as openSseStream } from '../helpers/sse.js'
 
-interface StreamMessage {
-  id: number
-  data: { event: { type: string; seq: number }; alert: Alert }
-}
-
-/** A real SSE client over fetch: collects every `event: alert` message. */
-function openStream(url: string, token: string, lastEventId?: number) {
-  const messages: StreamMessage[] = []
-  const controller = new AbortController()
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` }
-  if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId)
-  const done = fetch(url, { headers, signal: controller.signal })
-    .then(async (response) => {
-      const reader = response.body?.getReader()
-      const decoder = new TextDecoder()
-      let buffer = ''
-      for (;;) {
-        const chunk = await reader?.read()
-        if (chunk === undefined || chunk.done) break
-        buffer += decoder.decode(chunk.value, { stream: true })
-        let end = buffer.indexOf('\n\n')
-        while (end >= 0) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const id = /^id: (\d+)$/m.exec(block)?.[1]
-          const data = /^data: (.*)$/m.exec(block)?.[1]
-          if (id !== undefined && data !== undefined)
-            messages.push({ id: Number(id), data: JSON.parse(data) as StreamMessage['data'] })
-          end = buffer.indexOf('\n\n')
-        }
-      }
-    })
-    .catch(() => undefined)
-  return { messages, close: () => controller.abort(), done }
-}
+type StreamMessage = { data: { event: { type: string; seq: number }; alert: Alert } } & { id: number }
+const openStream = (url: string, token: string, lastEventId?: number) =>
+  openSseStream<StreamMessage['data']>(url, token, lastEventId)
 
 describe('alerts end to end: MQTT reading → alert → API, SSE, MQTT → closed loop (CONTRACT §5)', () => {
   let t: TestEngine

@@ -1,8 +1,27 @@
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { defaultEscalationPolicy, type EscalationPolicy } from '../domain/escalation.js'
 import { formatIssues } from '../domain/issues.js'
 
 const port = z.coerce.number().int().min(0).max(65_535)
+const durationUnitsMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 }
+
+/** `critical=5m,alarm=15m,warning=60m`: escalation deadlines per severity (DOMAIN.md §3). */
+const deadlines = z
+  .string()
+  .regex(
+    /^(warning|alarm|critical)=\d+[smh](,(warning|alarm|critical)=\d+[smh])*$/,
+    'severity=duration pairs, e.g. critical=5m,alarm=15m,warning=60m',
+  )
+  .transform(
+    (text) =>
+      Object.fromEntries(
+        text.split(',').map((pair) => {
+          const [severity = '', duration = ''] = pair.split('=')
+          return [severity, Number(duration.slice(0, -1)) * (durationUnitsMs[duration.slice(-1)] ?? 0)]
+        }),
+      ) as Partial<Record<'warning' | 'alarm' | 'critical', number>>,
+  )
 const positiveInt = z.coerce.number().int().positive()
 const optionalText = z
   .string()
@@ -30,6 +49,8 @@ const environmentSchema = z.object({
   SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
   SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
+  SITEWARD_ACK_DEADLINES: deadlines.optional(),
+  SITEWARD_RESOLVE_DEADLINES: deadlines.optional(),
 })
 
 /** Rules across variables, checked on the raw environment so they are listed with all others. */
@@ -69,6 +90,7 @@ export interface Config {
   readonly logLevel: z.infer<typeof environmentSchema>['SITEWARD_LOG_LEVEL']
   readonly telemetryRetentionDays: number
   readonly wal: { readonly segmentBytes: number; readonly commitMs: number }
+  readonly escalation: EscalationPolicy
 }
 
 export class ConfigError extends Error {
@@ -107,6 +129,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.SITEWARD_LOG_LEVEL,
     telemetryRetentionDays: e.SITEWARD_TELEMETRY_RETENTION_DAYS,
     wal: { segmentBytes: e.SITEWARD_WAL_SEGMENT_MB * 1024 * 1024, commitMs: e.SITEWARD_WAL_COMMIT_MS },
+    escalation: {
+      ...defaultEscalationPolicy,
+      acknowledgeWithinMs: { ...defaultEscalationPolicy.acknowledgeWithinMs, ...e.SITEWARD_ACK_DEADLINES },
+      resolveWithinMs: { ...defaultEscalationPolicy.resolveWithinMs, ...e.SITEWARD_RESOLVE_DEADLINES },
+    },
   })
 }
 

@@ -5,7 +5,6 @@ import type { Observable } from 'rxjs'
 import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
 import type { ReadinessCheck } from '../api/services.js'
-import { defaultEscalationPolicy } from '../domain/escalation.js'
 import type { TelemetryStore } from '../domain/ports.js'
 import { Provisioning } from '../domain/provisioning.js'
 import type { Reading } from '../domain/reading.js'
@@ -271,7 +270,7 @@ export class Engine {
   /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */
   escalate(): number {
     try {
-      return this.alerts?.escalateDue(defaultEscalationPolicy) ?? 0
+      return this.alerts?.escalateDue(this.config.escalation) ?? 0
     } catch (error) {
       this.logger.error({ err: error }, 'escalation check failed; will retry')
       return 0

@@ -41,6 +41,8 @@ export const thresholdRuleSchema = z
     levels: levelsSchema,
     hysteresis: z.number().nonnegative(),
     minSamples: z.number().int().positive().default(1),
+    /** The breach (and the clear) must also last this long in event time. */
+    minDurationMs: z.number().int().nonnegative().optional(),
     /**
      * Consecutive-fraction rule: `samples` consecutive readings at or past `level` reach
      * `severity` too (GB 50497-2019 §8.0.3: a rate over 70 % of its limit in 3 consecutive

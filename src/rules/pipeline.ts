@@ -359,6 +359,7 @@ function limitsOf(condition: ThresholdCondition): ThresholdLimits {
     levels: condition.levels,
     hysteresis: condition.hysteresis,
     minSamples: condition.minSamples,
+    minDurationMs: condition.minDurationMs,
     sustained: condition.sustained,
   }
 }

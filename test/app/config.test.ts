@@ -40,6 +40,18 @@ describe('configuration from the environment (CONTRACT §1.1)', () => {
     expect(loadConfig({ SITEWARD_INFLUX_URL: '' }).influx).toBeNull()
   })
 
+  it('reads escalation deadlines per severity, keeping the defaults for the others', () => {
+    const { escalation } = loadConfig({
+      SITEWARD_ACK_DEADLINES: 'critical=2m,alarm=10m',
+      SITEWARD_RESOLVE_DEADLINES: 'warning=8h',
+    })
+    expect(escalation.acknowledgeWithinMs).toEqual({ critical: 120_000, alarm: 600_000, warning: 3_600_000 })
+    expect(escalation.resolveWithinMs.warning).toBe(8 * 3_600_000)
+    expect(() => loadConfig({ SITEWARD_ACK_DEADLINES: 'critical=soon' })).toThrow(
+      /SITEWARD_ACK_DEADLINES: severity=duration pairs/,
+    )
+  })
+
   it('lists every problem as path: message, and never echoes a secret', () => {
     let error: unknown
     try {

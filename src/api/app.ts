@@ -8,6 +8,7 @@ import { registerErrorHandling } from './error-handler.js'
 import { adminRoutes } from './routes/admin.js'
 import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
+import { readingRoutes } from './routes/readings.js'
 import { registryRoutes } from './routes/registry.js'
 import { settingsRoutes } from './routes/settings.js'
 import { telemetryRoutes } from './routes/telemetry.js'
@@ -52,5 +53,6 @@ export async function buildApi(services: ApiServices, logger: Logger): Promise<F
   adminRoutes(app, services)
   alertRoutes(app, services)
   settingsRoutes(app, services)
+  readingRoutes(app, services)
   return app
 }

@@ -45,6 +45,17 @@ export interface ApiServices {
   readonly registry: SiteRepository & DeviceRepository & TokenRepository
   readonly provisioning: Provisioning
   readonly alerts: AlertsApi
+  readonly readings: {
+    submit(
+      siteId: string,
+      principal: Principal,
+      body: unknown,
+    ): Promise<{
+      accepted: number
+      duplicates: number
+      rejected: readonly { index: number; reason: string }[]
+    }>
+  }
   readonly settings: {
     putRuleOverride(
       siteId: string,

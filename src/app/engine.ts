@@ -25,6 +25,7 @@ import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import type { Config } from './config.js'
+import { submitManualReadings } from './manual-readings.js'
 import { createMetrics } from './metrics.js'
 import { loadRuleCatalogue } from './rule-catalogue.js'
 import { SettingsService } from './settings-service.js'
@@ -224,6 +225,17 @@ export class Engine {
         registry: this.registry,
         provisioning: new Provisioning(this.registry),
         alerts: this.requireAlerts(),
+        readings: {
+          submit: (siteId, principal, body) => {
+            if (this.state === null) throw new Error('engine is not prepared')
+            return submitManualReadings(
+              { registry: this.registry, state: this.state, log: this.log },
+              siteId,
+              principal,
+              body,
+            )
+          },
+        },
         settings: {
           putRuleOverride: (siteId, ruleId, input, principal) =>
             this.requireSettings().putRuleOverride(siteId, ruleId, input, principal),

@@ -34,6 +34,8 @@ export type MessageRecord = {
   /** Objects dropped because their `seq` was already seen for this device. */
   readonly duplicates: number
   readonly rejects: readonly RejectedItem[]
+  /** Who entered a manual reading (CONTRACT §5.1 readings route); absent for MQTT. */
+  readonly enteredBy?: string | undefined
   /** The raw payload, kept only when something was rejected (for the dead-letter entry). */
   readonly raw?: string | undefined
 } & MessageBody

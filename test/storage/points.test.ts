@@ -25,6 +25,36 @@ describe('InfluxDB points of log records (CONTRACT §3)', () => {
     ])
   })
 
+  it('tags manual readings source=manual and records who entered them', () => {
+    const [point] = pointsOf({
+      type: 'message',
+      receivedAt: 10,
+      siteId: 'S1',
+      deviceId: 'PIT-01',
+      topic: 'api:sites/S1/readings',
+      source: 'manual',
+      enteredBy: 'Surveyor Zhao',
+      kind: 'pit',
+      channel: 'telemetry',
+      items: [
+        {
+          ts: 9,
+          points: [
+            { pointCode: 'ZQS-01', item: 'wall_top_horizontal', value: 12, cumulative: 2, ratePerDay: null },
+          ],
+        },
+      ],
+      rejects: [],
+      duplicates: 0,
+    })
+    expect(point).toEqual({
+      measurement: 'pit',
+      tags: { site: 'S1', device: 'PIT-01', source: 'manual', point: 'ZQS-01', item: 'wall_top_horizontal' },
+      fields: { value: 12, cumulative: 2, entered_by: 'Surveyor Zhao' },
+      ts: 9,
+    })
+  })
+
   it('writes a disconnect as device_status online=false at the engine time', () => {
     expect(
       pointsOf({

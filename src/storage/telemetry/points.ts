@@ -27,10 +27,15 @@ export function pointsOf(record: LogRecord): TelemetryPoint[] {
       },
     ]
   }
-  return messagePoints(record, tags)
+  if (record.source !== 'manual') return messagePoints(record, tags)
+  // Manual readings: a source=manual tag, and who entered them (issue 5).
+  return messagePoints(record, { ...tags, source: 'manual' }).map((point) => ({
+    ...point,
+    fields: { ...point.fields, entered_by: record.enteredBy ?? 'unknown' },
+  }))
 }
 
-function messagePoints(record: MessageRecord, tags: { site: string; device: string }): TelemetryPoint[] {
+function messagePoints(record: MessageRecord, tags: Readonly<Record<string, string>>): TelemetryPoint[] {
   switch (record.channel) {
     case 'telemetry':
       if (record.kind === 'crane') {

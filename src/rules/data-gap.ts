@@ -23,28 +23,34 @@ export function dataGap(
     new Observable<Signal>((subscriber) => {
       let timer: Subscription | null = null
       let open = false
-      const arm = () => {
-        timer?.unsubscribe()
-        const armedAt = scheduler.now()
-        timer = scheduler.schedule(() => {
-          open = true
-          subscriber.next({
-            type: 'raise',
-            severity: condition.severity,
-            value: (scheduler.now() - armedAt) / 1000,
-            threshold: limitMs / 1000,
-            ts: scheduler.now(),
-          })
-        }, limitMs)
+      let lastAt = scheduler.now()
+      // One timer per device, not one per reading: when it fires it measures the silence since
+      // the last reading and either raises or sleeps for the rest of the limit.
+      const check = () => {
+        timer = null
+        const silentMs = scheduler.now() - lastAt
+        if (silentMs < limitMs) {
+          timer = scheduler.schedule(check, limitMs - silentMs)
+          return
+        }
+        open = true
+        subscriber.next({
+          type: 'raise',
+          severity: condition.severity,
+          value: silentMs / 1000,
+          threshold: limitMs / 1000,
+          ts: scheduler.now(),
+        })
       }
-      arm()
+      timer = scheduler.schedule(check, limitMs)
       const subscription = source.subscribe({
         next: (reading) => {
+          lastAt = scheduler.now()
           if (open) {
             open = false
             subscriber.next({ type: 'clear', value: null, ts: reading.ts })
           }
-          arm()
+          if (timer === null) timer = scheduler.schedule(check, limitMs)
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),

@@ -2,19 +2,16 @@ import {
   asyncScheduler,
   catchError,
   concatMap,
-  connect,
   defer,
   EMPTY,
-  filter,
-  from,
   groupBy,
   merge,
   mergeMap,
-  type Observable,
+  Observable,
   type OperatorFunction,
   of,
   type SchedulerLike,
-  scan,
+  Subject,
   tap,
 } from 'rxjs'
 import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
@@ -98,44 +95,80 @@ export function evaluateRules(
   const gapConditions = new Map(
     rules.flatMap((rule) => (rule.condition.kind === 'data_gap' ? [[rule.id, rule.condition] as const] : [])),
   )
-  /** Each key on its own, so a failure in one never ends another (ARCHITECTURE.md §3). */
-  const perKey =
-    <T extends WorkItem>(evaluate: (key: string, items: Observable<T>) => Observable<RuleSignal>) =>
-    (items: Observable<T>) =>
-      items.pipe(
+  const rulesByKind = new Map(
+    ['crane', 'pit'].map((kind) => [kind, rules.filter((rule) => rule.deviceKind === kind)]),
+  )
+  return (readings) =>
+    defer(() => {
+      const modes = new Map<string, string>()
+      // Threshold and event keys: their state in a map, evaluated as each reading arrives.
+      const states = new Map<string, ThresholdState>()
+      const failed = new Set<string>()
+      const gaps = new Subject<GapItem>()
+      const silences = gaps.pipe(
         groupBy((item) => item.key),
-        mergeMap((group) =>
-          evaluate(group.key, group).pipe(
+        mergeMap((group) => {
+          const condition = gapConditions.get(group.key.split('|')[2] ?? '')
+          if (condition === undefined) return EMPTY
+          return watchSilence(group, condition, scheduler).pipe(
             catchError((error: unknown) => {
               environment.onKeyError(group.key, error)
               return EMPTY
             }),
-          ),
-        ),
+          )
+        }),
       )
-  return (readings) => {
-    const modes = new Map<string, string>()
-    return readings.pipe(
-      concatMap((reading) => from(workItems(reading, rules, environment, modes))),
-      connect((items) =>
-        merge(
-          items.pipe(
-            filter((item): item is ThresholdItem | EventItem => item.kind !== 'gap'),
-            perKey((key, group) =>
-              evaluateBreaches(group, environment.initialState?.(key) ?? initialThresholdState()),
-            ),
-          ),
-          items.pipe(
-            filter((item): item is GapItem => item.kind === 'gap'),
-            perKey((key, group) => {
-              const condition = gapConditions.get(key.split('|')[2] ?? '')
-              return condition === undefined ? EMPTY : watchSilence(group, condition, scheduler)
-            }),
-          ),
-        ),
-      ),
-    )
+      const breaches = new Observable<RuleSignal>((subscriber) =>
+        readings.subscribe({
+          next: (reading) => {
+            for (const item of workItems(reading, rulesByKind.get(reading.kind) ?? [], environment, modes)) {
+              if (item.kind === 'gap') {
+                gaps.next(item)
+                continue
+              }
+              // A failure in one key is reported once and ends that key only (ARCHITECTURE.md §3).
+              if (failed.has(item.key)) continue
+              let out: RuleSignal[]
+              try {
+                out = evaluateBreach(item, states, environment)
+              } catch (error) {
+                failed.add(item.key)
+                environment.onKeyError(item.key, error)
+                continue
+              }
+              for (const signal of out) subscriber.next(signal)
+            }
+          },
+          error: (error: unknown) => {
+            gaps.error(error)
+            subscriber.error(error)
+          },
+          complete: () => {
+            gaps.complete()
+            subscriber.complete()
+          },
+        }),
+      )
+      return merge(silences, breaches)
+    })
+}
+
+/** One threshold or event item against its key's state. */
+function evaluateBreach(
+  item: ThresholdItem | EventItem,
+  states: Map<string, ThresholdState>,
+  environment: RuleEnvironment,
+): RuleSignal[] {
+  if (item.kind === 'event') {
+    return [
+      tag(item, { type: 'raise', severity: item.severity, value: 1, threshold: 1, ts: item.ts }),
+      tag(item, { type: 'clear', value: null, ts: item.ts }),
+    ]
   }
+  const state = states.get(item.key) ?? environment.initialState?.(item.key) ?? initialThresholdState()
+  const next = step(item.limits, state, item.sample)
+  states.set(item.key, next.state)
+  return next.out.length === 0 ? [] : next.out.map((signal) => tag(item, signal))
 }
 
 const tag = (item: KeyInfo, signal: Signal, retrospective = item.retrospective): RuleSignal => ({
@@ -147,32 +180,6 @@ const tag = (item: KeyInfo, signal: Signal, retrospective = item.retrospective):
   signal,
   retrospective,
 })
-
-/** Threshold state machine (and instantaneous events) for one key, in arrival order. */
-function evaluateBreaches(
-  items: Observable<ThresholdItem | EventItem>,
-  initial: ThresholdState,
-): Observable<RuleSignal> {
-  return items.pipe(
-    scan(
-      (acc: { state: ThresholdState; out: RuleSignal[] }, item) => {
-        if (item.kind === 'event') {
-          return {
-            state: acc.state,
-            out: [
-              tag(item, { type: 'raise', severity: item.severity, value: 1, threshold: 1, ts: item.ts }),
-              tag(item, { type: 'clear', value: null, ts: item.ts }),
-            ],
-          }
-        }
-        const next = step(item.limits, acc.state, item.sample)
-        return { state: next.state, out: next.out.map((signal) => tag(item, signal)) }
-      },
-      { state: initial, out: [] },
-    ),
-    concatMap((acc) => from(acc.out)),
-  )
-}
 
 /** Silence of one device, timed by the scheduler; never from late data (DOMAIN.md §3). */
 function watchSilence(

@@ -217,8 +217,10 @@ function workItems(
     origin,
     retrospective,
   })
+  // The crane's mode persists between readings that do not repeat it (wind limits depend on it).
+  if (reading.kind === 'crane' && reading.channel === 'telemetry' && reading.data.mode !== undefined)
+    modes.set(deviceId, reading.data.mode)
   for (const rule of rules) {
-    if (rule.deviceKind !== reading.kind) continue
     try {
       items.push(...ruleItems(rule, reading, base, environment, modes))
     } catch (error) {
@@ -239,6 +241,22 @@ function ruleItems(
   const { siteId, deviceId } = reading
   const items: WorkItem[] = []
   const condition = rule.condition
+  // Cheap checks first: most rules have nothing to say about most readings.
+  if (
+    (reading.channel === 'event') !== (condition.kind === 'event') ||
+    (reading.channel !== 'event' && reading.channel !== 'telemetry')
+  ) {
+    return items
+  }
+  const chart = reading.kind === 'crane' ? environment.loadChart?.(deviceId) : undefined
+  if (
+    reading.kind === 'crane' &&
+    reading.channel === 'telemetry' &&
+    condition.kind === 'threshold' &&
+    condition.modes === undefined
+  ) {
+    if (craneValue(rule.subject, reading.data, chart) === undefined) return items
+  }
   const override = environment.ruleOverride?.(siteId, deviceId, rule.id)
   if (override?.settings.enabled === false) return items
   if (reading.channel === 'event' && condition.kind === 'event') {
@@ -267,9 +285,8 @@ function ruleItems(
   }
   if (reading.kind === 'crane' && condition.kind === 'threshold') {
     const data = reading.data
-    if (data.mode !== undefined) modes.set(deviceId, data.mode)
     const mode = modes.get(deviceId)
-    const value = craneValue(rule.subject, data, environment.loadChart?.(deviceId))
+    const value = craneValue(rule.subject, data, chart)
     const outOfMode =
       condition.modes !== undefined &&
       (mode === undefined || !(condition.modes as readonly string[]).includes(mode))
@@ -360,8 +377,12 @@ export function applyOverride(
   }
 }
 
+const limitsCache = new WeakMap<ThresholdCondition, ThresholdLimits>()
+
 function limitsOf(condition: ThresholdCondition): ThresholdLimits {
-  return {
+  const cached = limitsCache.get(condition)
+  if (cached !== undefined) return cached
+  const limits: ThresholdLimits = {
     direction: condition.direction,
     levels: condition.levels,
     hysteresis: condition.hysteresis,
@@ -369,6 +390,8 @@ function limitsOf(condition: ThresholdCondition): ThresholdLimits {
     minDurationMs: condition.minDurationMs,
     sustained: condition.sustained,
   }
+  limitsCache.set(condition, limits)
+  return limits
 }
 
 function isPitCondition(condition: Rule['condition']): condition is PitCondition {

@@ -1,7 +1,7 @@
 // Alert latency (issue 3): from the MQTT publish of a breaching crane reading to its event on
 // the SSE stream, while background telemetry runs at a steady rate. A probe crane alternates
 // a breach (moment 120 %) and a return to normal (50 %), so every publish makes one alert event.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import mqtt from 'mqtt'
 import { Provisioning } from '../src/domain/provisioning.js'
 import { openDatabase } from '../src/storage/sqlite/database.js'
 import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
+import { spawnServe, stopServe } from '../test/helpers/serve.js'
 import { openStream } from '../test/helpers/sse.js'
 
 export interface LatencyResult {
@@ -22,18 +23,6 @@ export interface LatencyResult {
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-
-function waitForReady(child: ChildProcess): Promise<{ mqttPort: number; httpPort: number }> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const line = output.split('\n').find((l) => l.includes('Siteward ready'))
-      if (line !== undefined) resolve(JSON.parse(line) as { mqttPort: number; httpPort: number })
-    })
-    child.once('exit', (code) => reject(new Error(`serve exited early (${code})`)))
-  })
-}
 
 export async function benchAlertLatency(
   influxUrl: string,
@@ -56,22 +45,11 @@ export async function benchAlertLatency(
   const probeSecret = provisioning.addDevice({ siteId: 'BENCH', id: 'PROBE-01', kind: 'crane' }).secret
   const token = provisioning.createToken({ role: 'admin', name: 'bench' }).token
   db.close()
-  const env = {
-    ...process.env,
+  const { child: server, ...ready } = await spawnServe({
     SITEWARD_DATA_DIR: dataDir,
-    SITEWARD_MQTT_HOST: '127.0.0.1',
-    SITEWARD_MQTT_PORT: '0',
-    SITEWARD_HTTP_HOST: '127.0.0.1',
-    SITEWARD_HTTP_PORT: '0',
     SITEWARD_INFLUX_URL: influxUrl,
     SITEWARD_INFLUX_DB: 'latency',
-    SITEWARD_LOG_LEVEL: 'info',
-  }
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'serve'], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const ready = await waitForReady(server)
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`
   const probe = await mqtt.connectAsync(url, {
     clientId: 'PROBE-01',
@@ -151,8 +129,7 @@ export async function benchAlertLatency(
     }
   } finally {
     await probe.endAsync()
-    server.kill('SIGTERM')
-    await new Promise((resolve) => server.once('exit', resolve))
+    await stopServe(server)
     rmSync(dataDir, { recursive: true, force: true })
   }
   return results

@@ -11,6 +11,7 @@ import { InfluxV1Client } from '../src/storage/influx/influx-client.js'
 import { openDatabase } from '../src/storage/sqlite/database.js'
 import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
 import { startInfluxd } from '../test/helpers/influxd.js'
+import { spawnServe } from '../test/helpers/serve.js'
 import { benchAlertLatency } from './alert-latency.js'
 
 const total = Number(process.env.BENCH_MESSAGES ?? 100_000)
@@ -123,24 +124,11 @@ async function benchSiteward(influxUrl: string, database: string) {
     }
   })
   db.close()
-  const env = {
-    ...process.env,
+  const { child, ...ready } = await spawnServe({
     SITEWARD_DATA_DIR: dataDir,
-    SITEWARD_MQTT_HOST: '127.0.0.1',
-    SITEWARD_MQTT_PORT: '0',
-    SITEWARD_HTTP_HOST: '127.0.0.1',
-    SITEWARD_HTTP_PORT: '0',
     SITEWARD_INFLUX_URL: influxUrl,
     SITEWARD_INFLUX_DB: database,
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'serve'], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const ready = JSON.parse(await waitForLine(child, (line) => line.includes('Siteward ready'))) as {
-    mqttPort: number
-    httpPort: number
-  }
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`
   const written = async () => {
     const text = await (await fetch(`http://127.0.0.1:${ready.httpPort}/metrics`)).text()

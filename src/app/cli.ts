@@ -5,7 +5,7 @@ import { isSitewardError } from '../domain/errors.js'
 import { formatIssues } from '../domain/issues.js'
 import { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
-import { openDatabase } from '../storage/sqlite/database.js'
+import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 import { loadRuleCatalogue } from './rule-catalogue.js'
@@ -14,7 +14,7 @@ import { SettingsService } from './settings-service.js'
 /** Whoever runs the CLI has the data directory, so an admin's rights. */
 const cliPrincipal: Principal = { tokenId: 'cli', name: 'cli', role: 'admin', sites: [], region: null }
 
-import { ConfigError, loadConfig } from './config.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
 import { registryDatabasePath } from './engine.js'
 import { serve } from './serve.js'
 
@@ -92,8 +92,8 @@ export async function runCli(
       if (sub !== undefined) throw new UsageError(`serve takes no arguments (got "${sub}")`)
       return serve(loadConfig())
     case 'site':
-      return provision(sub, 'add', rest, help.site, out, (p, values) =>
-        p.addSite({
+      return storeCommand(sub, 'add', rest, help.site, out, (store, values) =>
+        provisioningOf(store).addSite({
           id: required(values, 'id'),
           name: required(values, 'name'),
           region: required(values, 'region'),
@@ -102,7 +102,8 @@ export async function runCli(
         }),
       )
     case 'device':
-      return provision(sub, 'add', rest, help.device, out, (p, values) => {
+      return storeCommand(sub, 'add', rest, help.device, out, (store, values) => {
+        const p = provisioningOf(store)
         const kind = required(values, 'kind')
         const { device, secret } = p.addDevice({
           siteId: required(values, 'site'),
@@ -113,8 +114,8 @@ export async function runCli(
         return { siteId: device.siteId, deviceId: device.id, kind: device.kind, secret }
       })
     case 'token':
-      return provision(sub, 'create', rest, help.token, out, (p, values) =>
-        p.createToken({
+      return storeCommand(sub, 'create', rest, help.token, out, (store, values) =>
+        provisioningOf(store).createToken({
           role: required(values, 'role') as 'admin',
           name: required(values, 'name'),
           sites: (values.site as string[] | undefined) ?? [],
@@ -122,7 +123,8 @@ export async function runCli(
         }),
       )
     case 'rule':
-      return configure(sub, 'set', rest, help.rule, out, (settings, values) => {
+      return storeCommand(sub, 'set', rest, help.rule, out, (store, values) => {
+        const settings = settingsOf(store)
         const levels = Object.fromEntries(
           (['warning', 'alarm', 'critical'] as const).flatMap((level) => {
             const text = optionalString(values, level)
@@ -151,7 +153,8 @@ export async function runCli(
         )
       })
     case 'point':
-      return configure(sub, 'set', rest, help.point, out, (settings, values) => {
+      return storeCommand(sub, 'set', rest, help.point, out, (store, values) => {
+        const settings = settingsOf(store)
         const input = {
           item: required(values, 'item') as 'wall_top_horizontal',
           baseline: optionalNumber(values, 'baseline'),
@@ -201,13 +204,19 @@ const optionsSpec = {
 
 type Values = Record<string, string | string[] | boolean | undefined>
 
-function provision(
+interface Store {
+  readonly db: SqliteDatabase
+  readonly config: Config
+}
+
+/** A command that works on the data directory's store: parse, open, act, print JSON, close. */
+function storeCommand(
   sub: string | undefined,
   expected: string,
   args: readonly string[],
   usage: string,
   out: Out,
-  action: (provisioning: Provisioning, values: Values) => unknown,
+  action: (store: Store, values: Values) => unknown,
 ): number {
   if (sub === '--help' || sub === '-h') return printed(out, usage)
   if (sub !== expected)
@@ -223,47 +232,20 @@ function provision(
   const config = loadConfig()
   const db = openDatabase(registryDatabasePath(config.dataDir))
   try {
-    out(JSON.stringify(action(new Provisioning(new RegistryRepository(db)), values)))
+    out(JSON.stringify(action({ db, config }, values)))
     return 0
   } finally {
     db.close()
   }
 }
 
-/** `rule set` / `point set`: like provisioning, against the data directory's store. */
-function configure(
-  sub: string | undefined,
-  expected: string,
-  args: readonly string[],
-  usage: string,
-  out: Out,
-  action: (settings: SettingsService, values: Values) => unknown,
-): number {
-  if (sub === '--help' || sub === '-h') return printed(out, usage)
-  if (sub !== expected)
-    throw new UsageError(`expected "${expected}"${sub === undefined ? '' : `, got "${sub}"`}\n${usage}`)
-  let values: Values
-  try {
-    values = parseArgs({ args: [...args], options: optionsSpec, strict: true, allowPositionals: false })
-      .values as Values
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
-  if (values.help === true) return printed(out, usage)
-  const config = loadConfig()
-  const db = openDatabase(registryDatabasePath(config.dataDir))
-  try {
-    const settings = new SettingsService(
-      new SettingsRepository(db),
-      new RegistryRepository(db),
-      loadRuleCatalogue(config.rulesDir),
-    )
-    out(JSON.stringify(action(settings, values)))
-    return 0
-  } finally {
-    db.close()
-  }
-}
+const provisioningOf = (store: Store) => new Provisioning(new RegistryRepository(store.db))
+const settingsOf = (store: Store) =>
+  new SettingsService(
+    new SettingsRepository(store.db),
+    new RegistryRepository(store.db),
+    loadRuleCatalogue(store.config.rulesDir),
+  )
 
 function parseBoolean(text: string, name: string): boolean {
   if (text === 'true' || text === 'false') return text === 'true'

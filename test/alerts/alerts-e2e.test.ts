@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/domain/alert.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { apiClient } from '../helpers/http.js'
 import { openStream as openSseStream } from '../helpers/sse.js'
 
 type StreamMessage = { data: { event: { type: string; seq: number }; alert: Alert } } & { id: number }
@@ -15,27 +16,7 @@ describe('alerts end to end: MQTT reading → alert → API, SSE, MQTT → close
   let siren: MqttClient
   const sirenMessages: { topic: string; payload: string; retain: boolean }[] = []
   const tokens: Record<string, string> = {}
-  const api = async (
-    method: string,
-    path: string,
-    token: string | undefined,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const response = await fetch(`${t.httpUrl}${path}`, {
-      method,
-      headers: {
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return {
-      status: response.status,
-      body: (await response.json()) as Record<string, unknown> & { error?: { code: string } },
-    }
-  }
+  const api = apiClient(() => t.httpUrl)
   const publish = async (client: MqttClient, data: Record<string, unknown>) =>
     client.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify({ ts: Date.now(), ...data }), {
       qos: 1,

@@ -3,27 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/domain/alert.js'
 import { SettingsRepository } from '../../src/storage/sqlite/settings-repository.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { apiClient } from '../helpers/http.js'
 
 describe('threshold overrides per site, device and pit point (CONTRACT §4)', () => {
   let t: TestEngine
   const clients: Record<string, MqttClient> = {}
   const tokens: Record<string, string> = {}
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${t.httpUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return {
-      status: response.status,
-      body: (await response.json()) as Record<string, unknown> & {
-        error?: { code: string; message: string }
-      },
-    }
-  }
+  const api = apiClient(() => t.httpUrl)
   const alertOf = (deviceId: string, ruleId: string) =>
     waitFor(async () => {
       const { body } = await api(

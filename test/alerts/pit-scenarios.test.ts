@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/domain/alert.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { apiClient } from '../helpers/http.js'
 
 const day = 86_400_000
 
@@ -9,22 +10,7 @@ describe('pit scenarios: automatic and manual readings mixed (GB 50497-2019)', (
   let t: TestEngine
   let sensor: MqttClient
   const tokens: Record<string, string> = {}
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${t.httpUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return {
-      status: response.status,
-      body: (await response.json()) as Record<string, unknown> & {
-        error?: { code: string; message: string }
-      },
-    }
-  }
+  const api = apiClient(() => t.httpUrl)
 
   beforeAll(async () => {
     t = await startTestEngine()

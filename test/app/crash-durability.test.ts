@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,33 +6,9 @@ import { Provisioning } from '../../src/domain/provisioning.js'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
 import { connectDevice, waitFor } from '../helpers/engine.js'
+import { spawnServe, stopServe } from '../helpers/serve.js'
 
-/** `siteward serve` as a child process on free ports; resolves with its ports once ready. */
-function serve(dataDir: string): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'serve'], {
-    env: {
-      ...process.env,
-      SITEWARD_DATA_DIR: dataDir,
-      SITEWARD_MQTT_HOST: '127.0.0.1',
-      SITEWARD_MQTT_PORT: '0',
-      SITEWARD_HTTP_HOST: '127.0.0.1',
-      SITEWARD_HTTP_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const line = output.split('\n').find((l) => l.includes('Siteward ready'))
-      if (line !== undefined) {
-        const ready = JSON.parse(line) as { mqttPort: number; httpPort: number }
-        resolve({ child, ...ready })
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`serve exited early (${code})`)))
-  })
-}
+const serve = (dataDir: string) => spawnServe({ SITEWARD_DATA_DIR: dataDir })
 
 describe('a PUBACK means durable (CONTRACT §2)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-crash-'))
@@ -82,8 +57,7 @@ describe('a PUBACK means durable (CONTRACT §2)', () => {
       ).json()) as { acceptedCount: number }
       expect(device.acceptedCount).toBe(count)
     } finally {
-      second.child.kill('SIGTERM')
-      await new Promise((resolve) => second.child.once('exit', resolve))
+      await stopServe(second.child)
     }
   })
 })

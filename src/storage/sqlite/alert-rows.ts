@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto'
+import type { Alert, AlertEvent, AlertEventType } from '../../domain/alert.js'
+import type { Severity } from '../../domain/rules.js'
+
+/** Alert and timeline rows as SQLite stores them, and their mapping to the domain's shapes. */
+
+export interface AlertRow {
+  id: string
+  site_id: string
+  device_id: string
+  rule_id: string
+  subject: string
+  severity: Severity
+  state: Alert['state']
+  condition: Alert['condition']
+  value: number | null
+  peak_value: number | null
+  threshold: number | null
+  threshold_origin: string
+  count: number
+  first_at: number
+  last_at: number
+  cleared_at: number | null
+  escalation_level: number
+  retrospective: number
+  version: number
+  raised_at: number
+  acknowledged_by: string | null
+  acknowledged_at: number | null
+  acknowledged_note: string | null
+  resolved_by: string | null
+  resolved_at: number | null
+  resolved_note: string | null
+  resolved_action: string | null
+  closed_by: string | null
+  closed_at: number | null
+  closed_note: string | null
+}
+
+export interface EventRow {
+  seq: number
+  alert_id: string
+  type: AlertEventType
+  actor: string
+  at: number
+  data: string
+  prev_hash: string
+  hash: string
+}
+
+export const genesisHash = '0'.repeat(64)
+export const iso = (ms: number) => new Date(ms).toISOString()
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
+export const engineActor = 'engine'
+
+/** The hash of a timeline event: the previous event's hash plus this event's content. */
+export function eventHash(
+  prevHash: string,
+  event: { alertId: string; type: string; actor: string; at: number; data: string },
+): string {
+  return createHash('sha256')
+    .update(`${prevHash}\n${event.alertId}\n${event.type}\n${event.actor}\n${event.at}\n${event.data}`)
+    .digest('hex')
+}
+
+export function toAlert(row: AlertRow): Alert {
+  const step = (by: string | null, at: number | null, note: string | null) =>
+    by === null || at === null ? null : { by, at: iso(at), note }
+  const resolved = step(row.resolved_by, row.resolved_at, row.resolved_note)
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    deviceId: row.device_id,
+    ruleId: row.rule_id,
+    subject: row.subject,
+    severity: row.severity,
+    state: row.state,
+    condition: row.condition,
+    value: row.value,
+    peakValue: row.peak_value,
+    threshold: row.threshold,
+    thresholdOrigin: row.threshold_origin,
+    count: row.count,
+    firstAt: iso(row.first_at),
+    lastAt: iso(row.last_at),
+    clearedAt: isoOrNull(row.cleared_at),
+    escalationLevel: row.escalation_level,
+    retrospective: row.retrospective === 1,
+    version: row.version,
+    acknowledged: step(row.acknowledged_by, row.acknowledged_at, row.acknowledged_note),
+    resolved: resolved === null ? null : { ...resolved, action: row.resolved_action ?? '' },
+    closed: step(row.closed_by, row.closed_at, row.closed_note),
+  }
+}
+
+export function toEvent(row: EventRow): AlertEvent {
+  return {
+    seq: row.seq,
+    alertId: row.alert_id,
+    type: row.type,
+    actor: row.actor,
+    at: iso(row.at),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  }
+}

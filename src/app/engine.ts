@@ -175,6 +175,7 @@ export class Engine {
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
           initialState: (key) => seeds.get(key),
+          watchFromStart: () => this.registry.onlineDevices(),
         }),
       )
       .subscribe({

@@ -21,7 +21,14 @@ import type { RuleOverrideSettings } from '../domain/settings.js'
 import { dataGap } from './data-gap.js'
 import type { PitContext } from './pit-limits.js'
 import { initialThresholdState, step, type ThresholdState } from './threshold.js'
-import { type EventItem, type GapItem, type KeyInfo, type ThresholdItem, workItems } from './work-items.js'
+import {
+  alertKey,
+  type EventItem,
+  type GapItem,
+  type KeyInfo,
+  type ThresholdItem,
+  workItems,
+} from './work-items.js'
 
 export { alertKey, applyOverride } from './work-items.js'
 
@@ -46,6 +53,15 @@ export interface RuleEnvironment {
   ): { readonly settings: RuleOverrideSettings; readonly origin: string } | undefined
   /** Where a key's threshold state starts (after a restart: from its active alert). */
   initialState?(key: string): ThresholdState | undefined
+  /**
+   * Devices whose silence is watched from the start, before they send anything: those that were
+   * online when the engine stopped (a monitor that never comes back is a hazard, DOMAIN.md §1).
+   */
+  watchFromStart?(): readonly {
+    readonly siteId: string
+    readonly deviceId: string
+    readonly kind: 'crane' | 'pit'
+  }[]
 }
 
 /**
@@ -115,7 +131,30 @@ export function evaluateRules(
           },
         }),
       )
-      return merge(silences, breaches)
+      // Subscribed after `silences`, so the watch groups exist before the first item arrives.
+      const watchesAtStart = defer(() => {
+        const now = scheduler.now()
+        for (const device of environment.watchFromStart?.() ?? []) {
+          for (const rule of rulesByKind.get(device.kind) ?? []) {
+            if (rule.condition.kind !== 'data_gap') continue
+            const key = alertKey(device.siteId, device.deviceId, rule.id, rule.subject)
+            const origin = `every ${rule.condition.expectedIntervalMs / 1000} s × ${rule.condition.missedIntervals}`
+            gaps.next({
+              key,
+              siteId: device.siteId,
+              deviceId: device.deviceId,
+              ruleId: rule.id,
+              subject: rule.subject,
+              origin,
+              retrospective: false,
+              kind: 'gap',
+              ts: now,
+            })
+          }
+        }
+        return EMPTY
+      })
+      return merge(silences, watchesAtStart, breaches)
     })
 }
 

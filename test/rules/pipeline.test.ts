@@ -233,6 +233,22 @@ describe('rule pipeline', () => {
       })
     })
 
+    it('watches devices that were online before a restart even if they never speak again', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const env: RuleEnvironment = {
+          ...environment(scheduler),
+          watchFromStart: () => [{ siteId: 'S1', deviceId: 'TC-09', kind: 'crane' }],
+        }
+        expectObservable(cold<Reading>('-').pipe(evaluateRules(rules, env))).toBe('120000ms g', {
+          g: expect.objectContaining({
+            deviceId: 'TC-09',
+            ruleId: 'crane.data_gap',
+            signal: expect.objectContaining({ type: 'raise', severity: 'alarm', value: 120 }),
+          }),
+        })
+      })
+    })
+
     it('completes on empty, stays silent on never, passes a source error on, and unsubscribes', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         expectObservable(cold<Reading>('|').pipe(evaluateRules(rules, environment(scheduler)))).toBe('|')

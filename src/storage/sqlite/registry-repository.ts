@@ -148,6 +148,16 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     return rows.map(toDevice)
   }
 
+  /** Devices that were online when last heard of (their silence is watched from start-up). */
+  onlineDevices(): { siteId: string; deviceId: string; kind: 'crane' | 'pit' }[] {
+    const rows = this.db
+      .prepare(
+        'SELECT d.id, d.site_id, d.kind FROM devices d JOIN device_state s ON s.device_id = d.id WHERE s.online = 1',
+      )
+      .all() as { id: string; site_id: string; kind: 'crane' | 'pit' }[]
+    return rows.map((row) => ({ siteId: row.site_id, deviceId: row.id, kind: row.kind }))
+  }
+
   getCredentials(id: string): DeviceCredentials | undefined {
     const row = this.db
       .prepare('SELECT id, site_id, kind, secret_hash, updated_at FROM devices WHERE id = ?')

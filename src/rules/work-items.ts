@@ -77,8 +77,13 @@ function ruleItems(
   const items: WorkItem[] = []
   const condition = rule.condition
   // Cheap checks first: most rules have nothing to say about most readings.
+  const alarmState =
+    reading.kind === 'crane' &&
+    reading.channel === 'telemetry' &&
+    condition.kind === 'event' &&
+    reading.data.deviceAlarms !== undefined
   if (
-    (reading.channel === 'event') !== (condition.kind === 'event') ||
+    ((reading.channel === 'event') !== (condition.kind === 'event') && !alarmState) ||
     (reading.channel !== 'event' && reading.channel !== 'telemetry')
   ) {
     return items
@@ -103,6 +108,21 @@ function ruleItems(
         severity,
         ts: reading.ts,
       })
+    return items
+  }
+  if (condition.kind === 'event' && reading.kind === 'crane' && reading.channel === 'telemetry') {
+    // `deviceAlarms` is the monitor's alarm state, repeated while it lasts: a mapped code
+    // breaches while listed and clears when a later list leaves it out (one alert per code,
+    // the same key as the event channel's).
+    const listed = new Set(reading.data.deviceAlarms ?? [])
+    for (const [code, severity] of Object.entries(condition.codes)) {
+      items.push({
+        ...base(rule, code, 'device alarm state'),
+        kind: 'threshold',
+        sample: { ts: reading.ts, value: listed.has(code) ? 1 : 0 },
+        limits: { direction: 'above', levels: { [severity]: 1 }, hysteresis: 0, minSamples: 1 },
+      })
+    }
     return items
   }
   if (reading.channel !== 'telemetry') return items

@@ -117,6 +117,19 @@ describe('rule pipeline', () => {
     ])
   })
 
+  it("treats the monitor's deviceAlarms as a state: raised while listed, cleared when left out", () => {
+    const signals = collect([
+      crane(1, { loadT: 1, deviceAlarms: ['LIMITER_BYPASS', 'UNKNOWN_CODE'] }),
+      crane(2, { loadT: 1, deviceAlarms: ['LIMITER_BYPASS'] }),
+      crane(3, { loadT: 1 }), // no list: says nothing about the alarms
+      crane(4, { loadT: 1, deviceAlarms: [] }),
+    ])
+    expect(signals.map((s) => `${brief(s)}@${s.signal.ts}`)).toEqual([
+      'crane.device_event/LIMITER_BYPASS raise:critical@1',
+      'crane.device_event/LIMITER_BYPASS clear@4',
+    ])
+  })
+
   it('marks breaches found in late data as retrospective', () => {
     const [signal] = collect([crane(1_000, { momentPct: 101 }, 1_000 + 10 * 60_000)])
     expect(signal?.retrospective).toBe(true)

@@ -34,6 +34,8 @@ export class AlertService {
   private readonly options: AlertServiceOptions
   private readonly now: () => number
   private readonly changes = new Subject<AlertChange>()
+  /** Changes held back while a batch's transaction is open (see `holdAnnouncements`). */
+  private held: AlertChange[] | null = null
   readonly changes$: Observable<AlertChange> = this.changes.asObservable()
 
   constructor(options: AlertServiceOptions) {
@@ -46,6 +48,22 @@ export class AlertService {
     const change = this.options.store.applySignal(signal, this.now())
     if (change !== null) this.announce(change)
     return change
+  }
+
+  /**
+   * Runs `work` (a transaction of rule signals) and announces its changes only once it returns:
+   * an alert whose transaction rolled back (or died with the process) was never announced.
+   */
+  holdAnnouncements(work: () => void): void {
+    if (this.held !== null) throw new Error('announcements are already held')
+    const held: AlertChange[] = []
+    this.held = held
+    try {
+      work()
+    } finally {
+      this.held = null
+    }
+    for (const change of held) this.announce(change)
   }
 
   get(id: string, principal: Principal): Alert {
@@ -138,6 +156,10 @@ export class AlertService {
   }
 
   private announce(change: AlertChange): void {
+    if (this.held !== null) {
+      this.held.push(change)
+      return
+    }
     const { alert } = change
     this.changes.next(change)
     for (const event of change.events) {

@@ -14,6 +14,7 @@ import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
 import { Projector, projectorConsumer } from '../ingest/projector.js'
 import { alertKey, evaluateRules } from '../rules/pipeline.js'
+import { RuleStates, type StoredRuleState } from '../rules/rule-states.js'
 import { initialThresholdState, type ThresholdState } from '../rules/threshold.js'
 import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
 import { SegmentLog } from '../storage/log/segment-log.js'
@@ -21,6 +22,7 @@ import { AlertRepository } from '../storage/sqlite/alert-repository.js'
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
 import { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { RuleStateRepository } from '../storage/sqlite/rule-state-repository.js'
 import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
@@ -53,6 +55,8 @@ export class Engine {
   private readonly telemetry: TelemetryStore
   private readonly metrics: ReturnType<typeof createMetrics>
   private readonly alertStore: AlertRepository
+  private readonly ruleStateStore: RuleStateRepository
+  private ruleStates = new RuleStates()
   private alerts: AlertService | null = null
   private rules: Rule[] = []
   private ruleSubscription: { unsubscribe(): void } | null = null
@@ -73,6 +77,7 @@ export class Engine {
     this.projection = new ProjectionRepository(this.db)
     this.registry = new RegistryRepository(this.db)
     this.alertStore = new AlertRepository(this.db)
+    this.ruleStateStore = new RuleStateRepository(this.db)
     this.log = new SegmentLog({
       dir: join(config.dataDir, 'wal'),
       segmentBytes: config.wal.segmentBytes,
@@ -143,7 +148,9 @@ export class Engine {
       store: this.projection,
       state,
       logger: this.logger.child({ component: 'projector' }),
+      batch: (work) => this.runBatch(work),
     })
+    this.ruleStates = new RuleStates(this.ruleStateStore.loadAll() as [string, StoredRuleState][])
     this.rules = loadRuleCatalogue(this.config.rulesDir)
     this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
     this.settings.applyBaselines(state, Date.now())
@@ -157,11 +164,33 @@ export class Engine {
     this.subscribeRules(this.projector, this.alerts, this.settings)
   }
 
+  /**
+   * One projected batch as one transaction: the projection and cursor, the alerts its readings
+   * raise and the rule state they leave. Announcements wait for the commit; a failure undoes the
+   * rule state too, and the projector evaluates the batch again.
+   */
+  private runBatch(work: () => void): void {
+    const transaction = this.db.transaction(() => {
+      work()
+      this.ruleStateStore.save(this.ruleStates.pending())
+    })
+    try {
+      this.requireAlerts().holdAnnouncements(() => transaction())
+    } catch (error) {
+      this.ruleStates.rollback()
+      throw error
+    }
+    this.ruleStates.commit()
+  }
+
   /** Readings → rules → alerts; subscribed before the projector starts, so the replayed tail counts too. */
   private subscribeRules(projector: Projector, alerts: AlertService, settings: SettingsService): void {
     const logger = this.logger.child({ component: 'rules' })
     const seeds = new Map<string, ThresholdState>()
+    const openGapDevices = new Set<string>()
+    const gapRules = new Set(this.rules.filter((rule) => rule.condition.kind === 'data_gap').map((r) => r.id))
     for (const breach of this.alertStore.activeBreaches()) {
+      if (gapRules.has(breach.ruleId)) openGapDevices.add(breach.deviceId)
       const key = alertKey(breach.siteId, breach.deviceId, breach.ruleId, breach.subject)
       seeds.set(key, { ...initialThresholdState(), active: breach.severity, peak: breach.peakValue })
     }
@@ -174,8 +203,14 @@ export class Engine {
           onKeyError: (key, error) =>
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
+          states: this.ruleStates,
           initialState: (key) => seeds.get(key),
-          watchFromStart: () => this.registry.onlineDevices(),
+          latestTimestamps: () => this.projection.latestTimestamps(),
+          // Devices online when the engine stopped, and those whose silence was already raised.
+          watchFromStart: () =>
+            this.registry
+              .heardDevices()
+              .filter((device) => device.online || openGapDevices.has(device.deviceId)),
         }),
       )
       .subscribe({

@@ -132,6 +132,8 @@ export interface DeviceStateChange {
   /** Set when the batch decided presence: true on accepted traffic, false on Will or disconnect. */
   readonly online: boolean | null
   readonly lastSeenAt: number | null
+  /** The newest telemetry `ts` in the batch (event time), or null. */
+  readonly latestTs: number | null
   readonly lastRejectReason: string | null
   readonly lastRejectAt: number | null
   readonly seqRanges: unknown

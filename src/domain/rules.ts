@@ -200,4 +200,9 @@ export interface KeyedSignal {
   readonly origin: string
   /** Found in late or backfilled data. */
   readonly retrospective: boolean
+  /**
+   * From readings older than what the device already sent (evaluated apart, in their own event
+   * order): such a signal may not re-activate or clear an alert that newer readings raised.
+   */
+  readonly outOfOrder?: boolean
 }

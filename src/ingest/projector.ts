@@ -24,13 +24,19 @@ export interface ProjectorOptions {
   readonly store: ProjectionStore
   readonly state: IngestState
   readonly logger: Logger
+  /**
+   * Runs one batch (its commit and the emission of its readings). The composition root makes it
+   * one transaction with what the readings' subscribers write (rule state, alerts), so a crash
+   * leaves either all of a batch's effects or none, and the batch is projected again.
+   */
+  readonly batch?: (work: () => void) => void
 }
 
 /**
  * Reads the write-ahead log in order and projects it: device counters, presence and last-seen,
- * dead letters and ingest state go to the store in one transaction with the projector's cursor;
- * then the batch's readings are emitted. After a crash the records past the cursor are projected
- * again, so every reading is emitted at least once and every counter is counted exactly once.
+ * dead letters and ingest state go to the store with the projector's cursor, and the batch's
+ * readings are emitted, all inside one `batch` call. After a crash the records past the cursor
+ * are projected again, so every counter is counted, and every reading evaluated, exactly once.
  */
 export class Projector {
   private readonly options: ProjectorOptions
@@ -93,15 +99,18 @@ export class Projector {
     if (records.length === 0) return 0
     // Readings are built only while someone (the rules) listens.
     const projection = project(records, this.options.state, this.readingsSubject.observed)
-    this.options.store.commit({ consumer: projectorConsumer, position: next, ...projection.changes })
-    this.position = next
-    for (const reading of projection.readings) {
-      try {
-        this.readingsSubject.next(reading)
-      } catch (error) {
-        this.options.logger.error({ err: error, deviceId: reading.deviceId }, 'a readings subscriber threw')
+    const batch = this.options.batch ?? ((work: () => void) => work())
+    batch(() => {
+      this.options.store.commit({ consumer: projectorConsumer, position: next, ...projection.changes })
+      for (const reading of projection.readings) {
+        try {
+          this.readingsSubject.next(reading)
+        } catch (error) {
+          this.options.logger.error({ err: error, deviceId: reading.deviceId }, 'a readings subscriber threw')
+        }
       }
-    }
+    })
+    this.position = next
     return records.length
   }
 }
@@ -122,6 +131,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
         duplicates: 0,
         online: null,
         lastSeenAt: null,
+        latestTs: null,
         lastRejectReason: null,
         lastRejectAt: null,
         seqRanges: null,
@@ -141,6 +151,10 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     change.rejected += record.rejects.length
     change.duplicates += record.duplicates
     change.lastSeenAt = record.receivedAt
+    if (record.channel === 'telemetry') {
+      for (const item of record.items as readonly { ts: number }[])
+        if (change.latestTs === null || item.ts > change.latestTs) change.latestTs = item.ts
+    }
     change.online = !reportsOffline(record)
     change.seqRanges = state.seqRangesOf(record.deviceId)
     if (record.rejects.length > 0) {
@@ -185,7 +199,13 @@ function readingsOf(record: MessageRecord): Reading[] {
     receivedAt: record.receivedAt,
     source: record.source,
   }
-  return (record.items as readonly { ts: number }[]).map(
+  const readings = (record.items as readonly { ts: number }[]).map(
     (item) => ({ ...base, kind: record.kind, channel: record.channel, ts: item.ts, data: item }) as Reading,
   )
+  // A backfilled array is evaluated in event time, whatever order the device packed it in.
+  for (let i = 1; i < readings.length; i++) {
+    if ((readings[i] as Reading).ts < (readings[i - 1] as Reading).ts)
+      return readings.sort((a, b) => a.ts - b.ts)
+  }
+  return readings
 }

@@ -8,6 +8,15 @@ import {
 import type { DataGapCondition, Signal } from '../domain/rules.js'
 
 /**
+ * A reading's time, or a watch restored after a restart: silent since `silentSince` (engine time),
+ * with a gap already raised when `open`. A restored watch is not a reading: it clears nothing.
+ */
+export interface GapInput {
+  readonly ts: number
+  readonly restore?: { readonly silentSince: number; readonly open: boolean } | undefined
+}
+
+/**
  * Silence of a safety monitor is itself a hazard (DOMAIN.md §1, our design): when no reading
  * arrives for `missedIntervals` × `expectedIntervalMs`, raise; the next reading clears. The
  * clock is the injected scheduler (processing time: silence is measured as it happens, and
@@ -17,7 +26,7 @@ import type { DataGapCondition, Signal } from '../domain/rules.js'
 export function dataGap(
   condition: DataGapCondition,
   scheduler: SchedulerLike = asyncScheduler,
-): OperatorFunction<{ readonly ts: number }, Signal> {
+): OperatorFunction<GapInput, Signal> {
   const limitMs = condition.expectedIntervalMs * condition.missedIntervals
   return (source) =>
     new Observable<Signal>((subscriber) => {
@@ -45,10 +54,20 @@ export function dataGap(
       timer = scheduler.schedule(check, limitMs)
       const subscription = source.subscribe({
         next: (reading) => {
+          if (reading.restore !== undefined) {
+            // The timer survives a restart: silence is counted from the last reading before it.
+            lastAt = Math.min(reading.restore.silentSince, scheduler.now())
+            open = reading.restore.open
+            timer?.unsubscribe()
+            timer = open ? null : scheduler.schedule(check, Math.max(0, lastAt + limitMs - scheduler.now()))
+            return
+          }
           lastAt = scheduler.now()
           if (open) {
             open = false
-            subscriber.next({ type: 'clear', value: null, ts: reading.ts })
+            // Cleared when the device is heard again (processing time, like the silence): a
+            // backfilled reading's own ts lies inside the gap and would date the clear before it.
+            subscriber.next({ type: 'clear', value: null, ts: scheduler.now() })
           }
           if (timer === null) timer = scheduler.schedule(check, limitMs)
         },

@@ -20,7 +20,8 @@ import type { DataGapCondition, KeyedSignal, Rule, Signal } from '../domain/rule
 import type { RuleOverrideSettings } from '../domain/settings.js'
 import { dataGap } from './data-gap.js'
 import type { PitContext } from './pit-limits.js'
-import { initialThresholdState, step, type ThresholdState } from './threshold.js'
+import { RuleStates } from './rule-states.js'
+import { initialThresholdState, isInitialThresholdState, step, type ThresholdState } from './threshold.js'
 import {
   alertKey,
   type EventItem,
@@ -51,8 +52,21 @@ export interface RuleEnvironment {
     deviceId: string,
     ruleId: string,
   ): { readonly settings: RuleOverrideSettings; readonly origin: string } | undefined
-  /** Where a key's threshold state starts (after a restart: from its active alert). */
+  /**
+   * Threshold state per key, saved by the caller with each batch so that runs, clear runs and
+   * breaches survive a restart. In memory only when absent.
+   */
+  readonly states?: RuleStates
+  /**
+   * A key's active alert after a restart: where a data-gap watch resumes (gap already raised), and
+   * where a threshold key without saved state starts (a store from before state was saved).
+   */
   initialState?(key: string): ThresholdState | undefined
+  /**
+   * The newest telemetry `ts` per device already evaluated before this start: an older reading is
+   * out of order and is evaluated apart (in its own event order, as retrospective).
+   */
+  latestTimestamps?(): ReadonlyMap<string, number>
   /**
    * Devices whose silence is watched from the start, before they send anything: those that were
    * online when the engine stopped (a monitor that never comes back is a hazard, DOMAIN.md §1).
@@ -61,6 +75,8 @@ export interface RuleEnvironment {
     readonly siteId: string
     readonly deviceId: string
     readonly kind: 'crane' | 'pit'
+    /** Engine time of its last reading: the silence counts from there, not from the restart. */
+    readonly lastSeenAt?: number | null
   }[]
 }
 
@@ -84,7 +100,8 @@ export function evaluateRules(
     defer(() => {
       const modes = new Map<string, string>()
       // Threshold and event keys: their state in a map, evaluated as each reading arrives.
-      const states = new Map<string, ThresholdState>()
+      const states = environment.states ?? new RuleStates()
+      const latest = new Map(environment.latestTimestamps?.() ?? [])
       const failed = new Set<string>()
       const gaps = new Subject<GapItem>()
       const silences = gaps.pipe(
@@ -103,6 +120,7 @@ export function evaluateRules(
       const breaches = new Observable<RuleSignal>((subscriber) =>
         readings.subscribe({
           next: (reading) => {
+            const outOfOrder = reading.channel === 'telemetry' && isOutOfOrder(latest, reading)
             for (const item of workItems(reading, rulesByKind.get(reading.kind) ?? [], environment, modes)) {
               if (item.kind === 'gap') {
                 gaps.next(item)
@@ -112,7 +130,7 @@ export function evaluateRules(
               if (failed.has(item.key)) continue
               let out: RuleSignal[]
               try {
-                out = evaluateBreach(item, states, environment)
+                out = evaluateBreach(item, states, environment, outOfOrder)
               } catch (error) {
                 failed.add(item.key)
                 environment.onKeyError(item.key, error)
@@ -139,7 +157,12 @@ export function evaluateRules(
             if (rule.condition.kind !== 'data_gap') continue
             const key = alertKey(device.siteId, device.deviceId, rule.id, rule.subject)
             const origin = `every ${rule.condition.expectedIntervalMs / 1000} s × ${rule.condition.missedIntervals}`
+            const restore = {
+              silentSince: device.lastSeenAt ?? now,
+              open: (environment.initialState?.(key)?.active ?? null) !== null,
+            }
             gaps.next({
+              restore,
               key,
               siteId: device.siteId,
               deviceId: device.deviceId,
@@ -158,11 +181,25 @@ export function evaluateRules(
     })
 }
 
-/** One threshold or event item against its key's state. */
+/** Whether a telemetry reading is older than the newest one its device sent; moves the mark if not. */
+function isOutOfOrder(latest: Map<string, number>, reading: Reading): boolean {
+  const mark = latest.get(reading.deviceId)
+  if (mark !== undefined && reading.ts < mark) return true
+  latest.set(reading.deviceId, reading.ts)
+  return false
+}
+
+/**
+ * One threshold or event item against its key's state. Out-of-order readings go through a lane
+ * of their own (key `late|…`), in their own event order: a backfill run is counted on its own,
+ * never mixed into the live run, and what it finds is retrospective (DOMAIN.md §3). The lane
+ * starts afresh whenever a reading is older than the lane's last one (a new backfill).
+ */
 function evaluateBreach(
   item: ThresholdItem | EventItem,
-  states: Map<string, ThresholdState>,
+  states: RuleStates,
   environment: RuleEnvironment,
+  outOfOrder: boolean,
 ): RuleSignal[] {
   if (item.kind === 'event') {
     return [
@@ -170,9 +207,20 @@ function evaluateBreach(
       tag(item, { type: 'clear', value: null, ts: item.ts }),
     ]
   }
+  if (outOfOrder) {
+    const laneKey = `late|${item.key}`
+    const lane = states.get(laneKey)
+    const state = lane !== undefined && item.sample.ts >= (lane.lastTs ?? 0) ? lane : initialThresholdState()
+    const next = step(item.limits, state, item.sample)
+    states.set(
+      laneKey,
+      isInitialThresholdState(next.state) ? null : { ...next.state, lastTs: item.sample.ts },
+    )
+    return next.out.map((signal) => ({ ...tag(item, signal, true), outOfOrder: true }))
+  }
   const state = states.get(item.key) ?? environment.initialState?.(item.key) ?? initialThresholdState()
   const next = step(item.limits, state, item.sample)
-  states.set(item.key, next.state)
+  if (next.state !== state) states.set(item.key, isInitialThresholdState(next.state) ? null : next.state)
   return next.out.length === 0 ? [] : next.out.map((signal) => tag(item, signal))
 }
 

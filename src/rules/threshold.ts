@@ -156,5 +156,17 @@ export function step(
   } else {
     clearRun = emptyRun
   }
-  return { state: { active, peak, runs, clearRun }, out }
+  // The same object when nothing moved, so callers save only what changed (most readings).
+  const unchanged =
+    active === state.active &&
+    peak === state.peak &&
+    clearRun === state.clearRun &&
+    severities.every((severity) => runs[severity] === state.runs[severity])
+  return { state: unchanged ? state : { active, peak, runs, clearRun }, out }
 }
+
+/** Nothing in progress: no breach, no run towards one, no run towards a clear. */
+export const isInitialThresholdState = (state: ThresholdState): boolean =>
+  state.active === null &&
+  state.clearRun.count === 0 &&
+  severities.every((severity) => state.runs[severity].count === 0)

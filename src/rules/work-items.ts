@@ -2,6 +2,7 @@ import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
 import type { Reading } from '../domain/reading.js'
 import { type Rule, type Severity, severities, type ThresholdCondition } from '../domain/rules.js'
 import type { RuleOverrideSettings } from '../domain/settings.js'
+import type { GapInput } from './data-gap.js'
 import type { RuleEnvironment } from './pipeline.js'
 import { type PitCondition, resolvePitLimits } from './pit-limits.js'
 import type { Sample, ThresholdLimits } from './threshold.js'
@@ -21,7 +22,7 @@ export type ThresholdItem = KeyInfo & {
   readonly limits: ThresholdLimits
 }
 export type EventItem = KeyInfo & { readonly kind: 'event'; readonly severity: Severity; readonly ts: number }
-export type GapItem = KeyInfo & { readonly kind: 'gap'; readonly ts: number }
+export type GapItem = KeyInfo & { readonly kind: 'gap' } & GapInput
 export type WorkItem = ThresholdItem | EventItem | GapItem
 
 export interface KeyInfo {

@@ -5,6 +5,8 @@ import { loadRuleCatalogue } from '../../src/app/rule-catalogue.js'
 import type { Reading } from '../../src/domain/reading.js'
 import { evaluateRules, type RuleEnvironment, type RuleSignal } from '../../src/rules/pipeline.js'
 import type { PitContext } from '../../src/rules/pit-limits.js'
+import { RuleStates } from '../../src/rules/rule-states.js'
+import { initialThresholdState } from '../../src/rules/threshold.js'
 
 const rules = loadRuleCatalogue(`${import.meta.dirname}/../../seeds/rules`)
 const day = 86_400_000
@@ -50,6 +52,7 @@ function collect(
   readings: Reading[],
   context: Partial<PitContext> = {},
   onKeyError: RuleEnvironment['onKeyError'] = () => undefined,
+  more: Partial<RuleEnvironment> = {},
 ): RuleSignal[] {
   const out: RuleSignal[] = []
   const input = new Subject<Reading>()
@@ -57,6 +60,7 @@ function collect(
     pitContext: () => ({ pitGrade: 1, pitDepthM: 15, baseSlabCast: false, designValue: null, ...context }),
     onKeyError,
     lateAfterMs: 5 * 60_000,
+    ...more,
   }
   const subscription = input.pipe(evaluateRules(rules, environment)).subscribe((signal) => out.push(signal))
   for (const reading of readings) input.next(reading)
@@ -133,6 +137,61 @@ describe('rule pipeline', () => {
   it('marks breaches found in late data as retrospective', () => {
     const [signal] = collect([crane(1_000, { momentPct: 101 }, 1_000 + 10 * 60_000)])
     expect(signal?.retrospective).toBe(true)
+  })
+
+  it('evaluates out-of-order readings apart, in their own event order: they never clear a live breach', () => {
+    const signals = collect([
+      crane(100_000, { loadPct: 105 }), // live: alarm
+      crane(10_000, { loadPct: 50 }), // backfill behind it: normal, must not clear the live alarm
+      crane(20_000, { loadPct: 95 }), // a breach in the backfill: warning, retrospective
+      crane(30_000, { loadPct: 50 }), // the backfill's breach ends
+      crane(101_000, { loadPct: 50 }), // live again: the live alarm clears
+    ]).filter((s) => s.ruleId === 'crane.load')
+    expect(signals.map((s) => `${brief(s)}@${s.signal.ts} ${s.outOfOrder ? 'late' : 'live'}`)).toEqual([
+      'crane.load/loadPct raise:alarm@100000 live',
+      'crane.load/loadPct raise:warning@20000 late',
+      'crane.load/loadPct clear@30000 late',
+      'crane.load/loadPct clear@101000 live',
+    ])
+    expect(signals.map((s) => s.retrospective)).toEqual([false, true, true, false])
+  })
+
+  it('sorts nothing it need not: readings of a device in order stay live, whatever other devices do', () => {
+    const other = (ts: number, loadPct: number) =>
+      ({ ...crane(ts, { loadPct }), deviceId: 'TC-02' }) as Reading
+    const signals = collect([
+      crane(100_000, { loadPct: 50 }),
+      other(5_000, 105),
+      crane(100_001, { loadPct: 105 }),
+    ])
+    expect(
+      signals.filter((s) => s.ruleId === 'crane.load').map((s) => [s.deviceId, s.outOfOrder ?? false]),
+    ).toEqual([
+      ['TC-02', false],
+      ['TC-01', false],
+    ])
+  })
+
+  it('starts where the store left off: a 3-reading run survives a restart between its readings', () => {
+    const states = new RuleStates()
+    const low = (ts: number) => crane(ts, { powerV: 300 })
+    expect(collect([low(1_000), low(2_000)], {}, undefined, { states }).map(brief)).toEqual([])
+    states.commit() // what the engine does with each batch's transaction
+    const restarted = new RuleStates(JSON.parse(JSON.stringify([...states.entries()])))
+    expect(collect([low(3_000)], {}, undefined, { states: restarted }).map(brief)).toEqual([
+      'crane.power_low/powerV raise:alarm',
+    ])
+    // Without the saved state the third reading is only the first of a new run.
+    expect(collect([low(3_000)]).map(brief)).toEqual([])
+  })
+
+  it('does not move its saved state when out-of-order readings arrive after a restart', () => {
+    const signals = collect([crane(50_000, { loadPct: 105 })], {}, undefined, {
+      latestTimestamps: () => new Map([['TC-01', 100_000]]),
+    })
+    expect(signals.map((s) => `${brief(s)} ${s.outOfOrder ? 'late' : 'live'}`)).toEqual([
+      'crane.load/loadPct raise:alarm late',
+    ])
   })
 
   it('pit: cumulative by %H and grade, rate with the 3-consecutive rule, per point', () => {
@@ -258,6 +317,43 @@ describe('rule pipeline', () => {
             ruleId: 'crane.data_gap',
             signal: expect.objectContaining({ type: 'raise', severity: 'alarm', value: 120 }),
           }),
+        })
+      })
+    })
+
+    it('resumes a watch after a restart from the last reading, not from the restart', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const env: RuleEnvironment = {
+          ...environment(scheduler),
+          watchFromStart: () => [{ siteId: 'S1', deviceId: 'TC-09', kind: 'crane', lastSeenAt: -90_000 }],
+        }
+        expectObservable(cold<Reading>('-').pipe(evaluateRules(rules, env))).toBe('30000ms g', {
+          g: expect.objectContaining({ deviceId: 'TC-09', signal: expect.objectContaining({ value: 120 }) }),
+        })
+      })
+    })
+
+    it('clears a gap raised before a restart when the device speaks again; backfill does not undo the raise', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const env: RuleEnvironment = {
+          ...environment(scheduler),
+          watchFromStart: () => [{ siteId: 'S1', deviceId: 'TC-01', kind: 'crane', lastSeenAt: -600_000 }],
+          initialState: (key) =>
+            key === 'S1|TC-01|crane.data_gap|telemetry'
+              ? { ...initialThresholdState(), active: 'alarm' }
+              : undefined,
+        }
+        // A backfilled reading from inside the gap: the device is back, so the gap's condition
+        // clears now (processing time). Nothing is raised again and nothing claims there was no gap.
+        const readings = cold('5000ms a', { a: crane(-300_000, { loadT: 1 }) })
+        // Silent again afterwards: the watch goes on and raises 120 s after that reading.
+        expectObservable(readings.pipe(evaluateRules(rules, env))).toBe('5000ms c 119999ms g', {
+          c: expect.objectContaining({
+            ruleId: 'crane.data_gap',
+            signal: { type: 'clear', value: null, ts: 5_000 },
+            retrospective: false,
+          }),
+          g: expect.objectContaining({ signal: expect.objectContaining({ type: 'raise', ts: 125_000 }) }),
         })
       })
     })

@@ -48,8 +48,11 @@ export class AlertRepository implements AlertStore {
             "SELECT * FROM alerts WHERE site_id = ? AND device_id = ? AND rule_id = ? AND subject = ? AND state <> 'closed'",
           )
           .get(keyed.siteId, keyed.deviceId, keyed.ruleId, keyed.subject) as AlertRow | undefined
+        // Out-of-order readings (backfill behind newer data) may move the condition only of an
+        // alert they raised themselves: what live readings decide, late data never undoes.
+        const owns = keyed.outOfOrder !== true || current?.retrospective === 1
         if (signal.type === 'clear') {
-          if (current === undefined || current.condition === 'cleared') return null
+          if (current === undefined || current.condition === 'cleared' || !owns) return null
           this.db
             .prepare(
               "UPDATE alerts SET condition = 'cleared', cleared_at = ?, version = version + 1 WHERE id = ?",
@@ -96,7 +99,7 @@ export class AlertRepository implements AlertStore {
           return this.changed(id, [{ type: 'raised', data }], now)
         }
         const events: { type: AlertEventType; data: Record<string, unknown> }[] = []
-        const reactivated = current.condition === 'cleared'
+        const reactivated = current.condition === 'cleared' && owns
         const higher = severityRank(signal.severity) > severityRank(current.severity)
         if (reactivated)
           events.push({ type: 're_activated', data: { value: signal.value, ts: iso(signal.ts) } })
@@ -110,18 +113,22 @@ export class AlertRepository implements AlertStore {
               threshold: signal.threshold,
             },
           })
-        if (!reactivated && !higher)
-          events.push({ type: 'updated', data: { value: signal.value, ts: iso(signal.ts) } })
+        if (!reactivated && !higher) {
+          const data = { value: signal.value, ts: iso(signal.ts), ...(owns ? {} : { outOfOrder: true }) }
+          events.push({ type: 'updated', data })
+        }
         const peak = moreExtreme(current.peak_value, signal.value, signal.threshold)
         this.db
           .prepare(
-            `UPDATE alerts SET severity = ?, condition = 'active', cleared_at = NULL, value = ?, peak_value = ?,
+            `UPDATE alerts SET severity = ?, condition = ?, cleared_at = ?, value = ?, peak_value = ?,
                threshold = ?, threshold_origin = ?, count = count + ?, last_at = max(last_at, ?),
                retrospective = max(retrospective, ?), version = version + 1 WHERE id = ?`,
           )
           .run(
             higher ? signal.severity : current.severity,
-            signal.value,
+            reactivated ? 'active' : current.condition,
+            reactivated ? null : current.cleared_at,
+            owns ? signal.value : current.value,
             peak,
             higher ? signal.threshold : current.threshold,
             higher ? keyed.origin : current.threshold_origin,
@@ -188,7 +195,7 @@ export class AlertRepository implements AlertStore {
     ).map(toAlert)
   }
 
-  /** Active alerts, to seed the rule engine's state after a restart. */
+  /** Live breaches in progress (seeds rule state in a store from before rule state was saved). */
   activeBreaches(): {
     siteId: string
     deviceId: string
@@ -199,7 +206,7 @@ export class AlertRepository implements AlertStore {
   }[] {
     const rows = this.db
       .prepare(
-        "SELECT site_id, device_id, rule_id, subject, severity, peak_value FROM alerts WHERE state <> 'closed' AND condition = 'active'",
+        "SELECT site_id, device_id, rule_id, subject, severity, peak_value FROM alerts WHERE state <> 'closed' AND condition = 'active' AND retrospective = 0",
       )
       .all() as {
       site_id: string

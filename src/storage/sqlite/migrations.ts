@@ -181,4 +181,18 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'rule state that survives restarts, the newest event time per device',
+    sql: `
+      -- Threshold state per alert key (runs, clear runs, the breach in progress), committed with
+      -- the projector's cursor so that a restart between two readings of a run loses nothing.
+      CREATE TABLE rule_states (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+      ) STRICT;
+      -- The newest telemetry ts per device: older readings are late and evaluated apart.
+      ALTER TABLE device_state ADD COLUMN latest_ts INTEGER;
+    `,
+  },
 ]

@@ -35,9 +35,9 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
       ),
       upsertDevice: db.prepare(`
         INSERT INTO device_state (device_id, online, last_seen_at, accepted_count, rejected_count, duplicate_count,
-                                  last_reject_reason, last_reject_at, seq_ranges)
+                                  last_reject_reason, last_reject_at, seq_ranges, latest_ts)
         SELECT @deviceId, coalesce(@online, 0), @lastSeenAt, @accepted, @rejected, @duplicates, @lastRejectReason,
-               @lastRejectAt, @seqRanges
+               @lastRejectAt, @seqRanges, @latestTs
         WHERE EXISTS (SELECT 1 FROM devices WHERE id = @deviceId)
         ON CONFLICT (device_id) DO UPDATE SET
           online = coalesce(@online, online),
@@ -47,7 +47,8 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           duplicate_count = duplicate_count + @duplicates,
           last_reject_reason = coalesce(@lastRejectReason, last_reject_reason),
           last_reject_at = coalesce(@lastRejectAt, last_reject_at),
-          seq_ranges = coalesce(@seqRanges, seq_ranges)`),
+          seq_ranges = coalesce(@seqRanges, seq_ranges),
+          latest_ts = max(coalesce(latest_ts, @latestTs), coalesce(@latestTs, latest_ts))`),
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (received_at, site_id, device_id, topic, stage, reason, payload)
         VALUES (@receivedAt, @siteId, @deviceId, @topic, @stage, @reason, @payload)`),
@@ -130,6 +131,14 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
       }
       this.statements.setCursor.run(batch.consumer, batch.position)
     })()
+  }
+
+  /** The newest telemetry `ts` of every device heard from (where late data begins). */
+  latestTimestamps(): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT device_id, latest_ts FROM device_state WHERE latest_ts IS NOT NULL')
+      .all() as { device_id: string; latest_ts: number }[]
+    return new Map(rows.map((row) => [row.device_id, row.latest_ts]))
   }
 
   /** Dead letters, newest first (for tests and, later, the API). */

@@ -149,13 +149,32 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
   }
 
   /** Devices that were online when last heard of (their silence is watched from start-up). */
-  onlineDevices(): { siteId: string; deviceId: string; kind: 'crane' | 'pit' }[] {
+  /** Every device heard from, with its presence and when it was last heard (engine time). */
+  heardDevices(): {
+    siteId: string
+    deviceId: string
+    kind: 'crane' | 'pit'
+    online: boolean
+    lastSeenAt: number | null
+  }[] {
     const rows = this.db
       .prepare(
-        'SELECT d.id, d.site_id, d.kind FROM devices d JOIN device_state s ON s.device_id = d.id WHERE s.online = 1',
+        'SELECT d.id, d.site_id, d.kind, s.online, s.last_seen_at FROM devices d JOIN device_state s ON s.device_id = d.id',
       )
-      .all() as { id: string; site_id: string; kind: 'crane' | 'pit' }[]
-    return rows.map((row) => ({ siteId: row.site_id, deviceId: row.id, kind: row.kind }))
+      .all() as {
+      id: string
+      site_id: string
+      kind: 'crane' | 'pit'
+      online: number
+      last_seen_at: number | null
+    }[]
+    return rows.map((row) => ({
+      siteId: row.site_id,
+      deviceId: row.id,
+      kind: row.kind,
+      online: row.online === 1,
+      lastSeenAt: row.last_seen_at,
+    }))
   }
 
   getCredentials(id: string): DeviceCredentials | undefined {

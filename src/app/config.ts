@@ -46,6 +46,7 @@ const environmentSchema = z.object({
   SITEWARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SITEWARD_TELEMETRY_RETENTION_DAYS: positiveInt.default(90),
   SITEWARD_WAL_SEGMENT_MB: positiveInt.max(1024).default(64),
+  SITEWARD_WAL_MAX_MB: positiveInt.default(2_048),
   SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
   SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
@@ -60,6 +61,12 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   if (set('SITEWARD_INFLUX_USERNAME') !== set('SITEWARD_INFLUX_PASSWORD')) {
     const missing = set('SITEWARD_INFLUX_USERNAME') ? 'SITEWARD_INFLUX_PASSWORD' : 'SITEWARD_INFLUX_USERNAME'
     problems.push(`${missing}: SITEWARD_INFLUX_USERNAME and SITEWARD_INFLUX_PASSWORD go together`)
+  }
+  const segmentMb = Number(env.SITEWARD_WAL_SEGMENT_MB ?? 64)
+  const maxMb = Number(env.SITEWARD_WAL_MAX_MB ?? 2_048)
+  if (Number.isFinite(segmentMb) && Number.isFinite(maxMb) && maxMb < 2 * segmentMb) {
+    // The log is trimmed a whole segment at a time: a limit under two segments could never drain.
+    problems.push(`SITEWARD_WAL_MAX_MB: must be at least twice SITEWARD_WAL_SEGMENT_MB (${2 * segmentMb})`)
   }
   if (set('SITEWARD_INFLUX_TOKEN') && set('SITEWARD_INFLUX_USERNAME')) {
     problems.push('SITEWARD_INFLUX_TOKEN: use a token or a username, not both')
@@ -89,7 +96,7 @@ export interface Config {
   readonly rulesDir: string
   readonly logLevel: z.infer<typeof environmentSchema>['SITEWARD_LOG_LEVEL']
   readonly telemetryRetentionDays: number
-  readonly wal: { readonly segmentBytes: number; readonly commitMs: number }
+  readonly wal: { readonly segmentBytes: number; readonly commitMs: number; readonly maxBytes: number }
   readonly escalation: EscalationPolicy
 }
 
@@ -128,7 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rulesDir: resolve(e.SITEWARD_RULES_DIR),
     logLevel: e.SITEWARD_LOG_LEVEL,
     telemetryRetentionDays: e.SITEWARD_TELEMETRY_RETENTION_DAYS,
-    wal: { segmentBytes: e.SITEWARD_WAL_SEGMENT_MB * 1024 * 1024, commitMs: e.SITEWARD_WAL_COMMIT_MS },
+    wal: {
+      segmentBytes: e.SITEWARD_WAL_SEGMENT_MB * 1024 * 1024,
+      commitMs: e.SITEWARD_WAL_COMMIT_MS,
+      maxBytes: e.SITEWARD_WAL_MAX_MB * 1024 * 1024,
+    },
     escalation: {
       ...defaultEscalationPolicy,
       acknowledgeWithinMs: { ...defaultEscalationPolicy.acknowledgeWithinMs, ...e.SITEWARD_ACK_DEADLINES },

@@ -9,6 +9,7 @@ import type { TelemetryStore } from '../domain/ports.js'
 import { Provisioning } from '../domain/provisioning.js'
 import type { Reading } from '../domain/reading.js'
 import type { Rule } from '../domain/rules.js'
+import { Backpressure } from '../ingest/backpressure.js'
 import { Broker } from '../ingest/broker.js'
 import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
@@ -32,7 +33,8 @@ import { createMetrics } from './metrics.js'
 import { loadRuleCatalogue } from './rule-catalogue.js'
 import { SettingsService } from './settings-service.js'
 
-const trimIntervalMs = 10_000
+/** Trimming is cheap (whole segments, by cursor) and frees room for backpressure to ease. */
+const trimIntervalMs = 1_000
 const escalationCheckMs = 5_000
 /** How often the engine looks for threshold changes made by the CLI. */
 const settingsPollMs = 2_000
@@ -54,6 +56,7 @@ export class Engine {
   private readonly registry: RegistryRepository
   private readonly telemetry: TelemetryStore
   private readonly metrics: ReturnType<typeof createMetrics>
+  private readonly backpressure: Backpressure
   private readonly alertStore: AlertRepository
   private readonly ruleStateStore: RuleStateRepository
   private ruleStates = new RuleStates()
@@ -92,7 +95,12 @@ export class Engine {
             logger,
           })
         : new InfluxTelemetryStore(config.influx, logger.child({ component: 'influx' }))
+    this.backpressure = new Backpressure({
+      diskBytes: () => this.log.diskBytes,
+      maxBytes: config.wal.maxBytes,
+    })
     this.metrics = createMetrics({
+      logFullness: () => this.backpressure.fullness,
       logDepthBytes: () => ({
         [projectorConsumer]: this.log.endPosition - (this.projector?.cursor ?? this.log.endPosition),
         [shipperConsumer]: this.log.endPosition - (this.shipper?.cursor ?? this.log.endPosition),
@@ -250,6 +258,7 @@ export class Engine {
       state,
       log: this.log,
       metrics: this.metrics.ingest,
+      backpressure: this.backpressure,
       logger: this.logger.child({ component: 'mqtt' }),
     })
     await this.broker.start()
@@ -265,7 +274,7 @@ export class Engine {
           submit: (siteId, principal, body) => {
             if (this.state === null) throw new Error('engine is not prepared')
             return submitManualReadings(
-              { registry: this.registry, state: this.state, log: this.log },
+              { registry: this.registry, state: this.state, log: this.log, backpressure: this.backpressure },
               siteId,
               principal,
               body,
@@ -364,12 +373,13 @@ export class Engine {
       detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
     })
     const walFailure = this.log.failed
+    const full = this.backpressure.decide().kind === 'refuse'
     checks.push({
       name: 'wal',
-      ok: walFailure === null,
+      ok: walFailure === null && !full,
       detail:
         walFailure === null
-          ? `write-ahead log healthy (${this.log.diskBytes} bytes on disk)`
+          ? `write-ahead log ${full ? 'full' : 'healthy'} (${this.log.diskBytes} bytes on disk, ${this.backpressure.describe()})`
           : `write-ahead log failed, refusing publishes: ${walFailure.message}`,
     })
     try {

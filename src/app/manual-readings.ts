@@ -4,6 +4,7 @@ import type { WriteAheadLog } from '../domain/ports.js'
 import type { Principal } from '../domain/registry.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
 import { admit } from '../ingest/admission.js'
+import type { Backpressure } from '../ingest/backpressure.js'
 import type { IngestState } from '../ingest/ingest-state.js'
 import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 
@@ -19,7 +20,12 @@ export interface ManualReadingsResult {
  * the answer, recorded with who entered them and tagged source=manual.
  */
 export async function submitManualReadings(
-  dependencies: { registry: RegistryRepository; state: IngestState; log: WriteAheadLog },
+  dependencies: {
+    registry: RegistryRepository
+    state: IngestState
+    log: WriteAheadLog
+    backpressure?: Backpressure
+  },
   siteId: string,
   principal: Principal,
   body: unknown,
@@ -28,6 +34,8 @@ export async function submitManualReadings(
   if (site === undefined || !canSeeSite(principal, site))
     throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
   requireRole(principal, ['officer', 'supervisor', 'admin'], 'submit readings')
+  const pressure = dependencies.backpressure?.decide()
+  if (pressure?.kind === 'refuse') throw new SitewardError('LOG_FULL', pressure.reason)
   const objects = Array.isArray(body) ? body : [body]
   if (objects.length === 0 || objects.length > 1_000)
     throw new SitewardError('VALIDATION_FAILED', 'body: one reading or an array of 1 to 1,000')

@@ -5,6 +5,7 @@ import type { ShipperMetrics } from '../storage/telemetry/telemetry-shipper.js'
 export interface GaugeSources {
   logDepthBytes(): Record<string, number>
   logDiskBytes(): number
+  logFullness(): number
   shipperLagSeconds(): number
   connectedClients(): number
 }
@@ -84,7 +85,22 @@ export function createMetrics(sources: GaugeSources) {
     },
   })
 
+  const delayed = new Counter({
+    name: 'siteward_mqtt_delayed_acks_total',
+    help: 'PUBACKs held back because the write-ahead log is near SITEWARD_WAL_MAX_MB',
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'siteward_log_fullness_ratio',
+    help: 'Write-ahead log size as a fraction of SITEWARD_WAL_MAX_MB (backpressure from 0.8, refusal at 1)',
+    registers: [registry],
+    collect() {
+      this.set(sources.logFullness())
+    },
+  })
+
   const ingest: IngestMetrics = {
+    delayed: () => delayed.inc(),
     accepted: (objects) => accepted.inc(objects),
     rejected: (reason, objects) => rejected.inc({ reason }, objects),
     duplicates: (objects) => duplicates.inc(objects),

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { MessageRecord } from '../domain/log-record.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
+import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
 import type { IngestState } from './ingest-state.js'
 import { GuardedSocket } from './socket-guard.js'
@@ -22,8 +23,18 @@ export interface IngestMetrics {
   rejected(code: string, objects: number): void
   duplicates(objects: number): void
   refused(
-    reason: 'auth' | 'acl' | 'subscribe' | 'packet_too_large' | 'unauthenticated_cap' | 'log_failure',
+    reason:
+      | 'auth'
+      | 'acl'
+      | 'subscribe'
+      | 'packet_too_large'
+      | 'unauthenticated_cap'
+      | 'log_failure'
+      | 'log_full'
+      | 'login_lockout',
   ): void
+  /** A PUBACK held back because the log is filling up. */
+  delayed(ms: number): void
 }
 
 export interface BrokerOptions {
@@ -37,6 +48,8 @@ export interface BrokerOptions {
   readonly metrics: IngestMetrics
   readonly logger: Logger
   readonly now?: () => number
+  /** Slows, then refuses, publishes while the write-ahead log is near its size limit. */
+  readonly backpressure?: Backpressure
 }
 
 /**
@@ -239,6 +252,18 @@ export class Broker {
       done(new Error(`publish to ${packet.topic} refused: ${decision.reason}`))
       return
     }
+    const pressure = this.options.backpressure?.decide()
+    if (pressure?.kind === 'refuse') {
+      this.options.metrics.refused('log_full')
+      this.throttle.maybe(`full:${identity.deviceId}`, this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { deviceId: identity.deviceId, topic: packet.topic, reason: pressure.reason, suppressed },
+          'publish refused; connection closed, the device resends after reconnecting',
+        ),
+      )
+      done(new Error(`publish refused: ${pressure.reason}`))
+      return
+    }
     const submission: Submission = {
       ...identity,
       channel: decision.channel,
@@ -249,8 +274,13 @@ export class Broker {
     }
     const record = admit(submission, this.options.state)
     this.count(record)
+    const delayMs = pressure?.kind === 'delay' ? pressure.ms : 0
     this.options.log.append(record).then(
-      () => done(null),
+      () => {
+        if (delayMs === 0) return done(null)
+        this.options.metrics.delayed(delayMs)
+        setTimeout(() => done(null), delayMs)
+      },
       (error: unknown) => {
         this.options.metrics.refused('log_failure')
         done(error instanceof Error ? error : new Error(String(error)))

@@ -7,6 +7,7 @@ import { admit, type Submission } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
 import type { IngestState } from './ingest-state.js'
+import { LoginThrottle } from './login-throttle.js'
 import { GuardedSocket } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
 import { type DeviceIdentity, decidePublish, isAllowedSubscription, isAllowedWillTopic } from './topics.js'
@@ -64,6 +65,7 @@ export class Broker {
   private readonly unauthenticated = new Set<Socket>()
   private readonly sockets = new Set<Socket>()
   private readonly throttle = new ThrottledLog(logIntervalMs)
+  private readonly logins: LoginThrottle
   private readonly now: () => number
   private aedes: Aedes | null = null
   private server: Server | null = null
@@ -71,6 +73,7 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.options = options
     this.now = options.now ?? Date.now
+    this.logins = new LoginThrottle({ now: this.now })
   }
 
   get port(): number {
@@ -206,8 +209,19 @@ export class Broker {
       return refuse('username and password are required', connackBadCredentials)
     if (client.id !== username)
       return refuse('client id must equal the device id (username)', connackNotAuthorized)
+    const address = (client.conn as GuardedSocket).socket?.remoteAddress ?? 'unknown'
+    const gate = this.logins.admit(username, address)
+    if (gate.kind === 'refuse') {
+      this.options.metrics.refused('login_lockout')
+      return refuse(gate.reason, connackBadCredentials)
+    }
+    if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs))
     const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
-    if (credentials === null) return refuse('unknown device or wrong secret', connackBadCredentials)
+    if (credentials === null) {
+      this.logins.failed(username, address)
+      return refuse('unknown device or wrong secret', connackBadCredentials)
+    }
+    this.logins.succeeded(username)
     const identity: DeviceIdentity = {
       deviceId: credentials.id,
       siteId: credentials.siteId,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect as connectTcp } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
@@ -107,20 +108,34 @@ export function connectDevice(
   })
 }
 
-/** Tries to connect and returns the CONNACK refusal code, or 0 when the broker accepted. */
-export async function connackCode(url: string, options: IClientOptions): Promise<number> {
-  try {
-    const client = await mqtt.connectAsync(url, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: 5_000,
-      ...options,
+/**
+ * Tries to connect and returns the CONNACK refusal code, or 0 when the broker accepted.
+ * `localAddress` picks the loopback address to connect from (127.0.0.0/8 all reach the broker).
+ */
+export async function connackCode(
+  url: string,
+  options: IClientOptions,
+  localAddress?: string,
+): Promise<number> {
+  const settings: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000, ...options }
+  const target = new URL(url)
+  const client =
+    localAddress === undefined
+      ? mqtt.connect(url, settings)
+      : new mqtt.MqttClient(
+          () => connectTcp({ host: target.hostname, port: Number(target.port), localAddress }),
+          settings,
+        )
+  return new Promise((resolve) => {
+    client.once('connect', () => {
+      client.end(true)
+      resolve(0)
     })
-    await client.endAsync()
-    return 0
-  } catch (error) {
-    return (error as { code?: number }).code ?? -1
-  }
+    client.once('error', (error) => {
+      client.end(true)
+      resolve((error as { code?: number }).code ?? -1)
+    })
+  })
 }
 
 export async function waitFor<T>(

@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino'
 import { registerAuth } from './auth.js'
 import { registerErrorHandling } from './error-handler.js'
+import { registerRateLimits, registerSecurityHeaders } from './guards.js'
 import { adminRoutes } from './routes/admin.js'
 import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
@@ -18,17 +19,31 @@ import type { ApiServices } from './services.js'
 const bodyLimitBytes = 1024 * 1024
 
 /** Builds the HTTP API around the services it is given; it never reaches into storage itself. */
-export async function buildApi(services: ApiServices, logger: Logger): Promise<FastifyInstance> {
+export interface ApiOptions {
+  /** Requests per minute per client address and per token (429 beyond). */
+  readonly requestsPerMinute: number
+  /** Serve HTTPS with this certificate and key. */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer } | undefined
+}
+
+export async function buildApi(
+  services: ApiServices,
+  logger: Logger,
+  options: ApiOptions,
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: bodyLimitBytes,
     forceCloseConnections: true,
     // Per-request lines would drown the log of a busy engine; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-  })
+    ...(options.tls === undefined ? {} : { https: { key: options.tls.key, cert: options.tls.cert } }),
+  }) as unknown as FastifyInstance
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerErrorHandling(app)
+  registerSecurityHeaders(app, options.tls !== undefined)
+  registerRateLimits(app, { requestsPerMinute: options.requestsPerMinute, https: options.tls !== undefined })
 
   await app.register(swagger, {
     openapi: {

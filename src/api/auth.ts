@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SitewardError } from '../domain/errors.js'
 import type { TokenRepository } from '../domain/ports.js'
 import type { Principal } from '../domain/registry.js'
+import { tokenGuessThrottle } from './guards.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,8 +16,19 @@ declare module 'fastify' {
  */
 export function registerAuth(app: FastifyInstance, tokens: TokenRepository): void {
   app.decorateRequest('principal', null)
+  const guesses = tokenGuessThrottle()
+  const find = (request: FastifyRequest, token: string): Principal => {
+    const principal = tokens.findPrincipal(token)
+    if (principal === undefined) {
+      guesses.failed(request)
+      throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
+    }
+    guesses.succeeded(request)
+    return principal
+  }
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/api/')) return
+    await guesses.before(request)
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header)
     // EventSource cannot send headers: the alert stream also takes ?access_token=.
@@ -24,17 +36,13 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository): voi
       ? (request.query as { access_token?: string }).access_token
       : undefined
     if ((match === null || match[1] === undefined) && queryToken !== undefined) {
-      const principal = tokens.findPrincipal(queryToken)
-      if (principal === undefined) throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
-      request.principal = principal
+      request.principal = find(request, queryToken)
       return
     }
     if (match === null || match[1] === undefined) {
       throw new SitewardError('UNAUTHORIZED', 'send Authorization: Bearer <token>')
     }
-    const principal = tokens.findPrincipal(match[1])
-    if (principal === undefined) throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
-    request.principal = principal
+    request.principal = find(request, match[1])
   })
 }
 

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { defaultEscalationPolicy, type EscalationPolicy } from '../domain/escalation.js'
@@ -50,9 +51,22 @@ const environmentSchema = z.object({
   SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
   SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
+  SITEWARD_HTTP_RATE_LIMIT: positiveInt.default(600),
+  SITEWARD_TLS_CERT_FILE: optionalText,
+  SITEWARD_TLS_KEY_FILE: optionalText,
+  SITEWARD_MQTTS_PORT: port.default(8883),
   SITEWARD_ACK_DEADLINES: deadlines.optional(),
   SITEWARD_RESOLVE_DEADLINES: deadlines.optional(),
 })
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK)
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
 
 /** Rules across variables, checked on the raw environment so they are listed with all others. */
 function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
@@ -67,6 +81,15 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   if (Number.isFinite(segmentMb) && Number.isFinite(maxMb) && maxMb < 2 * segmentMb) {
     // The log is trimmed a whole segment at a time: a limit under two segments could never drain.
     problems.push(`SITEWARD_WAL_MAX_MB: must be at least twice SITEWARD_WAL_SEGMENT_MB (${2 * segmentMb})`)
+  }
+  if (set('SITEWARD_TLS_CERT_FILE') !== set('SITEWARD_TLS_KEY_FILE')) {
+    const missing = set('SITEWARD_TLS_CERT_FILE') ? 'SITEWARD_TLS_KEY_FILE' : 'SITEWARD_TLS_CERT_FILE'
+    problems.push(`${missing}: SITEWARD_TLS_CERT_FILE and SITEWARD_TLS_KEY_FILE go together`)
+  }
+  for (const name of ['SITEWARD_TLS_CERT_FILE', 'SITEWARD_TLS_KEY_FILE']) {
+    const path = env[name]
+    if (path !== undefined && path !== '' && !isReadableFile(path))
+      problems.push(`${name}: cannot read ${path}`)
   }
   if (set('SITEWARD_INFLUX_TOKEN') && set('SITEWARD_INFLUX_USERNAME')) {
     problems.push('SITEWARD_INFLUX_TOKEN: use a token or a username, not both')
@@ -87,7 +110,9 @@ export interface Config {
     readonly connectTimeoutMs: number
     readonly maxUnauthenticated: number
   }
-  readonly http: { readonly host: string; readonly port: number }
+  readonly http: { readonly host: string; readonly port: number; readonly requestsPerMinute: number }
+  /** When set: the API is served over HTTPS and MQTT gets a TLS listener on `mqttsPort`. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly mqttsPort: number } | null
   readonly influx: {
     readonly url: string
     readonly database: string
@@ -123,7 +148,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: e.SITEWARD_MQTT_CONNECT_TIMEOUT_MS,
       maxUnauthenticated: e.SITEWARD_MQTT_MAX_UNAUTHENTICATED,
     },
-    http: { host: e.SITEWARD_HTTP_HOST, port: e.SITEWARD_HTTP_PORT },
+    http: {
+      host: e.SITEWARD_HTTP_HOST,
+      port: e.SITEWARD_HTTP_PORT,
+      requestsPerMinute: e.SITEWARD_HTTP_RATE_LIMIT,
+    },
+    tls:
+      e.SITEWARD_TLS_CERT_FILE === undefined || e.SITEWARD_TLS_KEY_FILE === undefined
+        ? null
+        : {
+            certFile: resolve(e.SITEWARD_TLS_CERT_FILE),
+            keyFile: resolve(e.SITEWARD_TLS_KEY_FILE),
+            mqttsPort: e.SITEWARD_MQTTS_PORT,
+          },
     influx:
       e.SITEWARD_INFLUX_URL === undefined
         ? null

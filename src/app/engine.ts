@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -57,6 +58,8 @@ export class Engine {
   private readonly telemetry: TelemetryStore
   private readonly metrics: ReturnType<typeof createMetrics>
   private readonly backpressure: Backpressure
+  /** Certificate and key, read once at construction (SITEWARD_TLS_*_FILE). */
+  private readonly tls: { readonly key: Buffer; readonly cert: Buffer } | null
   private readonly alertStore: AlertRepository
   private readonly ruleStateStore: RuleStateRepository
   private ruleStates = new RuleStates()
@@ -95,6 +98,10 @@ export class Engine {
             logger,
           })
         : new InfluxTelemetryStore(config.influx, logger.child({ component: 'influx' }))
+    this.tls =
+      config.tls === null
+        ? null
+        : { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) }
     this.backpressure = new Backpressure({
       diskBytes: () => this.log.diskBytes,
       maxBytes: config.wal.maxBytes,
@@ -119,6 +126,10 @@ export class Engine {
 
   get mqttPort(): number {
     return this.broker?.port ?? 0
+  }
+
+  get mqttsPort(): number {
+    return this.broker?.tlsPort ?? 0
   }
 
   get httpPort(): number {
@@ -259,6 +270,7 @@ export class Engine {
       log: this.log,
       metrics: this.metrics.ingest,
       backpressure: this.backpressure,
+      ...(this.tls === null ? {} : { tls: { ...this.tls, port: this.config.tls?.mqttsPort ?? 8883 } }),
       logger: this.logger.child({ component: 'mqtt' }),
     })
     await this.broker.start()
@@ -294,9 +306,13 @@ export class Engine {
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
       },
       this.logger,
+      { requestsPerMinute: this.config.http.requestsPerMinute, tls: this.tls ?? undefined },
     )
     await this.api.listen({ host: this.config.http.host, port: this.config.http.port })
-    this.logger.info({ host: this.config.http.host, port: this.httpPort }, 'HTTP API listening')
+    this.logger.info(
+      { host: this.config.http.host, port: this.httpPort, https: this.tls !== null },
+      this.tls === null ? 'HTTP API listening' : 'HTTPS API listening',
+    )
     this.trimTimer = setInterval(() => this.trimLog(), trimIntervalMs)
     this.trimTimer.unref()
     this.settingsTimer = setInterval(() => this.refreshSettings(), settingsPollMs)

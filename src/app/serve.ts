@@ -21,6 +21,20 @@ export async function serve(config: Config): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
   logger.info({ signal }, 'stopping')
+  // CONTRACT §1: stop within 10 s. Ingest stops and the write-ahead log is flushed first; what
+  // can hang after that (a telemetry store that does not answer) only delays shipping, and the
+  // log still holds it for the next start. So past the deadline, exit anyway.
+  const deadline = setTimeout(() => {
+    logger.warn(
+      { afterMs: shutdownDeadlineMs },
+      'shutdown deadline reached; exiting. Everything acknowledged is in the write-ahead log and ships at the next start',
+    )
+    process.exit(0)
+  }, shutdownDeadlineMs)
+  deadline.unref()
   await engine.stop()
+  clearTimeout(deadline)
   return 0
 }
+
+const shutdownDeadlineMs = 9_000

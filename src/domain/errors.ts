@@ -19,6 +19,7 @@ export const errorCatalog = {
   VERSION_MISMATCH: { status: 412, message: 'The alert has changed since you read it (If-Match)' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   TELEMETRY_UNAVAILABLE: { status: 503, message: 'The telemetry store cannot be reached' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After' },
   LOG_FULL: {
     status: 503,
     message: 'The write-ahead log is full while the telemetry store catches up; resend later',

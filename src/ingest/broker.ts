@@ -1,13 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
 import type { MessageRecord } from '../domain/log-record.js'
+import { LoginThrottle } from '../domain/login-throttle.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
 import type { IngestState } from './ingest-state.js'
-import { LoginThrottle } from './login-throttle.js'
 import { GuardedSocket } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
 import { type DeviceIdentity, decidePublish, isAllowedSubscription, isAllowedWillTopic } from './topics.js'
@@ -51,6 +52,8 @@ export interface BrokerOptions {
   readonly now?: () => number
   /** Slows, then refuses, publishes while the write-ahead log is near its size limit. */
   readonly backpressure?: Backpressure
+  /** A second listener, MQTT over TLS (mqtts), with the same login and ACL. */
+  readonly tls?: { readonly port: number; readonly key: Buffer; readonly cert: Buffer }
 }
 
 /**
@@ -69,6 +72,7 @@ export class Broker {
   private readonly now: () => number
   private aedes: Aedes | null = null
   private server: Server | null = null
+  private tlsServer: Server | null = null
 
   constructor(options: BrokerOptions) {
     this.options = options
@@ -78,6 +82,11 @@ export class Broker {
 
   get port(): number {
     const address = this.server?.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
+  }
+
+  get tlsPort(): number {
+    const address = this.tlsServer?.address()
     return typeof address === 'object' && address !== null ? address.port : 0
   }
 
@@ -122,17 +131,36 @@ export class Broker {
     aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
     this.aedes = aedes
 
-    const server = createServer((socket) => this.accept(socket))
-    this.server = server
+    this.server = await this.listen(
+      createServer((socket) => this.accept(socket)),
+      this.options.port,
+    )
+    this.options.logger.info({ host: this.options.host, port: this.port }, 'MQTT broker listening')
+    const tls = this.options.tls
+    if (tls !== undefined) {
+      const server = createTlsServer(
+        { key: tls.key, cert: tls.cert, handshakeTimeout: this.options.connectTimeoutMs },
+        (socket) => this.accept(socket),
+      )
+      // A failed handshake (wrong protocol, bad client) is the client's problem, not an error here.
+      server.on('tlsClientError', (error) =>
+        this.options.logger.debug({ err: error.message }, 'TLS handshake failed'),
+      )
+      this.tlsServer = await this.listen(server, tls.port)
+      this.options.logger.info({ host: this.options.host, port: this.tlsPort }, 'MQTT over TLS listening')
+    }
+  }
+
+  private async listen(server: Server, port: number): Promise<Server> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(this.options.port, this.options.host, () => {
+      server.listen(port, this.options.host, () => {
         server.off('error', reject)
         resolve()
       })
     })
     server.on('error', (error) => this.options.logger.error({ err: error }, 'MQTT listener error'))
-    this.options.logger.info({ host: this.options.host, port: this.port }, 'MQTT broker listening')
+    return server
   }
 
   /** Publishes from the engine itself (alerts); not subject to the device ACL. */
@@ -145,13 +173,13 @@ export class Broker {
   }
 
   async stop(): Promise<void> {
-    const server = this.server
-    if (server !== null) {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        for (const socket of this.sockets) socket.destroy()
-      })
-    }
+    const servers = [this.server, this.tlsServer].filter((server) => server !== null)
+    const closed = Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    )
+    for (const socket of this.sockets) socket.destroy() // close() waits for open connections
+    await closed
+    this.tlsServer = null
     const aedes = this.aedes
     if (aedes !== null) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     this.server = null

@@ -117,7 +117,12 @@ export async function connackCode(
   options: IClientOptions,
   localAddress?: string,
 ): Promise<number> {
-  const settings: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000, ...options }
+  const settings: IClientOptions = {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...options,
+  }
   const target = new URL(url)
   const client =
     localAddress === undefined

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LoginThrottle } from '../../src/ingest/login-throttle.js'
+import { LoginThrottle } from '../../src/domain/login-throttle.js'
 import { connackCode, startTestEngine, type TestEngine } from '../helpers/engine.js'
 
 describe('login throttle (unit, fake clock)', () => {
   let now = 0
-  const throttle = () => new LoginThrottle({ now: () => now, baseDelayMs: 1_000, maxDelayMs: 8_000, maxWaitMs: 10_000 })
+  const throttle = () =>
+    new LoginThrottle({ now: () => now, baseDelayMs: 1_000, maxDelayMs: 8_000, maxWaitMs: 10_000 })
 
   it('lets the first 5 failures through at once, then serves one attempt per growing delay, even in parallel', () => {
     now = 0
@@ -25,7 +26,13 @@ describe('login throttle (unit, fake clock)', () => {
     // 6 failures: the delay doubled to 2 s. A queue beyond maxWaitMs is refused outright.
     const later = Array.from({ length: 7 }, () => gate.admit('TC-01', '10.0.0.5'))
     expect(later.map((g) => (g.kind === 'go' ? g.waitMs : g.kind))).toEqual([
-      1_000, 3_000, 5_000, 7_000, 9_000, 'refuse', 'refuse',
+      1_000,
+      3_000,
+      5_000,
+      7_000,
+      9_000,
+      'refuse',
+      'refuse',
     ])
     expect(gate.admit('TC-02', '10.0.0.5')).toEqual({ kind: 'go', waitMs: 0 }) // other ids are untouched
     gate.succeeded('TC-01')
@@ -38,7 +45,10 @@ describe('login throttle (unit, fake clock)', () => {
     for (let i = 0; i < 19; i++) gate.failed(`guess-${i}`, '10.0.0.9')
     expect(gate.admit('TC-01', '10.0.0.9').kind).toBe('go')
     gate.failed('guess-19', '10.0.0.9')
-    expect(gate.admit('TC-01', '10.0.0.9')).toMatchObject({ kind: 'refuse', reason: /locked for 10 more min/ })
+    expect(gate.admit('TC-01', '10.0.0.9')).toMatchObject({
+      kind: 'refuse',
+      reason: /locked for 10 more min/,
+    })
     expect(gate.admit('TC-01', '10.0.0.8').kind).toBe('go')
     now = 10 * 60_000
     expect(gate.admit('TC-01', '10.0.0.9').kind).toBe('go')

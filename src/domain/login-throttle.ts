@@ -62,7 +62,10 @@ export class LoginThrottle {
     const host = this.addresses.get(address)
     if (host !== undefined && host.lockedUntil > now) {
       const minutes = Math.ceil((host.lockedUntil - now) / 60_000)
-      return { kind: 'refuse', reason: `too many failed logins from ${address}; locked for ${minutes} more min` }
+      return {
+        kind: 'refuse',
+        reason: `too many failed logins from ${address}; locked for ${minutes} more min`,
+      }
     }
     const device = this.devices.get(deviceId)
     if (device === undefined || device.failures < this.options.freeFailures) return { kind: 'go', waitMs: 0 }
@@ -75,10 +78,21 @@ export class LoginThrottle {
 
   failed(deviceId: string, address: string): void {
     const now = this.options.now()
-    const device = remember(this.devices, deviceId, () => ({ failures: 0, nextSlot: 0 }), this.options.maxTracked)
+    const device = remember(
+      this.devices,
+      deviceId,
+      () => ({ failures: 0, nextSlot: 0 }),
+      this.options.maxTracked,
+    )
     device.failures += 1
-    if (device.failures === this.options.freeFailures) device.nextSlot = now + this.delayAfter(device.failures)
-    const host = remember(this.addresses, address, () => ({ failures: [], lockedUntil: 0 }), this.options.maxTracked)
+    if (device.failures === this.options.freeFailures)
+      device.nextSlot = now + this.delayAfter(device.failures)
+    const host = remember(
+      this.addresses,
+      address,
+      () => ({ failures: [], lockedUntil: 0 }),
+      this.options.maxTracked,
+    )
     host.failures = host.failures.filter((at) => now - at < this.options.windowMs)
     host.failures.push(now)
     if (host.failures.length >= this.options.addressMaxFailures) {

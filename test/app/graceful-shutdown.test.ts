@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Provisioning } from '../../src/domain/provisioning.js'
+import { openDatabase } from '../../src/storage/sqlite/database.js'
+import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { connectDevice, waitFor } from '../helpers/engine.js'
+import { spawnServe, stopServe } from '../helpers/serve.js'
+
+describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'siteward-shutdown-'))
+  const hung: Socket[] = []
+  // A "telemetry store" that accepts connections and never answers: the worst case for a flush.
+  const blackhole = createServer((socket) => hung.push(socket))
+  afterAll(() => {
+    for (const socket of hung) socket.destroy()
+    blackhole.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('exits 0 within 10 s even with a telemetry store that hangs, and keeps what it could not ship', async () => {
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve))
+    const address = blackhole.address()
+    const port = typeof address === 'object' && address !== null ? address.port : 0
+    const db = openDatabase(join(dataDir, 'siteward.db'))
+    const provisioning = new Provisioning(new RegistryRepository(db))
+    provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+    const secret = provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
+    const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+    db.close()
+
+    const first = await spawnServe({
+      SITEWARD_DATA_DIR: dataDir,
+      SITEWARD_INFLUX_URL: `http://127.0.0.1:${port}`,
+    })
+    let output = ''
+    first.child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const client = await connectDevice(`mqtt://127.0.0.1:${first.mqttPort}`, 'TC-01', secret)
+    const base = Date.now() - 60_000
+    for (let i = 0; i < 50; i++)
+      await client.publishAsync(
+        'sites/S1/devices/TC-01/telemetry',
+        JSON.stringify({ ts: base + i, loadT: i }),
+        {
+          qos: 1,
+        },
+      )
+    await waitFor(() => hung.length > 0, 'the shipper stuck in a write')
+    client.end(true)
+
+    const started = Date.now()
+    const exited = new Promise<number | null>((resolve) => first.child.once('exit', (code) => resolve(code)))
+    first.child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(output).toContain('shutdown deadline reached')
+
+    // Nothing was lost: the next start (embedded store this time) ships all 50 from the log.
+    const second = await spawnServe({ SITEWARD_DATA_DIR: dataDir })
+    try {
+      const from = new Date(base - 1).toISOString()
+      const points = await waitFor(async () => {
+        const url = `http://127.0.0.1:${second.httpPort}/api/devices/TC-01/telemetry?metric=loadT&from=${from}`
+        const body = (await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          series: { points: { value: number }[] }[]
+        }
+        const found = body.series[0]?.points ?? []
+        return found.length >= 50 && found
+      }, 'the 50 readings after the restart')
+      expect(points.map((p) => p.value)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    } finally {
+      await stopServe(second.child)
+    }
+  }, 40_000)
+})

@@ -65,7 +65,7 @@ export function tokenGuessThrottle(now?: () => number): {
     async before(request) {
       const gate = throttle.admit(key(request), request.ip)
       if (gate.kind === 'refuse') throw new SitewardError('RATE_LIMITED', gate.reason)
-      if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs))
+      if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs).unref())
     },
     failed(request) {
       throttle.failed(key(request), request.ip)

@@ -1,11 +1,13 @@
-import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 /**
- * Device secrets are stored as salted scrypt hashes (slow on purpose: a leaked database must not
- * yield working secrets). API tokens are 256-bit random values, so a fast SHA-256 suffices to
- * store them and lets a token be looked up by its hash.
+ * Device secrets and API tokens are random values made here (192 and 256 bits), never chosen by a
+ * person, so a fast SHA-256 is enough to store them: a leaked database cannot be searched for
+ * them. A slow hash would buy nothing and cost much: the fuzz harness showed that scrypt checks
+ * of guessed secrets fill libuv's thread pool, where the write-ahead log's fsync waits too, and
+ * valid devices' PUBACKs stalled for seconds. Stores from before keep `scrypt$` hashes; those are
+ * checked one at a time so they can never take more than one thread.
  */
-const scryptParams = { N: 16_384, r: 8, p: 1, keyLength: 32, saltBytes: 16 } as const
 
 export function generateSecret(): string {
   return randomBytes(24).toString('base64url')
@@ -20,14 +22,27 @@ export function hashToken(token: string): string {
 }
 
 export function hashSecret(secret: string): string {
-  const salt = randomBytes(scryptParams.saltBytes)
-  const { N, r, p, keyLength } = scryptParams
-  const hash = scryptSync(secret, salt, keyLength, { N, r, p })
-  return ['scrypt', N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$')
+  return `sha256$${createHash('sha256').update(secret).digest('base64url')}`
 }
 
-/** Constant-time check of a secret against its stored hash, off the event loop. */
+/** Constant-time check of a secret against its stored hash. */
 export function verifySecret(secret: string, stored: string): Promise<boolean> {
+  if (stored.startsWith('sha256$')) {
+    const expected = Buffer.from(stored.slice('sha256$'.length), 'base64url')
+    const actual = createHash('sha256').update(secret).digest()
+    return Promise.resolve(expected.length === actual.length && timingSafeEqual(actual, expected))
+  }
+  const checked = legacyQueue.then(() => verifyScrypt(secret, stored))
+  legacyQueue = checked.then(
+    () => undefined,
+    () => undefined,
+  )
+  return checked
+}
+
+let legacyQueue: Promise<void> = Promise.resolve()
+
+function verifyScrypt(secret: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return Promise.resolve(false)
   const expected = Buffer.from(hash, 'base64url')

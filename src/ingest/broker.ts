@@ -243,7 +243,8 @@ export class Broker {
       this.options.metrics.refused('login_lockout')
       return refuse(gate.reason, connackBadCredentials)
     }
-    if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs))
+    // unref: a login waiting in the guessing queue must not keep a stopping engine alive.
+    if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs).unref())
     const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
     if (credentials === null) {
       this.logins.failed(username, address)
@@ -321,7 +322,7 @@ export class Broker {
       () => {
         if (delayMs === 0) return done(null)
         this.options.metrics.delayed(delayMs)
-        setTimeout(() => done(null), delayMs)
+        setTimeout(() => done(null), delayMs).unref()
       },
       (error: unknown) => {
         this.options.metrics.refused('log_failure')

@@ -128,6 +128,18 @@ export class Engine {
     return this.broker?.port ?? 0
   }
 
+  /** Publishes as the engine (alerts; commands to devices): not subject to the device ACL. */
+  publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
+    if (this.broker === null) return Promise.reject(new Error('engine is not started'))
+    return this.broker.publish(packet)
+  }
+
+  /** Listens on the broker as the engine: for diagnostics and the MQTT conformance suite. */
+  tap(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
+    if (this.broker === null) return Promise.reject(new Error('engine is not started'))
+    return this.broker.subscribe(filter, onMessage)
+  }
+
   get mqttsPort(): number {
     return this.broker?.tlsPort ?? 0
   }

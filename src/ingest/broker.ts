@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
+import { Readable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
@@ -61,6 +62,25 @@ export interface BrokerOptions {
  * and the write-ahead log inside `authorizePublish`, the last hook before Aedes sends a QoS 1
  * PUBACK, so a PUBACK always means the message is on disk.
  */
+/**
+ * [MQTT-3.3.1-1]: a PUBLISH sent again (after a reconnect to a persistent session) carries DUP=1.
+ * Aedes 1.2 resends the stored in-flight packets, those that already have a packet id, without
+ * it (found by the conformance suite, which Debian's mosquitto passes). The stored stream is
+ * wrapped so that exactly those are flagged; messages queued while offline go out as first sends.
+ */
+function markRedeliveriesAsDuplicates(aedes: Aedes): void {
+  const persistence = (aedes as unknown as { persistence: { outgoingStream(client: Client): Readable } })
+    .persistence
+  const outgoingStream = persistence.outgoingStream.bind(persistence)
+  persistence.outgoingStream = (client) =>
+    Readable.from(
+      (async function* () {
+        for await (const packet of outgoingStream(client) as AsyncIterable<{ messageId?: number }>)
+          yield packet.messageId ? { ...packet, dup: true } : packet
+      })(),
+    )
+}
+
 export class Broker {
   private readonly options: BrokerOptions
   private readonly identities = new WeakMap<Client, DeviceIdentity>()
@@ -129,6 +149,7 @@ export class Broker {
       this.unauthenticated.delete((client.conn as GuardedSocket).socket)
     })
     aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
+    markRedeliveriesAsDuplicates(aedes)
     this.aedes = aedes
 
     this.server = await this.listen(
@@ -170,6 +191,24 @@ export class Broker {
     return new Promise((resolve, reject) => {
       aedes.publish({ cmd: 'publish', dup: false, ...packet }, (error) => (error ? reject(error) : resolve()))
     })
+  }
+
+  /**
+   * The engine's own subscription (what devices publish, e.g. their Last Will): for diagnostics
+   * and the conformance suite. Resolves to a function that unsubscribes.
+   */
+  async subscribe(
+    filter: string,
+    onMessage: (topic: string, payload: Buffer) => void,
+  ): Promise<() => Promise<void>> {
+    const aedes = this.aedes
+    if (aedes === null) throw new Error('broker is not started')
+    const handler = (packet: PublishPacket, done: () => void) => {
+      onMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload))
+      done()
+    }
+    await new Promise<void>((resolve) => aedes.subscribe(filter, handler, () => resolve()))
+    return () => new Promise<void>((resolve) => aedes.unsubscribe(filter, handler, () => resolve()))
   }
 
   async stop(): Promise<void> {

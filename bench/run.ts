@@ -114,7 +114,7 @@ async function benchSiteward(influxUrl: string, database: string) {
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
   provisioning.addSite({ id: 'BENCH', name: 'Benchmark site', region: '330106' })
-  say(`provisioning ${deviceCount} devices (scrypt hashes)…`)
+  say(`provisioning ${deviceCount} devices…`)
   const devices = Array.from({ length: deviceCount }, (_, i) => {
     const id = `TC-${String(i).padStart(4, '0')}`
     return {

@@ -151,6 +151,48 @@ describe.skipIf(skipReason !== '')(
       await crane.endAsync()
       await pit.endAsync()
     })
+
+    it('dead-letters the points InfluxDB refuses (400) with its reason, and writes the rest of the batch', async () => {
+      // A field type conflict is InfluxDB's own "bad point": powerV already exists as a string.
+      const ts = Date.now() - 30_000
+      const seeded = await influx().write(`crane,site=S9,device=SEED powerV="mains" ${ts - 10_000}`)
+      expect(seeded).toEqual({ ok: true })
+      const secret = t.addDevice('S1', 'TC-40', 'crane')
+      const client = await connectDevice(t.mqttUrl, 'TC-40', secret)
+      await client.publishAsync(
+        'sites/S1/devices/TC-40/telemetry',
+        JSON.stringify([
+          { ts, loadT: 1.25 },
+          { ts: ts + 1, powerV: 380 }, // refused by InfluxDB: a float into a string field
+          { ts: ts + 2, loadT: 1.5 },
+        ]),
+        { qos: 1 },
+      )
+      await client.publishAsync(
+        'sites/S1/devices/TC-40/telemetry',
+        JSON.stringify({ ts: ts + 3, loadT: 2 }),
+        {
+          qos: 1,
+        },
+      )
+      await client.endAsync()
+      const written = await waitFor(async () => {
+        const [series] = await influx().query("SELECT loadT FROM crane WHERE device = 'TC-40'")
+        return (series?.values.length ?? 0) >= 3 && series
+      }, 'the good points of the batch, and the next message')
+      expect(written.values.map((row) => row[1])).toEqual([1.25, 1.5, 2])
+      const letter = await waitFor(
+        () =>
+          t.db
+            .prepare(
+              "SELECT stage, reason, payload FROM dead_letters WHERE device_id = 'TC-40' AND stage = 'telemetry'",
+            )
+            .get() as { stage: string; reason: string; payload: string } | undefined,
+        'a dead letter for the refused point',
+      )
+      expect(letter.reason).toMatch(/field type conflict/)
+      expect(letter.payload).toContain('powerV')
+    })
   },
 )
 

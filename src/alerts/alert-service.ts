@@ -5,6 +5,7 @@ import { SitewardError } from '../domain/errors.js'
 import { type EscalationPolicy, escalationTarget } from '../domain/escalation.js'
 import type { AlertStore, WriteAheadLog } from '../domain/ports.js'
 import type { Principal, Site } from '../domain/registry.js'
+import type { ReportRow } from '../domain/report.js'
 import type { KeyedSignal } from '../domain/rules.js'
 import { canSeeSite, siteFilter } from '../domain/scope.js'
 
@@ -75,6 +76,10 @@ export class AlertService {
 
   list(principal: Principal, filter: AlertFilter, limit: number, cursor?: string) {
     return this.options.store.list({ ...filter, ...scopeFilter(principal) }, limit, cursor)
+  }
+
+  reportRows(principal: Principal, filter: AlertFilter): ReportRow[] {
+    return this.options.store.reportRows({ ...filter, ...scopeFilter(principal) })
   }
 
   events(id: string, principal: Principal): AlertEvent[] {

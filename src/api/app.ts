@@ -7,10 +7,13 @@ import { registerAuth } from './auth.js'
 import { registerErrorHandling } from './error-handler.js'
 import { registerRateLimits, registerSecurityHeaders } from './guards.js'
 import { adminRoutes } from './routes/admin.js'
+import { alertTelemetryRoutes } from './routes/alert-telemetry.js'
 import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
+import { incidentRoutes } from './routes/incidents.js'
 import { readingRoutes } from './routes/readings.js'
 import { registryRoutes } from './routes/registry.js'
+import { reportRoutes } from './routes/reports.js'
 import { settingsRoutes } from './routes/settings.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 import type { ApiServices } from './services.js'
@@ -69,5 +72,8 @@ export async function buildApi(
   alertRoutes(app, services)
   settingsRoutes(app, services)
   readingRoutes(app, services)
+  incidentRoutes(app, services)
+  alertTelemetryRoutes(app, services)
+  reportRoutes(app, services)
   return app
 }

@@ -1,9 +1,11 @@
 import type { Observable } from 'rxjs'
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
+import type { EscalationPolicy } from '../domain/escalation.js'
 import type { LoadChart } from '../domain/load-chart.js'
 import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
+import type { ReportRow } from '../domain/report.js'
 import type {
   PointSettings,
   PointSettingsInput,
@@ -38,6 +40,8 @@ export interface AlertsApi {
   comment(id: string, principal: Principal, text: string): AlertChange
   changesAfter(seq: number, principal: Principal): AlertChange[]
   visible(principal: Principal, siteId: string): boolean
+  /** Summary rows of every alert the filter selects within the caller's scope. */
+  reportRows(principal: Principal, filter: AlertFilter): ReportRow[]
 }
 
 /** What the HTTP API needs from the engine; the composition root provides it. */
@@ -76,6 +80,8 @@ export interface ApiServices {
     ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }
   }
   readonly telemetry: TelemetryStore
+  /** The deadlines behind "overdue" (SITEWARD_ACK_DEADLINES, SITEWARD_RESOLVE_DEADLINES). */
+  readonly escalation: EscalationPolicy
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }
 }

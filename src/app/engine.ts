@@ -314,6 +314,7 @@ export class Engine {
             this.requireSettings().putPoint(siteId, pointCode, input, principal, this.state),
         },
         telemetry: this.telemetry,
+        escalation: this.config.escalation,
         readiness: () => this.readiness(),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
       },

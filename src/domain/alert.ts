@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SitewardError } from './errors.js'
+import type { EscalationPolicy } from './escalation.js'
 import type { Principal } from './registry.js'
 import { severitySchema } from './rules.js'
 
@@ -29,6 +30,8 @@ export const alertSchema = z.object({
   clearedAt: z.string().nullable(),
   escalationLevel: z.number().int(),
   retrospective: z.boolean(),
+  /** When the engine raised it (engine time; `firstAt` is the device's time of the breach). */
+  raisedAt: z.string(),
   version: z.number().int(),
   acknowledged: stepRecord.nullable(),
   resolved: stepRecord.extend({ action: z.string() }).nullable(),
@@ -132,4 +135,19 @@ export interface AlertFilter {
   readonly severity?: Alert['severity'] | undefined
   readonly from?: number | undefined
   readonly to?: number | undefined
+  /** Incidents (CONTRACT §5.1): a region to narrow to, within the caller's scope (`region`). */
+  readonly inRegion?: string | undefined
+  readonly condition?: 'active' | 'cleared' | undefined
+  readonly retrospective?: boolean | undefined
+  /** Escalated at least once (true), or never (false). */
+  readonly escalated?: boolean | undefined
+  /** Has reached this step: `acknowledged` also counts resolved and closed alerts. */
+  readonly reached?: 'acknowledged' | 'resolved' | 'closed' | undefined
+  /** Not closed yet. */
+  readonly notClosed?: boolean | undefined
+  /** Past its acknowledge or resolve deadline at `now` and not yet past that step. */
+  readonly overdue?: { readonly now: number; readonly policy: EscalationPolicy } | undefined
+  /** When the alert was raised (engine time), from inclusive, to exclusive. */
+  readonly raisedFrom?: number | undefined
+  readonly raisedTo?: number | undefined
 }

@@ -12,6 +12,7 @@ import type {
   SiteInput,
   TokenInput,
 } from './registry.js'
+import type { ReportRow } from './report.js'
 import type { KeyedSignal } from './rules.js'
 
 /** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
@@ -67,8 +68,10 @@ export interface TelemetryQuery {
   readonly groupBy: readonly string[]
   readonly from: number
   readonly to: number
-  /** Mean per window of this many ms; raw points when absent. */
+  /** One value per window of this many ms (the mean, or `aggregate`); raw points when absent. */
   readonly everyMs?: number | undefined
+  /** How a window is summed up: a safety review wants the worst value, not the average. */
+  readonly aggregate?: 'mean' | 'max' | 'min' | undefined
   readonly limit: number
 }
 
@@ -168,6 +171,7 @@ export interface AlertStore {
   comment(id: string, principal: Principal, text: string, now: number): AlertChange
   get(id: string): Alert | undefined
   list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null }
+  reportRows(filter: AlertFilter): ReportRow[]
   events(id: string): AlertEvent[]
   verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
   eventsAfter(seq: number, limit: number): AlertChange[]

@@ -196,9 +196,16 @@ describe('HTTP hardening', () => {
     'POST /api/tokens': () => ({ path: '/api/tokens', body: { role: 'admin', name: 'x' }, expect: [403] }),
     'GET /api/alerts': () => ({ path: '/api/alerts?siteId=S1', expect: [200] }),
     'GET /api/alerts/stream': () => ({ path: '/api/alerts/stream', expect: [200] }),
+    'GET /api/incidents': () => ({ path: '/api/incidents?siteId=S1', expect: [200] }),
+    'GET /api/incidents.csv': () => ({ path: '/api/incidents.csv', expect: [200] }),
+    'GET /api/reports/summary': () => ({
+      path: `/api/reports/summary?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`,
+      expect: [200],
+    }),
     'GET /api/alerts/{id}': (id) => ({ path: `/api/alerts/${id}`, expect: [404] }),
     'GET /api/alerts/{id}/events': (id) => ({ path: `/api/alerts/${id}/events`, expect: [404] }),
     'GET /api/alerts/{id}/verify': (id) => ({ path: `/api/alerts/${id}/verify`, expect: [404] }),
+    'GET /api/alerts/{id}/telemetry': (id) => ({ path: `/api/alerts/${id}/telemetry`, expect: [404] }),
     'POST /api/alerts/{id}/acknowledge': (id) => ({
       path: `/api/alerts/${id}/acknowledge`,
       body: {},
@@ -263,7 +270,11 @@ describe('HTTP hardening', () => {
         ).toContain(answer.status)
         const text = JSON.stringify(answer.body)
         // (A refusal may echo the id that was asked for; data of S1 must never appear.)
-        const leaks = text.includes('"siteId":"S1"') || (answer.status < 300 && text.includes(alert.id))
+        const leaks =
+          text.includes('"siteId":"S1"') ||
+          text.includes('"key":"S1"') ||
+          text.includes(',S1,') ||
+          (answer.status < 300 && text.includes(alert.id))
         expect(leaks, `${route} leaks S1: ${text.slice(0, 200)}`).toBe(false)
       }
     },

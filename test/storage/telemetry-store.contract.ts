@@ -169,6 +169,22 @@ export function describeTelemetryStoreContract(
           { ts: base + 60_000, value: 600 },
         ])
         expect(byPoint.P2).toEqual([{ ts: base, value: 50 }])
+        // The worst value per window instead of the mean (what an alert review wants to see).
+        const peaks = await store.query({
+          measurement: 'pit',
+          field: 'value',
+          where: { site: 'S1', device: 'PIT-2', point: 'P1' },
+          groupBy: [],
+          from: base,
+          to: base + 120_000,
+          everyMs: 60_000,
+          aggregate: 'max',
+          limit: 100,
+        })
+        expect(peaks[0]?.points).toEqual([
+          { ts: base, value: 200 },
+          { ts: base + 60_000, value: 600 },
+        ])
       })
 
       it('honours the time range and the limit', async () => {

@@ -10,7 +10,7 @@ import { principalOf } from '../auth.js'
 import type { ApiServices } from '../services.js'
 import { bearer, errorResponses } from './schemas.js'
 
-const pitMetrics = ['value', 'cumulative', 'rate_per_day'] as const
+export const pitMetrics = ['value', 'cumulative', 'rate_per_day'] as const
 const statusMetrics = ['signalCsq', 'powerV'] as const
 const unitsMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const defaultWindowMs = 3_600_000
@@ -54,7 +54,7 @@ const responseSchema = z.object({
 })
 
 /** Which measurement holds a metric for a kind of device (CONTRACT §3), and how it splits into series. */
-function measurementFor(
+export function measurementFor(
   kind: DeviceKind,
   metric: string,
 ): { measurement: string; groupBy: string[] } | undefined {

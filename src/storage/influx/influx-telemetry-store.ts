@@ -104,7 +104,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
     )
     conditions.push(`time >= ${Math.floor(query.from)}ms`, `time < ${Math.floor(query.to)}ms`)
     const field = quoteIdentifier(query.field)
-    const select = query.everyMs === undefined ? `${field} AS value` : `mean(${field}) AS value`
+    const select =
+      query.everyMs === undefined ? `${field} AS value` : `${query.aggregate ?? 'mean'}(${field}) AS value`
     const groups = query.groupBy.map(quoteIdentifier)
     if (query.everyMs !== undefined) groups.unshift(`time(${Math.floor(query.everyMs)}ms)`)
     const groupBy = groups.length === 0 ? '' : ` GROUP BY ${groups.join(', ')}`

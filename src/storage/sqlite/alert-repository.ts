@@ -12,7 +12,9 @@ import { SitewardError } from '../../domain/errors.js'
 import type { EscalationCandidate } from '../../domain/escalation.js'
 import type { AlertStore } from '../../domain/ports.js'
 import type { Principal } from '../../domain/registry.js'
+import type { ReportRow } from '../../domain/report.js'
 import { type KeyedSignal, type Severity, severityRank } from '../../domain/rules.js'
+import { whereOf } from './alert-filter-sql.js'
 import {
   type AlertRow,
   type EventRow,
@@ -283,23 +285,11 @@ export class AlertRepository implements AlertStore {
 
   /** Newest first; `cursor` is the last id of the previous page. */
   list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null } {
-    const clauses: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, ...values: unknown[]) => {
-      clauses.push(clause)
-      params.push(...values)
+    const { clauses, params } = whereOf(filter)
+    if (cursor !== undefined) {
+      clauses.push('a.id < ?')
+      params.push(cursor)
     }
-    if (filter.siteIds !== undefined)
-      add(`a.site_id IN (${filter.siteIds.map(() => '?').join(', ') || "''"})`, ...filter.siteIds)
-    if (filter.region !== undefined && filter.region !== null) add('s.region = ?', filter.region)
-    if (filter.siteId !== undefined) add('a.site_id = ?', filter.siteId)
-    if (filter.deviceId !== undefined) add('a.device_id = ?', filter.deviceId)
-    if (filter.ruleId !== undefined) add('a.rule_id = ?', filter.ruleId)
-    if (filter.state !== undefined) add('a.state = ?', filter.state)
-    if (filter.severity !== undefined) add('a.severity = ?', filter.severity)
-    if (filter.from !== undefined) add('a.first_at >= ?', filter.from)
-    if (filter.to !== undefined) add('a.first_at < ?', filter.to)
-    if (cursor !== undefined) add('a.id < ?', cursor)
     const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
     const rows = this.db
       .prepare(
@@ -308,6 +298,35 @@ export class AlertRepository implements AlertStore {
       .all(...params, limit + 1) as AlertRow[]
     const items = rows.slice(0, limit).map(toAlert)
     return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null }
+  }
+
+  /** The few columns a summary report needs, for every alert the filter selects. */
+  reportRows(filter: AlertFilter): ReportRow[] {
+    const { clauses, params } = whereOf(filter)
+    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
+    const rows = this.db
+      .prepare(
+        `SELECT a.id, a.site_id, a.device_id, a.rule_id, a.subject, a.severity, a.state, a.raised_at,
+                a.acknowledged_at, a.resolved_at, a.closed_at, a.escalation_level, a.retrospective
+           FROM alerts a JOIN sites s ON s.id = a.site_id ${where}`,
+      )
+      .raw()
+      .all(...params) as unknown[][]
+    return rows.map((r) => ({
+      id: r[0] as string,
+      siteId: r[1] as string,
+      deviceId: r[2] as string,
+      ruleId: r[3] as string,
+      subject: r[4] as string,
+      severity: r[5] as Severity,
+      state: r[6] as ReportRow['state'],
+      raisedAt: r[7] as number,
+      acknowledgedAt: r[8] as number | null,
+      resolvedAt: r[9] as number | null,
+      closedAt: r[10] as number | null,
+      escalationLevel: r[11] as number,
+      retrospective: r[12] === 1,
+    }))
   }
 
   events(id: string): AlertEvent[] {

@@ -84,6 +84,7 @@ export function toAlert(row: AlertRow): Alert {
     firstAt: iso(row.first_at),
     lastAt: iso(row.last_at),
     clearedAt: isoOrNull(row.cleared_at),
+    raisedAt: iso(row.raised_at),
     escalationLevel: row.escalation_level,
     retrospective: row.retrospective === 1,
     version: row.version,

@@ -105,11 +105,12 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     if (site !== undefined) clauses.push('site = @site')
     if (device !== undefined) clauses.push('device = @device')
     const value = `json_extract(fields, '$.${query.field}')`
+    const sqlAggregate = { mean: 'avg', max: 'max', min: 'min' } as const
     const sql =
       query.everyMs === undefined
         ? `SELECT series, ts, ${value} AS value, json_type(fields, '$.${query.field}') AS type FROM telemetry WHERE ${clauses.join(' AND ')} ORDER BY ts`
         : // better-sqlite3 binds JS numbers as REAL: cast so the window division is an integer one.
-          `SELECT series, CAST(ts / @every AS INTEGER) * @every AS ts, avg(${value}) AS value FROM telemetry
+          `SELECT series, CAST(ts / @every AS INTEGER) * @every AS ts, ${sqlAggregate[query.aggregate ?? 'mean']}(${value}) AS value FROM telemetry
            WHERE ${clauses.join(' AND ')} GROUP BY series, CAST(ts / @every AS INTEGER) ORDER BY ts`
     const rows = db.prepare(sql).all({
       measurement: query.measurement,

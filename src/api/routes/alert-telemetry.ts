@@ -1,0 +1,129 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Alert } from '../../domain/alert.js'
+import { SitewardError } from '../../domain/errors.js'
+import type { TelemetryQuery } from '../../domain/ports.js'
+import type { DeviceKind } from '../../domain/registry.js'
+import { principalOf } from '../auth.js'
+import type { ApiServices } from '../services.js'
+import { bearer, errorResponses } from './schemas.js'
+import { measurementFor } from './telemetry.js'
+
+const marginMs = 30 * 60_000
+const maxPoints = 1_000
+
+/** Which stored series shows an alert's subject: a crane metric, or a pit point's derived value. */
+function seriesOf(alert: Alert, kind: DeviceKind): { metric: string; point?: string } | null {
+  if (kind === 'crane')
+    return measurementFor('crane', alert.subject) === undefined ? null : { metric: alert.subject }
+  const [, , check] = alert.ruleId.split('.') // pit.<item>.<cumulative|rate|value>
+  const metric =
+    check === 'cumulative'
+      ? 'cumulative'
+      : check === 'rate'
+        ? 'rate_per_day'
+        : check === 'value'
+          ? 'value'
+          : null
+  return metric === null ? null : { metric, point: alert.subject }
+}
+
+/**
+ * `GET /api/alerts/{id}/telemetry`: what the subject did from 30 minutes before the breach to 30
+ * minutes after it cleared (or now), so a reviewer sees what happened. More than 1,000 readings
+ * are summed up per window by their worst value (the maximum, or the minimum for a rule that
+ * fires below its level), never the mean, which would hide a short overload.
+ */
+export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/alerts/:id/telemetry',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary:
+          "The alert's readings from 30 min before the breach to 30 min after it cleared (or now), at most 1,000 points",
+        security: bearer,
+        params: z.object({ id: z.string().min(1).max(64) }),
+        response: {
+          200: z.object({
+            alertId: z.string(),
+            metric: z.string().nullable(),
+            point: z.string().nullable(),
+            from: z.string(),
+            to: z.string(),
+            everyMs: z.number().nullable(),
+            aggregate: z.enum(['max', 'min']).nullable(),
+            threshold: z.number().nullable(),
+            points: z.array(
+              z.object({ ts: z.string(), value: z.union([z.number(), z.string(), z.boolean()]).nullable() }),
+            ),
+            note: z.string().nullable(),
+          }),
+          ...errorResponses,
+          503: errorResponses[400],
+        },
+      },
+    },
+    async (request) => {
+      const alert = services.alerts.get(request.params.id, principalOf(request))
+      const device = services.registry.getDevice(alert.deviceId)
+      const from = Date.parse(alert.firstAt) - marginMs
+      const to = Math.min(
+        Date.now(),
+        (alert.clearedAt === null ? Date.now() : Date.parse(alert.clearedAt)) + marginMs,
+      )
+      const target = device === undefined ? null : seriesOf(alert, device.kind)
+      const base = {
+        alertId: alert.id,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        threshold: alert.threshold,
+      }
+      if (device === undefined || target === null) {
+        const note = 'this alert has no numeric series (a device event or a data gap)'
+        return { ...base, metric: null, point: null, everyMs: null, aggregate: null, points: [], note }
+      }
+      const measurement = measurementFor(device.kind, target.metric)
+      if (measurement === undefined) throw new SitewardError('INTERNAL_ERROR')
+      const where: Record<string, string> = { site: alert.siteId, device: alert.deviceId }
+      if (target.point !== undefined) where.point = target.point
+      const query: TelemetryQuery = {
+        measurement: measurement.measurement,
+        groupBy: [],
+        field: target.metric,
+        where,
+        from,
+        to,
+        limit: maxPoints + 1,
+      }
+      // The raw readings when they fit; otherwise windows that keep at most 1,000 points.
+      let everyMs: number | undefined
+      let aggregate: 'max' | 'min' | undefined
+      let series: Awaited<ReturnType<typeof services.telemetry.query>>
+      try {
+        series = await services.telemetry.query(query)
+        if ((series[0]?.points.length ?? 0) > maxPoints) {
+          everyMs = Math.ceil((to - from) / maxPoints / 1_000) * 1_000
+          // A rule that fires below its level (low voltage, lost prestress) peaks under its threshold.
+          const below =
+            alert.peakValue !== null && alert.threshold !== null && alert.peakValue < alert.threshold
+          aggregate = below ? 'min' : 'max'
+          series = await services.telemetry.query({ ...query, everyMs, aggregate, limit: maxPoints })
+        }
+      } catch (error) {
+        request.log.warn({ err: error }, 'telemetry query failed')
+        throw new SitewardError('TELEMETRY_UNAVAILABLE')
+      }
+      return {
+        ...base,
+        metric: target.metric,
+        point: target.point ?? null,
+        everyMs: everyMs ?? null,
+        aggregate: aggregate ?? null,
+        points: (series[0]?.points ?? []).map((p) => ({ ts: new Date(p.ts).toISOString(), value: p.value })),
+        note: null,
+      }
+    },
+  )
+}

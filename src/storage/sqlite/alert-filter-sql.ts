@@ -1,0 +1,45 @@
+import type { AlertFilter } from '../../domain/alert.js'
+import type { Severity } from '../../domain/rules.js'
+
+/** The WHERE clauses of a filter, over `alerts a JOIN sites s`. */
+export function whereOf(filter: AlertFilter): { clauses: string[]; params: unknown[] } {
+  const clauses: string[] = []
+  const params: unknown[] = []
+  const add = (clause: string, ...values: unknown[]) => {
+    clauses.push(clause)
+    params.push(...values)
+  }
+  if (filter.siteIds !== undefined)
+    add(`a.site_id IN (${filter.siteIds.map(() => '?').join(', ') || "''"})`, ...filter.siteIds)
+  if (filter.region !== undefined && filter.region !== null) add('s.region = ?', filter.region)
+  if (filter.inRegion !== undefined) add('s.region = ?', filter.inRegion)
+  if (filter.siteId !== undefined) add('a.site_id = ?', filter.siteId)
+  if (filter.deviceId !== undefined) add('a.device_id = ?', filter.deviceId)
+  if (filter.ruleId !== undefined) add('a.rule_id = ?', filter.ruleId)
+  if (filter.state !== undefined) add('a.state = ?', filter.state)
+  if (filter.severity !== undefined) add('a.severity = ?', filter.severity)
+  if (filter.from !== undefined) add('a.first_at >= ?', filter.from)
+  if (filter.to !== undefined) add('a.first_at < ?', filter.to)
+  if (filter.raisedFrom !== undefined) add('a.raised_at >= ?', filter.raisedFrom)
+  if (filter.raisedTo !== undefined) add('a.raised_at < ?', filter.raisedTo)
+  if (filter.condition !== undefined) add('a.condition = ?', filter.condition)
+  if (filter.retrospective !== undefined) add('a.retrospective = ?', Number(filter.retrospective))
+  if (filter.escalated !== undefined)
+    add(filter.escalated ? 'a.escalation_level > 0' : 'a.escalation_level = 0')
+  if (filter.notClosed === true) add("a.state <> 'closed'")
+  if (filter.reached !== undefined) add(`a.${filter.reached}_at IS NOT NULL`)
+  if (filter.overdue !== undefined) {
+    const { now, policy } = filter.overdue
+    const within = (limits: Readonly<Record<Severity, number>>) =>
+      [limits.critical, limits.alarm, limits.warning] as const
+    add(
+      `((a.state = 'open' AND a.raised_at + CASE a.severity WHEN 'critical' THEN ? WHEN 'alarm' THEN ? ELSE ? END < ?)
+        OR (a.state = 'acknowledged' AND a.acknowledged_at + CASE a.severity WHEN 'critical' THEN ? WHEN 'alarm' THEN ? ELSE ? END < ?))`,
+      ...within(policy.acknowledgeWithinMs),
+      now,
+      ...within(policy.resolveWithinMs),
+      now,
+    )
+  }
+  return { clauses, params }
+}

@@ -9,6 +9,7 @@ import { registerRateLimits, registerSecurityHeaders } from './guards.js'
 import { adminRoutes } from './routes/admin.js'
 import { alertTelemetryRoutes } from './routes/alert-telemetry.js'
 import { alertRoutes } from './routes/alerts.js'
+import { craneHistoryRoutes } from './routes/crane-history.js'
 import { healthRoutes } from './routes/health.js'
 import { incidentRoutes } from './routes/incidents.js'
 import { readingRoutes } from './routes/readings.js'
@@ -74,6 +75,7 @@ export async function buildApi(
   readingRoutes(app, services)
   incidentRoutes(app, services)
   alertTelemetryRoutes(app, services)
+  craneHistoryRoutes(app, services)
   reportRoutes(app, services)
   return app
 }

@@ -27,6 +27,27 @@ describe('pit scenarios: automatic and manual readings mixed (GB 50497-2019)', (
     await t?.stop()
   })
 
+  it("raises a critical alert at once from a surveyor's manual danger report (GB 50497-2019 §8.0.9)", async () => {
+    const answer = await api('POST', '/api/sites/S1/readings', tokens.officer as string, {
+      deviceId: 'PIT-01',
+      channel: 'event',
+      ts: Date.now(),
+      code: 'DANGER_REPORT',
+      detail: '东侧坡顶出现裂缝',
+    })
+    expect(answer).toMatchObject({ status: 201, body: { accepted: 1, rejected: [] } })
+    const alert = await waitFor(async () => {
+      const { body } = await api('GET', '/api/alerts?ruleId=pit.danger_report', tokens.officer as string)
+      return (body.items as Alert[])[0]
+    }, 'the danger alert')
+    expect(alert).toMatchObject({
+      severity: 'critical',
+      subject: 'DANGER_REPORT',
+      state: 'open',
+      retrospective: false,
+    })
+  })
+
   it('evaluates the rate rule across sensor and surveyor readings: 3 readings over 70 % of 2 mm/d alarm', async () => {
     const start = Date.now() - 4 * day
     const point = (value: number) => ({ pointCode: 'ZQS-01', item: 'wall_top_horizontal', value })

@@ -184,6 +184,10 @@ describe('HTTP hardening', () => {
     'GET /api/sites/{siteId}': () => ({ path: '/api/sites/S1', expect: [404] }),
     'GET /api/sites/{siteId}/devices': () => ({ path: '/api/sites/S1/devices', expect: [404] }),
     'GET /api/devices/{deviceId}': () => ({ path: '/api/devices/TC-01', expect: [404] }),
+    'GET /api/devices/{deviceId}/cycles': () => ({
+      path: `/api/devices/TC-01/cycles?from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date().toISOString()}`,
+      expect: [404],
+    }),
     'GET /api/devices/{deviceId}/telemetry': () => ({
       path: `/api/devices/TC-01/telemetry?metric=loadT&from=${new Date(Date.now() - 3_600_000).toISOString()}`,
       expect: [404],

@@ -13,6 +13,7 @@ import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js
 import { startInfluxd } from '../test/helpers/influxd.js'
 import { spawnServe } from '../test/helpers/serve.js'
 import { benchAlertLatency } from './alert-latency.js'
+import { benchReports } from './reports.js'
 
 const total = Number(process.env.BENCH_MESSAGES ?? 100_000)
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 100)
@@ -279,10 +280,25 @@ async function benchLatency(influxUrl: string): Promise<void> {
   process.stdout.write(`\nAlert latency, MQTT publish of a breaching reading → its SSE event:\n\n${table}\n`)
 }
 
+async function benchReportQueries(): Promise<void> {
+  const count = Number(process.env.BENCH_ALERTS ?? 100_000)
+  const timings = await benchReports(count, say)
+  const table = [
+    '| query | median | max of 5 | response |',
+    '| --- | ---: | ---: | ---: |',
+    ...timings.map(
+      (t) =>
+        `| ${t.name} | ${t.medianMs.toFixed(0)} ms | ${t.maxMs.toFixed(0)} ms | ${(t.bytes / 1024).toFixed(0)} KiB |`,
+    ),
+  ].join('\n')
+  process.stdout.write(`\nIncidents and reports over ${count.toLocaleString('en')} alerts:\n\n${table}\n`)
+}
+
 const only = process.env.BENCH_ONLY ?? ''
 try {
   if (only === '' || only === 'throughput') await benchThroughput(influxd.url)
   if (only === '' || only === 'latency') await benchLatency(influxd.url)
+  if (only === '' || only === 'reports') await benchReportQueries()
 } finally {
   await influxd.stop()
 }

@@ -5,7 +5,7 @@ import { SitewardError } from '../domain/errors.js'
 import { type EscalationPolicy, escalationTarget } from '../domain/escalation.js'
 import type { AlertStore, WriteAheadLog } from '../domain/ports.js'
 import type { Principal, Site } from '../domain/registry.js'
-import type { ReportRow } from '../domain/report.js'
+import type { GroupTally } from '../domain/report.js'
 import type { KeyedSignal } from '../domain/rules.js'
 import { canSeeSite, siteFilter } from '../domain/scope.js'
 
@@ -78,8 +78,13 @@ export class AlertService {
     return this.options.store.list({ ...filter, ...scopeFilter(principal) }, limit, cursor)
   }
 
-  reportRows(principal: Principal, filter: AlertFilter): ReportRow[] {
-    return this.options.store.reportRows({ ...filter, ...scopeFilter(principal) })
+  /** The summary report's figures per group, over the alerts in the caller's scope. */
+  reportTallies(
+    principal: Principal,
+    filter: AlertFilter,
+    options: Parameters<AlertStore['reportTallies']>[1],
+  ): GroupTally[] {
+    return this.options.store.reportTallies({ ...filter, ...scopeFilter(principal) }, options)
   }
 
   events(id: string, principal: Principal): AlertEvent[] {

@@ -5,7 +5,7 @@ import type { LoadChart } from '../domain/load-chart.js'
 import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
-import type { ReportRow } from '../domain/report.js'
+import type { Grouping, GroupTally } from '../domain/report.js'
 import type {
   PointSettings,
   PointSettingsInput,
@@ -40,8 +40,12 @@ export interface AlertsApi {
   comment(id: string, principal: Principal, text: string): AlertChange
   changesAfter(seq: number, principal: Principal): AlertChange[]
   visible(principal: Principal, siteId: string): boolean
-  /** Summary rows of every alert the filter selects within the caller's scope. */
-  reportRows(principal: Principal, filter: AlertFilter): ReportRow[]
+  /** The summary report's figures per group, within the caller's scope. */
+  reportTallies(
+    principal: Principal,
+    filter: AlertFilter,
+    options: { groupBy: Grouping; utcOffsetMinutes: number; now: number; policy: EscalationPolicy },
+  ): GroupTally[]
 }
 
 /** What the HTTP API needs from the engine; the composition root provides it. */
@@ -82,6 +86,12 @@ export interface ApiServices {
   readonly telemetry: TelemetryStore
   /** The deadlines behind "overdue" (SITEWARD_ACK_DEADLINES, SITEWARD_RESOLVE_DEADLINES). */
   readonly escalation: EscalationPolicy
+  /** What the summary report's data completeness is measured with. */
+  readonly monitoring: {
+    readingsPerDevice(from: number, to: number): ReadonlyMap<string, number>
+    /** Each kind's reporting interval, from its data-gap rule. */
+    readonly expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>
+  }
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }
 }

@@ -44,6 +44,15 @@ const lateAfterMs = 5 * 60_000
 
 export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
 
+/** Each device kind's reporting interval, from its data-gap rule (crane 30 s, pit 15 min). */
+function expectedIntervals(rules: readonly Rule[]): Record<'crane' | 'pit', number> {
+  const of = (kind: 'crane' | 'pit', fallback: number) => {
+    const rule = rules.find((r) => r.deviceKind === kind && r.condition.kind === 'data_gap')
+    return rule?.condition.kind === 'data_gap' ? rule.condition.expectedIntervalMs : fallback
+  }
+  return { crane: of('crane', 30_000), pit: of('pit', 900_000) }
+}
+
 /**
  * The composition root: builds every service and starts them in order (storage → shipper →
  * projector → broker → API), stopping them in reverse. Nothing else calls `new` on a service.
@@ -315,6 +324,10 @@ export class Engine {
         },
         telemetry: this.telemetry,
         escalation: this.config.escalation,
+        monitoring: {
+          readingsPerDevice: (from, to) => this.projection.readingsPerDevice(from, to),
+          expectedIntervalMs: expectedIntervals(this.rules),
+        },
         readiness: () => this.readiness(),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
       },

@@ -1,5 +1,5 @@
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from './alert.js'
-import type { EscalationCandidate } from './escalation.js'
+import type { EscalationCandidate, EscalationPolicy } from './escalation.js'
 import type { LogRecord, PositionedRecord } from './log-record.js'
 import type { PitItem } from './payloads.js'
 import type {
@@ -12,7 +12,7 @@ import type {
   SiteInput,
   TokenInput,
 } from './registry.js'
-import type { ReportRow } from './report.js'
+import type { Grouping, GroupTally } from './report.js'
 import type { KeyedSignal } from './rules.js'
 
 /** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
@@ -155,7 +155,16 @@ export interface ProjectionStore {
     readonly devices: readonly DeviceStateChange[]
     readonly deadLetters: readonly DeadLetter[]
     readonly pitPoints: readonly PitPointState[]
+    /** Telemetry readings per device and hour of event time, to add to the counts. */
+    readonly readingHours?: readonly ReadingHour[]
   }): void
+}
+
+export interface ReadingHour {
+  readonly deviceId: string
+  /** Event time ÷ 3,600,000. */
+  readonly hour: number
+  readonly readings: number
 }
 
 /** Alerts and their timelines (CONTRACT §5.2); every change is one transaction. */
@@ -171,7 +180,10 @@ export interface AlertStore {
   comment(id: string, principal: Principal, text: string, now: number): AlertChange
   get(id: string): Alert | undefined
   list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null }
-  reportRows(filter: AlertFilter): ReportRow[]
+  reportTallies(
+    filter: AlertFilter,
+    options: { groupBy: Grouping; utcOffsetMinutes: number; now: number; policy: EscalationPolicy },
+  ): GroupTally[]
   events(id: string): AlertEvent[]
   verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
   eventsAfter(seq: number, limit: number): AlertChange[]

@@ -1,24 +1,3 @@
-import type { AlertState } from './alert.js'
-import type { EscalationPolicy } from './escalation.js'
-import type { Severity } from './rules.js'
-
-/** One alert as a summary report sees it. */
-export interface ReportRow {
-  readonly id: string
-  readonly siteId: string
-  readonly deviceId: string
-  readonly ruleId: string
-  readonly subject: string
-  readonly severity: Severity
-  readonly state: AlertState
-  readonly raisedAt: number
-  readonly acknowledgedAt: number | null
-  readonly resolvedAt: number | null
-  readonly closedAt: number | null
-  readonly escalationLevel: number
-  readonly retrospective: boolean
-}
-
 export const groupings = ['site', 'rule', 'severity', 'device', 'day'] as const
 export type Grouping = (typeof groupings)[number]
 
@@ -29,126 +8,100 @@ export interface Percentiles {
   readonly p90Ms: number | null
 }
 
-export interface SummaryGroup {
+/**
+ * What the store counts per group over the alerts raised in the period (DOMAIN.md §3):
+ * - acknowledged / resolved / closed: alerts that have reached that step (a closed alert counts
+ *   as acknowledged and resolved too); open: not closed; escalated: at least once;
+ * - overdue: at report time still open past its acknowledge deadline, or acknowledged and
+ *   unresolved past its resolve deadline;
+ * - repeats: alerts raised on a key (site, device, rule, subject) that already had one;
+ * - times to acknowledge and to close: p50 and p90 by nearest rank (a time some alert really
+ *   took), never means.
+ */
+export interface GroupTally {
   readonly key: string
   readonly raised: number
   readonly acknowledged: number
   readonly resolved: number
   readonly closed: number
-  /** Not closed yet. */
   readonly open: number
-  /** Past the acknowledge or resolve deadline at report time, and that step not taken. */
   readonly overdue: number
   readonly escalated: number
   readonly retrospective: number
-  /** acknowledged / raised, closed / raised (0–1; null without alerts). */
-  readonly acknowledgeRate: number | null
-  readonly closeRate: number | null
+  readonly repeats: number
   readonly timeToAcknowledge: Percentiles
   readonly timeToClose: Percentiles
-  /** Alerts raised on a key (site, device, rule, subject) that already had one in the period. */
-  readonly repeats: number
-  /** The incidents filter behind each figure: `GET /api/incidents?…` lists those alerts. */
-  readonly drillDown: Readonly<Record<string, AlertFilterQuery>>
+}
+
+/** A site's or a device's monitoring over the period (groupBy site or device). */
+export interface DeviceFigures {
+  readonly devices: number
+  /** Devices connected when the report was made, and their share. */
+  readonly onlineNow: number
+  readonly onlineRatio: number | null
+  /** Telemetry readings with event time in the period, by whole hours. */
+  readonly readingsReceived: number
+  /** What the devices' intervals promise over the period (crane 30 s, pit 15 min by default). */
+  readonly readingsExpected: number
+  /** received ÷ expected, at most 1. */
+  readonly completeness: number | null
 }
 
 /** An incidents query, as query-string fields. */
 export type AlertFilterQuery = Readonly<Record<string, string>>
 
-/**
- * Nearest-rank percentile: the smallest value with at least p % of the values at or below it.
- * (Not interpolated: every figure is a time some alert actually took.)
- */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length))
-  return sorted[rank - 1] ?? null
+export type SummaryGroup = GroupTally & {
+  readonly monitoring: DeviceFigures | null
+  /** acknowledged ÷ raised, closed ÷ raised (null without alerts). */
+  readonly acknowledgeRate: number | null
+  readonly closeRate: number | null
+  /** The incidents filter behind each figure: `GET /api/incidents?…` lists those alerts. */
+  readonly drillDown: Readonly<Record<string, AlertFilterQuery>>
 }
 
-const percentiles = (values: number[]): Percentiles => {
-  const sorted = values.sort((a, b) => a - b)
-  return { n: sorted.length, p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90) }
-}
-
-/** The calendar day of `ms` at a fixed UTC offset (China: +480 minutes), as YYYY-MM-DD. */
-export function dayOf(ms: number, utcOffsetMinutes: number): string {
-  return new Date(ms + utcOffsetMinutes * 60_000).toISOString().slice(0, 10)
-}
-
-export function isOverdue(row: ReportRow, policy: EscalationPolicy, now: number): boolean {
-  if (row.state === 'open') return now > row.raisedAt + policy.acknowledgeWithinMs[row.severity]
-  if (row.state === 'acknowledged')
-    return now > (row.acknowledgedAt ?? row.raisedAt) + policy.resolveWithinMs[row.severity]
-  return false
-}
+const emptyTally = (key: string): GroupTally => ({
+  key,
+  raised: 0,
+  acknowledged: 0,
+  resolved: 0,
+  closed: 0,
+  open: 0,
+  overdue: 0,
+  escalated: 0,
+  retrospective: 0,
+  repeats: 0,
+  timeToAcknowledge: { n: 0, p50Ms: null, p90Ms: null },
+  timeToClose: { n: 0, p50Ms: null, p90Ms: null },
+})
 
 /**
- * The closed-loop figures of DOMAIN.md §3 per group, over the alerts raised in the period. Pure:
- * the caller loads the rows in the caller's scope.
+ * The report's groups, in key order: the store's tallies with rates, monitoring and the
+ * drill-down queries added; groups that only `monitoring` names (a silent site) appear too.
  */
-export function summarize(
-  rows: readonly ReportRow[],
+export function buildSummary(
+  tallies: readonly GroupTally[],
   options: {
     readonly groupBy: Grouping
-    readonly now: number
-    readonly policy: EscalationPolicy
     readonly utcOffsetMinutes: number
-    /** The query that selected the rows (period, scope narrowing), repeated in every drill-down. */
+    /** The query that selected the alerts (period, narrowing), repeated in every drill-down. */
     readonly base: AlertFilterQuery
+    readonly monitoring?: ReadonlyMap<string, DeviceFigures>
   },
 ): SummaryGroup[] {
-  const groups = new Map<string, ReportRow[]>()
-  const keyOf = (row: ReportRow): string => {
-    switch (options.groupBy) {
-      case 'site':
-        return row.siteId
-      case 'rule':
-        return row.ruleId
-      case 'severity':
-        return row.severity
-      case 'device':
-        return row.deviceId
-      case 'day':
-        return dayOf(row.raisedAt, options.utcOffsetMinutes)
-    }
-  }
-  for (const row of rows) {
-    const key = keyOf(row)
-    const group = groups.get(key)
-    if (group === undefined) groups.set(key, [row])
-    else group.push(row)
-  }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, members]) => {
-      const count = (test: (row: ReportRow) => boolean) => members.filter(test).length
-      const raised = members.length
-      const acknowledged = count((r) => r.acknowledgedAt !== null)
-      const closed = count((r) => r.closedAt !== null)
-      const keys = new Set(members.map((r) => `${r.siteId}|${r.deviceId}|${r.ruleId}|${r.subject}`))
+  const byKey = new Map(tallies.map((tally) => [tally.key, tally]))
+  for (const key of options.monitoring?.keys() ?? []) if (!byKey.has(key)) byKey.set(key, emptyTally(key))
+  return [...byKey.values()]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((tally) => {
       const scope = {
         ...options.base,
-        ...groupQuery(options.groupBy, key, options.utcOffsetMinutes, options.base),
+        ...groupQuery(options.groupBy, tally.key, options.utcOffsetMinutes, options.base),
       }
       return {
-        key,
-        raised,
-        acknowledged,
-        resolved: count((r) => r.resolvedAt !== null),
-        closed,
-        open: count((r) => r.state !== 'closed'),
-        overdue: count((r) => isOverdue(r, options.policy, options.now)),
-        escalated: count((r) => r.escalationLevel > 0),
-        retrospective: count((r) => r.retrospective),
-        acknowledgeRate: raised === 0 ? null : acknowledged / raised,
-        closeRate: raised === 0 ? null : closed / raised,
-        timeToAcknowledge: percentiles(
-          members.flatMap((r) => (r.acknowledgedAt === null ? [] : [r.acknowledgedAt - r.raisedAt])),
-        ),
-        timeToClose: percentiles(
-          members.flatMap((r) => (r.closedAt === null ? [] : [r.closedAt - r.raisedAt])),
-        ),
-        repeats: raised - keys.size,
+        ...tally,
+        monitoring: options.monitoring?.get(tally.key) ?? null,
+        acknowledgeRate: tally.raised === 0 ? null : tally.acknowledged / tally.raised,
+        closeRate: tally.raised === 0 ? null : tally.closed / tally.raised,
         drillDown: {
           raised: scope,
           acknowledged: { ...scope, reached: 'acknowledged' },
@@ -187,5 +140,33 @@ function groupQuery(
       const to = Math.min(end, base.to === undefined ? end : Date.parse(base.to))
       return { from: new Date(from).toISOString(), to: new Date(to).toISOString() }
     }
+  }
+}
+
+/** The calendar day of `ms` at a fixed UTC offset (China: +480 minutes), as YYYY-MM-DD. */
+export function dayOf(ms: number, utcOffsetMinutes: number): string {
+  return new Date(ms + utcOffsetMinutes * 60_000).toISOString().slice(0, 10)
+}
+
+/** Monitoring figures of a set of devices over a period. */
+export function deviceFigures(
+  devices: readonly { readonly id: string; readonly kind: 'crane' | 'pit'; readonly online: boolean }[],
+  received: ReadonlyMap<string, number>,
+  expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>,
+  periodMs: number,
+): DeviceFigures {
+  const onlineNow = devices.filter((d) => d.online).length
+  const readingsReceived = devices.reduce((sum, d) => sum + (received.get(d.id) ?? 0), 0)
+  const readingsExpected = devices.reduce(
+    (sum, d) => sum + Math.floor(periodMs / expectedIntervalMs[d.kind]),
+    0,
+  )
+  return {
+    devices: devices.length,
+    onlineNow,
+    onlineRatio: devices.length === 0 ? null : onlineNow / devices.length,
+    readingsReceived,
+    readingsExpected,
+    completeness: readingsExpected === 0 ? null : Math.min(1, readingsReceived / readingsExpected),
   }
 }

@@ -6,6 +6,7 @@ import type {
   DeviceStateChange,
   LogCursors,
   ProjectionStore,
+  ReadingHour,
   WriteAheadLog,
 } from '../domain/ports.js'
 import type { Reading } from '../domain/reading.js'
@@ -121,6 +122,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
   const devices = new Map<string, MutableChange>()
   const deadLetters: DeadLetter[] = []
   const readings: Reading[] = []
+  const hours = new Map<string, ReadingHour>()
   const changeOf = (deviceId: string): MutableChange => {
     let change = devices.get(deviceId)
     if (change === undefined) {
@@ -152,8 +154,13 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     change.duplicates += record.duplicates
     change.lastSeenAt = record.receivedAt
     if (record.channel === 'telemetry') {
-      for (const item of record.items as readonly { ts: number }[])
+      for (const item of record.items as readonly { ts: number }[]) {
         if (change.latestTs === null || item.ts > change.latestTs) change.latestTs = item.ts
+        const hour = Math.floor(item.ts / 3_600_000)
+        const key = `${record.deviceId}|${hour}`
+        const counted = hours.get(key)
+        hours.set(key, { deviceId: record.deviceId, hour, readings: (counted?.readings ?? 0) + 1 })
+      }
     }
     change.online = !reportsOffline(record)
     change.seqRanges = state.seqRangesOf(record.deviceId)
@@ -166,7 +173,12 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     if (withReadings) readings.push(...readingsOf(record))
   }
   return {
-    changes: { devices: [...devices.values()], deadLetters, pitPoints: state.pitPoints.takeTouched() },
+    changes: {
+      devices: [...devices.values()],
+      deadLetters,
+      pitPoints: state.pitPoints.takeTouched(),
+      readingHours: [...hours.values()],
+    },
     readings,
   }
 }

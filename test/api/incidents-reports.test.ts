@@ -3,7 +3,7 @@ import type { Alert } from '../../src/domain/alert.js'
 import type { Principal } from '../../src/domain/registry.js'
 import type { Severity } from '../../src/domain/rules.js'
 import { AlertRepository } from '../../src/storage/sqlite/alert-repository.js'
-import { startTestEngine, type TestEngine } from '../helpers/engine.js'
+import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { apiClient } from '../helpers/http.js'
 
 const minute = 60_000
@@ -295,6 +295,49 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
     expect((report.groups as { key: string }[]).map((g) => g.key)).toEqual(['S3'])
     // An officer sees its own sites only.
     expect(await incidentIds(tokens.officerS2 as string, '')).toEqual([ids.B1])
+  })
+
+  it('reports monitoring per site: devices online, readings received against expected, also for a silent site', async () => {
+    t.provisioning.addSite({ id: 'S5', name: 'Quiet', region: 'X1' })
+    t.provisioning.addSite({ id: 'S6', name: 'Silent', region: 'X1' })
+    const secret = t.provisioning.addDevice({ siteId: 'S5', id: 'TC-05', kind: 'crane' }).secret
+    t.provisioning.addDevice({ siteId: 'S6', id: 'PIT-06', kind: 'pit' })
+    const hourStart = Math.floor(Date.now() / hour) * hour - 3 * hour
+    // One hour of readings every 30 s (120), in a two-hour period: half of what a crane promises.
+    const readings = Array.from({ length: 120 }, (_, i) => ({ ts: hourStart + i * 30_000, loadT: 1 }))
+    const crane = await connectDevice(t.mqttUrl, 'TC-05', secret)
+    await crane.publishAsync('sites/S5/devices/TC-05/telemetry', JSON.stringify(readings), { qos: 1 })
+    const query = `from=${new Date(hourStart).toISOString()}&to=${new Date(hourStart + 2 * hour).toISOString()}&region=X1`
+    const groups = await waitFor(async () => {
+      const { body } = await api('GET', `/api/reports/summary?${query}&groupBy=site`, tokens.admin as string)
+      const found = body.groups as {
+        key: string
+        raised: number
+        monitoring: Record<string, number | null>
+      }[]
+      return found?.[0]?.monitoring.readingsReceived === 120 && found
+    }, 'the readings counted')
+    expect(groups.map((g) => [g.key, g.raised])).toEqual([
+      ['S5', 0],
+      ['S6', 0],
+    ])
+    expect(groups[0]?.monitoring).toEqual({
+      devices: 1,
+      onlineNow: 1,
+      onlineRatio: 1,
+      readingsReceived: 120,
+      readingsExpected: 240, // 2 h ÷ 30 s
+      completeness: 0.5,
+    })
+    expect(groups[1]?.monitoring).toEqual({
+      devices: 1,
+      onlineNow: 0,
+      onlineRatio: 0,
+      readingsReceived: 0,
+      readingsExpected: 8, // 2 h ÷ 15 min
+      completeness: 0,
+    })
+    await crane.endAsync()
   })
 
   it('refuses a report period that is reversed or longer than a year', async () => {

@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { SitewardError } from '../../domain/errors.js'
-import { groupings, summarize } from '../../domain/report.js'
+import type { Device, Principal } from '../../domain/registry.js'
+import {
+  buildSummary,
+  type DeviceFigures,
+  deviceFigures,
+  type Grouping,
+  groupings,
+} from '../../domain/report.js'
+import { siteFilter } from '../../domain/scope.js'
 import { principalOf } from '../auth.js'
 import type { ApiServices } from '../services.js'
 import { incidentFilter, incidentFilterFields } from './incidents.js'
@@ -31,6 +39,16 @@ const percentilesSchema = z.object({
 })
 const groupSchema = z.object({
   key: z.string(),
+  monitoring: z
+    .object({
+      devices: z.number(),
+      onlineNow: z.number(),
+      onlineRatio: z.number().nullable(),
+      readingsReceived: z.number(),
+      readingsExpected: z.number(),
+      completeness: z.number().nullable(),
+    })
+    .nullable(),
   raised: z.number(),
   acknowledged: z.number(),
   resolved: z.number(),
@@ -46,6 +64,41 @@ const groupSchema = z.object({
   repeats: z.number(),
   drillDown: z.record(z.string(), z.record(z.string(), z.string())),
 })
+
+/**
+ * For groupBy site or device: every site (or device) in the caller's scope and the filter, with
+ * its monitoring figures, so a silent site shows up too. Other groupings: none.
+ */
+function monitoringOf(
+  services: ApiServices,
+  principal: Principal,
+  groupBy: Grouping,
+  narrow: { region?: string | undefined; siteId?: string | undefined; deviceId?: string | undefined },
+  from: number,
+  to: number,
+): Map<string, DeviceFigures> | undefined {
+  if (groupBy !== 'site' && groupBy !== 'device') return undefined
+  const scope = siteFilter(principal)
+  const sites = services.registry
+    .listSites({ ids: scope.ids, region: scope.region })
+    .filter(
+      (site) =>
+        (narrow.region === undefined || site.region === narrow.region) &&
+        (narrow.siteId === undefined || site.id === narrow.siteId),
+    )
+  const received = services.monitoring.readingsPerDevice(from, to)
+  const figures = (devices: Device[]) =>
+    deviceFigures(devices, received, services.monitoring.expectedIntervalMs, to - from)
+  const result = new Map<string, DeviceFigures>()
+  for (const site of sites) {
+    const devices = services.registry
+      .listDevices(site.id)
+      .filter((device) => narrow.deviceId === undefined || device.id === narrow.deviceId)
+    if (groupBy === 'site') result.set(site.id, figures(devices))
+    else for (const device of devices) result.set(device.id, figures([device]))
+  }
+  return result
+}
 
 /** `GET /api/reports/summary`: the closed loop in figures, per group, each one drillable. */
 export function reportRoutes(app: FastifyInstance, services: ApiServices): void {
@@ -81,7 +134,13 @@ export function reportRoutes(app: FastifyInstance, services: ApiServices): void 
         )
       const now = Date.now()
       const filter = incidentFilter({ ...narrow, from: fromMs, to: toMs }, services.escalation, now)
-      const rows = services.alerts.reportRows(principalOf(request), filter)
+      const principal = principalOf(request)
+      const tallies = services.alerts.reportTallies(principal, filter, {
+        groupBy,
+        utcOffsetMinutes,
+        now,
+        policy: services.escalation,
+      })
       const base = Object.fromEntries(
         Object.entries({
           ...narrow,
@@ -94,7 +153,12 @@ export function reportRoutes(app: FastifyInstance, services: ApiServices): void 
         to: base.to as string,
         groupBy,
         generatedAt: new Date(now).toISOString(),
-        groups: summarize(rows, { groupBy, now, policy: services.escalation, utcOffsetMinutes, base }),
+        groups: buildSummary(tallies, {
+          groupBy,
+          utcOffsetMinutes,
+          base,
+          monitoring: monitoringOf(services, principal, groupBy, narrow, fromMs, toMs),
+        }),
       }
     },
   )

@@ -12,9 +12,10 @@ import { SitewardError } from '../../domain/errors.js'
 import type { EscalationCandidate } from '../../domain/escalation.js'
 import type { AlertStore } from '../../domain/ports.js'
 import type { Principal } from '../../domain/registry.js'
-import type { ReportRow } from '../../domain/report.js'
+import type { GroupTally } from '../../domain/report.js'
 import { type KeyedSignal, type Severity, severityRank } from '../../domain/rules.js'
-import { whereOf } from './alert-filter-sql.js'
+import { joinSites, whereOf } from './alert-filter-sql.js'
+import { reportTallies } from './alert-report-sql.js'
 import {
   type AlertRow,
   type EventRow,
@@ -292,41 +293,15 @@ export class AlertRepository implements AlertStore {
     }
     const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
     const rows = this.db
-      .prepare(
-        `SELECT a.* FROM alerts a JOIN sites s ON s.id = a.site_id ${where} ORDER BY a.id DESC LIMIT ?`,
-      )
+      .prepare(`SELECT a.* FROM alerts a ${joinSites(clauses)} ${where} ORDER BY a.id DESC LIMIT ?`)
       .all(...params, limit + 1) as AlertRow[]
     const items = rows.slice(0, limit).map(toAlert)
     return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null }
   }
 
-  /** The few columns a summary report needs, for every alert the filter selects. */
-  reportRows(filter: AlertFilter): ReportRow[] {
-    const { clauses, params } = whereOf(filter)
-    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`
-    const rows = this.db
-      .prepare(
-        `SELECT a.id, a.site_id, a.device_id, a.rule_id, a.subject, a.severity, a.state, a.raised_at,
-                a.acknowledged_at, a.resolved_at, a.closed_at, a.escalation_level, a.retrospective
-           FROM alerts a JOIN sites s ON s.id = a.site_id ${where}`,
-      )
-      .raw()
-      .all(...params) as unknown[][]
-    return rows.map((r) => ({
-      id: r[0] as string,
-      siteId: r[1] as string,
-      deviceId: r[2] as string,
-      ruleId: r[3] as string,
-      subject: r[4] as string,
-      severity: r[5] as Severity,
-      state: r[6] as ReportRow['state'],
-      raisedAt: r[7] as number,
-      acknowledgedAt: r[8] as number | null,
-      resolvedAt: r[9] as number | null,
-      closedAt: r[10] as number | null,
-      escalationLevel: r[11] as number,
-      retrospective: r[12] === 1,
-    }))
+  /** The summary report's figures per group (see alert-report-sql.ts). */
+  reportTallies(filter: AlertFilter, options: Parameters<typeof reportTallies>[2]): GroupTally[] {
+    return reportTallies(this.db, filter, options)
   }
 
   events(id: string): AlertEvent[] {

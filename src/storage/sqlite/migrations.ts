@@ -195,4 +195,17 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE device_state ADD COLUMN latest_ts INTEGER;
     `,
   },
+  {
+    version: 6,
+    name: 'telemetry readings per device and hour, for data completeness',
+    sql: `
+      -- Counted by the projector in the transaction that moves its cursor: exactly once.
+      CREATE TABLE device_hours (
+        device_id TEXT NOT NULL,
+        hour INTEGER NOT NULL, -- event time ÷ 3,600,000
+        readings INTEGER NOT NULL,
+        PRIMARY KEY (device_id, hour)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ]

@@ -5,6 +5,7 @@ import type {
   LogCursors,
   PitPointState,
   ProjectionStore,
+  ReadingHour,
 } from '../../domain/ports.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -49,6 +50,9 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           last_reject_at = coalesce(@lastRejectAt, last_reject_at),
           seq_ranges = coalesce(@seqRanges, seq_ranges),
           latest_ts = max(coalesce(latest_ts, @latestTs), coalesce(@latestTs, latest_ts))`),
+      addReadings: db.prepare(`
+        INSERT INTO device_hours (device_id, hour, readings) VALUES (@deviceId, @hour, @readings)
+        ON CONFLICT (device_id, hour) DO UPDATE SET readings = readings + excluded.readings`),
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (received_at, site_id, device_id, topic, stage, reason, payload)
         VALUES (@receivedAt, @siteId, @deviceId, @topic, @stage, @reason, @payload)`),
@@ -116,8 +120,10 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     readonly devices: readonly DeviceStateChange[]
     readonly deadLetters: readonly DeadLetter[]
     readonly pitPoints: readonly PitPointState[]
+    readonly readingHours?: readonly ReadingHour[]
   }): void {
     this.db.transaction(() => {
+      for (const hour of batch.readingHours ?? []) this.statements.addReadings.run(hour)
       for (const change of batch.devices) {
         this.statements.upsertDevice.run({
           ...change,
@@ -131,6 +137,19 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
       }
       this.statements.setCursor.run(batch.consumer, batch.position)
     })()
+  }
+
+  /** Telemetry readings per device with event time in [from, to), counted by whole hours. */
+  readingsPerDevice(from: number, to: number): Map<string, number> {
+    const rows = this.db
+      .prepare(
+        'SELECT device_id, CAST(sum(readings) AS INTEGER) AS readings FROM device_hours WHERE hour >= ? AND hour < ? GROUP BY device_id',
+      )
+      .all(Math.floor(from / 3_600_000), Math.ceil(to / 3_600_000)) as {
+      device_id: string
+      readings: number
+    }[]
+    return new Map(rows.map((row) => [row.device_id, row.readings]))
   }
 
   /** The newest telemetry `ts` of every device heard from (where late data begins). */

@@ -1,0 +1,144 @@
+// Incidents and summary queries over a store of 100,000 alerts (issue 5): how long a regulator
+// waits. Alerts are written through the alert store, spread over 90 days, 200 sites in 10
+// regions, with acknowledgements, closes and escalations; then `siteward serve` answers over HTTP.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Provisioning } from '../src/domain/provisioning.js'
+import type { Principal } from '../src/domain/registry.js'
+import type { Severity } from '../src/domain/rules.js'
+import { AlertRepository } from '../src/storage/sqlite/alert-repository.js'
+import { openDatabase } from '../src/storage/sqlite/database.js'
+import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
+import { spawnServe, stopServe } from '../test/helpers/serve.js'
+
+export interface QueryTiming {
+  readonly name: string
+  readonly path: string
+  readonly medianMs: number
+  readonly maxMs: number
+  readonly bytes: number
+}
+
+const day = 86_400_000
+const severities: Severity[] = ['warning', 'alarm', 'critical']
+
+export async function benchReports(alertCount: number, say: (text: string) => void): Promise<QueryTiming[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-reports-'))
+  const db = openDatabase(join(dataDir, 'siteward.db'))
+  const provisioning = new Provisioning(new RegistryRepository(db))
+  const sites = Array.from({ length: 200 }, (_, i) => `S${String(i + 1).padStart(3, '0')}`)
+  say(`provisioning 200 sites and 1,000 devices, writing ${alertCount.toLocaleString('en')} alerts…`)
+  for (const [i, id] of sites.entries()) {
+    provisioning.addSite({ id, name: `工地 ${id}`, region: `33${String(i % 10).padStart(4, '0')}` })
+    for (let d = 0; d < 5; d++) provisioning.addDevice({ siteId: id, id: `${id}-TC${d}`, kind: 'crane' })
+  }
+  const store = new AlertRepository(db)
+  const person: Principal = { tokenId: 'bench', name: 'bench', role: 'supervisor', sites: [], region: null }
+  const start = Date.now() - 90 * day
+  const step = (90 * day) / alertCount
+  db.transaction(() => {
+    for (let i = 0; i < alertCount; i++) {
+      const at = Math.floor(start + i * step)
+      const site = sites[i % sites.length] as string
+      const key = {
+        siteId: site,
+        deviceId: `${site}-TC${i % 5}`,
+        ruleId: i % 3 === 0 ? 'crane.wind_work' : 'crane.load',
+        subject: i % 3 === 0 ? 'windMps' : 'loadPct',
+        origin: 'bench',
+        retrospective: i % 50 === 0,
+      }
+      const severity = severities[i % 3] as Severity
+      const raised = store.applySignal(
+        { ...key, signal: { type: 'raise', severity, value: 1, threshold: 1, ts: at } },
+        at,
+      )
+      if (raised === null) continue
+      const id = raised.alert.id
+      if (i % 7 === 0) store.escalate(id, 0, 'not acknowledged in time', at + 20 * 60_000)
+      if (i % 10 < 9)
+        store.transition(
+          id,
+          { action: 'acknowledge', note: 'seen' },
+          person,
+          undefined,
+          at + (1 + (i % 13)) * 60_000,
+        )
+      // Most close; the rest stay open so each key can raise again (one not-closed alert per key).
+      if (i % 10 < 8) {
+        store.transition(
+          id,
+          { action: 'resolve', note: null, resolution: 'fixed' },
+          person,
+          undefined,
+          at + 30 * 60_000,
+        )
+        store.applySignal(
+          { ...key, signal: { type: 'clear', value: 0, ts: at + 31 * 60_000 } },
+          at + 31 * 60_000,
+        )
+        store.transition(
+          id,
+          { action: 'close', note: null },
+          person,
+          undefined,
+          at + (40 + (i % 29)) * 60_000,
+        )
+      }
+    }
+  })()
+  const stored = (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n
+  const regulator = provisioning.createToken({
+    role: 'regulator',
+    name: 'bench regulator',
+    region: '330003',
+  }).token
+  const admin = provisioning.createToken({ role: 'admin', name: 'bench admin' }).token
+  db.close()
+  say(`${stored.toLocaleString('en')} alerts stored; starting siteward serve`)
+
+  const engine = await spawnServe({ SITEWARD_DATA_DIR: dataDir, SITEWARD_HTTP_RATE_LIMIT: '100000' })
+  const base = `http://127.0.0.1:${engine.httpPort}`
+  const period = `from=${new Date(start).toISOString()}&to=${new Date().toISOString()}`
+  const queries: [string, string, string][] = [
+    ['incidents, first page of 100, everything (admin)', '/api/incidents?limit=100', admin],
+    [
+      'incidents, escalated critical, one region (regulator)',
+      '/api/incidents?limit=100&severity=critical&escalated=true',
+      regulator,
+    ],
+    ['incidents, overdue (admin)', '/api/incidents?limit=100&overdue=true', admin],
+    ['summary by site, 90 days, all 100,000 (admin)', `/api/reports/summary?${period}&groupBy=site`, admin],
+    ['summary by day, 90 days (admin)', `/api/reports/summary?${period}&groupBy=day`, admin],
+    ['summary by rule, one region (regulator)', `/api/reports/summary?${period}&groupBy=rule`, regulator],
+    ['incidents.csv, one region, 10,000 rows (regulator)', '/api/incidents.csv', regulator],
+    ['incidents.csv, everything, 100,000 rows (admin)', '/api/incidents.csv', admin],
+  ]
+  const timings: QueryTiming[] = []
+  try {
+    for (const [name, path, token] of queries) {
+      const runs: number[] = []
+      let bytes = 0
+      for (let run = 0; run < 5; run++) {
+        const began = performance.now()
+        const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })
+        const body = Buffer.from(await response.arrayBuffer())
+        if (response.status !== 200)
+          throw new Error(`${path} answered ${response.status}: ${body.toString().slice(0, 200)}`)
+        runs.push(performance.now() - began)
+        bytes = body.length
+      }
+      runs.sort((a, b) => a - b)
+      const timing = { name, path, medianMs: runs[2] as number, maxMs: runs[4] as number, bytes }
+      say(
+        `${name}: median ${timing.medianMs.toFixed(0)} ms (max ${timing.maxMs.toFixed(0)} ms, ${bytes.toLocaleString('en')} bytes)`,
+      )
+      timings.push(timing)
+    }
+  } finally {
+    await stopServe(engine.child)
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  return timings
+}

@@ -170,3 +170,12 @@ export function deviceFigures(
     completeness: readingsExpected === 0 ? null : Math.min(1, readingsReceived / readingsExpected),
   }
 }
+
+/**
+ * Nearest-rank percentile of sorted values: the value at rank ⌈p × n / 100⌉, so every figure is a
+ * time some alert really took (no interpolation); null for no values.
+ */
+export function nearestRank(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1] ?? null
+}

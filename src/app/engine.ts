@@ -5,7 +5,6 @@ import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
 import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
-import type { ReadinessCheck } from '../api/services.js'
 import type { TelemetryStore } from '../domain/ports.js'
 import { Provisioning } from '../domain/provisioning.js'
 import type { Reading } from '../domain/reading.js'
@@ -15,9 +14,8 @@ import { Broker } from '../ingest/broker.js'
 import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
 import { Projector, projectorConsumer } from '../ingest/projector.js'
-import { alertKey, evaluateRules } from '../rules/pipeline.js'
+import { evaluateRules } from '../rules/pipeline.js'
 import { RuleStates, type StoredRuleState } from '../rules/rule-states.js'
-import { initialThresholdState, type ThresholdState } from '../rules/threshold.js'
 import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
 import { SegmentLog } from '../storage/log/segment-log.js'
 import { AlertRepository } from '../storage/sqlite/alert-repository.js'
@@ -31,7 +29,9 @@ import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetr
 import type { Config } from './config.js'
 import { submitManualReadings } from './manual-readings.js'
 import { createMetrics } from './metrics.js'
-import { loadRuleCatalogue } from './rule-catalogue.js'
+import { readinessChecks } from './readiness.js'
+import { expectedIntervals, loadRuleCatalogue } from './rule-catalogue.js'
+import { restartSeeds } from './rule-seeds.js'
 import { SettingsService } from './settings-service.js'
 
 /** Trimming is cheap (whole segments, by cursor) and frees room for backpressure to ease. */
@@ -43,15 +43,6 @@ const settingsPollMs = 2_000
 const lateAfterMs = 5 * 60_000
 
 export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
-
-/** Each device kind's reporting interval, from its data-gap rule (crane 30 s, pit 15 min). */
-function expectedIntervals(rules: readonly Rule[]): Record<'crane' | 'pit', number> {
-  const of = (kind: 'crane' | 'pit', fallback: number) => {
-    const rule = rules.find((r) => r.deviceKind === kind && r.condition.kind === 'data_gap')
-    return rule?.condition.kind === 'data_gap' ? rule.condition.expectedIntervalMs : fallback
-  }
-  return { crane: of('crane', 30_000), pit: of('pit', 900_000) }
-}
 
 /**
  * The composition root: builds every service and starts them in order (storage → shipper →
@@ -226,14 +217,7 @@ export class Engine {
   /** Readings → rules → alerts; subscribed before the projector starts, so the replayed tail counts too. */
   private subscribeRules(projector: Projector, alerts: AlertService, settings: SettingsService): void {
     const logger = this.logger.child({ component: 'rules' })
-    const seeds = new Map<string, ThresholdState>()
-    const openGapDevices = new Set<string>()
-    const gapRules = new Set(this.rules.filter((rule) => rule.condition.kind === 'data_gap').map((r) => r.id))
-    for (const breach of this.alertStore.activeBreaches()) {
-      if (gapRules.has(breach.ruleId)) openGapDevices.add(breach.deviceId)
-      const key = alertKey(breach.siteId, breach.deviceId, breach.ruleId, breach.subject)
-      seeds.set(key, { ...initialThresholdState(), active: breach.severity, peak: breach.peakValue })
-    }
+    const { seeds, openGapDevices } = restartSeeds(this.rules, this.alertStore.activeBreaches())
     this.ruleSubscription = projector.readings$
       .pipe(
         evaluateRules(this.rules, {
@@ -298,29 +282,26 @@ export class Engine {
     const republished = await this.requireAlerts().republishNotClosed()
     if (republished > 0)
       this.logger.info({ alerts: republished }, 'republished retained MQTT copies of the alerts not closed')
+    const settings = this.requireSettings()
     this.api = await buildApi(
       {
         registry: this.registry,
         provisioning: new Provisioning(this.registry),
         alerts: this.requireAlerts(),
         readings: {
-          submit: (siteId, principal, body) => {
-            if (this.state === null) throw new Error('engine is not prepared')
-            return submitManualReadings(
-              { registry: this.registry, state: this.state, log: this.log, backpressure: this.backpressure },
+          submit: (siteId, principal, body) =>
+            submitManualReadings(
+              { registry: this.registry, state, log: this.log, backpressure: this.backpressure },
               siteId,
               principal,
               body,
-            )
-          },
+            ),
         },
         settings: {
-          putRuleOverride: (siteId, ruleId, input, principal) =>
-            this.requireSettings().putRuleOverride(siteId, ruleId, input, principal),
-          putLoadChart: (deviceId, chart, principal) =>
-            this.requireSettings().putLoadChart(deviceId, chart, principal),
+          putRuleOverride: settings.putRuleOverride.bind(settings),
+          putLoadChart: settings.putLoadChart.bind(settings),
           putPoint: (siteId, pointCode, input, principal) =>
-            this.requireSettings().putPoint(siteId, pointCode, input, principal, this.state),
+            settings.putPoint(siteId, pointCode, input, principal, state),
         },
         telemetry: this.telemetry,
         escalation: this.config.escalation,
@@ -328,7 +309,7 @@ export class Engine {
           readingsPerDevice: (from, to) => this.projection.readingsPerDevice(from, to),
           expectedIntervalMs: expectedIntervals(this.rules),
         },
-        readiness: () => this.readiness(),
+        readiness: () => readinessChecks(this.readinessParts()),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
       },
       this.logger,
@@ -406,44 +387,8 @@ export class Engine {
     }
   }
 
-  private async readiness(): Promise<ReadinessCheck[]> {
-    const checks: ReadinessCheck[] = []
-    const broker = this.broker
-    checks.push({
-      name: 'mqtt',
-      ok: broker?.listening ?? false,
-      detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
-    })
-    const walFailure = this.log.failed
-    const full = this.backpressure.decide().kind === 'refuse'
-    checks.push({
-      name: 'wal',
-      ok: walFailure === null && !full,
-      detail:
-        walFailure === null
-          ? `write-ahead log ${full ? 'full' : 'healthy'} (${this.log.diskBytes} bytes on disk, ${this.backpressure.describe()})`
-          : `write-ahead log failed, refusing publishes: ${walFailure.message}`,
-    })
-    try {
-      this.db.transaction(() => this.db.prepare('SELECT count(*) FROM log_cursors').get()).immediate()
-      checks.push({ name: 'store', ok: true, detail: 'SQLite store writable' })
-    } catch (error) {
-      checks.push({
-        name: 'store',
-        ok: false,
-        detail: `SQLite store not writable: ${(error as Error).message}`,
-      })
-    }
-    const spooling = this.shipper?.spooling ?? false
-    const reachable = await this.telemetry.ping()
-    checks.push({
-      name: 'telemetry',
-      ok: true, // reachable, or spooling safely in the write-ahead log (CONTRACT §5.1)
-      detail:
-        reachable && !spooling
-          ? `${this.telemetry.name} reachable`
-          : `${this.telemetry.name} unreachable; spooling (lag ${Math.round(this.shipper?.lagSeconds() ?? 0)} s, ${this.log.diskBytes} bytes on disk)`,
-    })
-    return checks
+  private readinessParts() {
+    const { broker, log, backpressure, db, shipper, telemetry } = this
+    return { broker, log, backpressure, db, shipper, telemetry }
   }
 }

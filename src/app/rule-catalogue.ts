@@ -41,3 +41,12 @@ export function loadRuleCatalogue(dir: string): Rule[] {
   if (problems.length > 0) throw new RuleCatalogueError(problems)
   return all.success ? all.data : []
 }
+
+/** Each device kind's reporting interval, from its data-gap rule (crane 30 s, pit 15 min). */
+export function expectedIntervals(rules: readonly Rule[]): Record<'crane' | 'pit', number> {
+  const of = (kind: 'crane' | 'pit', fallback: number) => {
+    const rule = rules.find((r) => r.deviceKind === kind && r.condition.kind === 'data_gap')
+    return rule?.condition.kind === 'data_gap' ? rule.condition.expectedIntervalMs : fallback
+  }
+  return { crane: of('crane', 30_000), pit: of('pit', 900_000) }
+}

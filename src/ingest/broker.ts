@@ -1,5 +1,4 @@
 import { createServer, type Server, type Socket } from 'node:net'
-import { Readable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
@@ -9,9 +8,14 @@ import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
+import type { IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
+import { markRedeliveriesAsDuplicates } from './redelivery.js'
 import { GuardedSocket } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
+
+export type { IngestMetrics } from './ingest-metrics.js'
+
 import { type DeviceIdentity, decidePublish, isAllowedSubscription, isAllowedWillTopic } from './topics.js'
 
 /** CONNACK return codes [MQTT-3.2.2-3]; Aedes' AuthErrorCode is a const enum we cannot import. */
@@ -20,25 +24,6 @@ const connackNotAuthorized = 5
 /** 64 KiB payload (CONTRACT §2.1) plus room for the topic and packet id. */
 const maxPacketBytes = 64 * 1024 + 1024
 const logIntervalMs = 60_000
-
-export interface IngestMetrics {
-  accepted(objects: number): void
-  rejected(code: string, objects: number): void
-  duplicates(objects: number): void
-  refused(
-    reason:
-      | 'auth'
-      | 'acl'
-      | 'subscribe'
-      | 'packet_too_large'
-      | 'unauthenticated_cap'
-      | 'log_failure'
-      | 'log_full'
-      | 'login_lockout',
-  ): void
-  /** A PUBACK held back because the log is filling up. */
-  delayed(ms: number): void
-}
 
 export interface BrokerOptions {
   readonly host: string
@@ -62,25 +47,6 @@ export interface BrokerOptions {
  * and the write-ahead log inside `authorizePublish`, the last hook before Aedes sends a QoS 1
  * PUBACK, so a PUBACK always means the message is on disk.
  */
-/**
- * [MQTT-3.3.1-1]: a PUBLISH sent again (after a reconnect to a persistent session) carries DUP=1.
- * Aedes 1.2 resends the stored in-flight packets, those that already have a packet id, without
- * it (found by the conformance suite, which Debian's mosquitto passes). The stored stream is
- * wrapped so that exactly those are flagged; messages queued while offline go out as first sends.
- */
-function markRedeliveriesAsDuplicates(aedes: Aedes): void {
-  const persistence = (aedes as unknown as { persistence: { outgoingStream(client: Client): Readable } })
-    .persistence
-  const outgoingStream = persistence.outgoingStream.bind(persistence)
-  persistence.outgoingStream = (client) =>
-    Readable.from(
-      (async function* () {
-        for await (const packet of outgoingStream(client) as AsyncIterable<{ messageId?: number }>)
-          yield packet.messageId ? { ...packet, dup: true } : packet
-      })(),
-    )
-}
-
 export class Broker {
   private readonly options: BrokerOptions
   private readonly identities = new WeakMap<Client, DeviceIdentity>()

@@ -228,7 +228,13 @@ export class Engine {
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
           states: this.ruleStates,
-          initialState: (key) => seeds.get(key),
+          // A seed is where a key starts once, at its first reading after the restart; after that
+          // the key's own (saved) state rules, including "back to normal".
+          initialState: (key) => {
+            const seed = seeds.get(key)
+            seeds.delete(key)
+            return seed
+          },
           latestTimestamps: () => this.projection.latestTimestamps(),
           // Devices online when the engine stopped, and those whose silence was already raised.
           watchFromStart: () =>

@@ -17,6 +17,7 @@ const cliPrincipal: Principal = { tokenId: 'cli', name: 'cli', role: 'admin', si
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { registryDatabasePath } from './engine.js'
 import { serve } from './serve.js'
+import { runSimulate } from './simulate-command.js'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -32,6 +33,7 @@ Commands:
   token create          create an API token (shown once)
   rule set              override a rule's thresholds for a site or one device
   point set             configure a pit point (baseline, design value, alarm values)
+  simulate              simulated cranes and pit monitors publishing over MQTT (scenarios)
 
 Run "siteward <command> --help" for a command's options. Configuration comes from
 SITEWARD_* environment variables (see the README); provisioning commands work on
@@ -87,6 +89,8 @@ export async function runCli(
     return 0
   }
   switch (command) {
+    case 'simulate':
+      return runSimulate(argv.slice(1), out)
     case 'serve':
       if (sub === '--help' || sub === '-h') return printed(out, help.serve)
       if (sub !== undefined) throw new UsageError(`serve takes no arguments (got "${sub}")`)

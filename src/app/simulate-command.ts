@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { scenarioNamed, scenarios } from '../simulators/scenarios.js'
+import { type SimulatedDevice, simulate } from '../simulators/simulator.js'
+
+export const simulateHelp = `Usage: siteward simulate [--scenario NAME] [--duration 60s] [--cranes 2] [--pits 1]
+                         (--devices-file FILE | --api-url URL --admin-token TOKEN [--site S])
+                         [--mqtt-url mqtt://127.0.0.1:1883] [--crane-interval 1s] [--pit-interval 5m] [--seed 1]
+       siteward simulate --list
+
+Simulated cranes and pit monitors publish to the broker over MQTT, like real devices. Devices
+come from a JSON file ([{"id","siteId","kind","secret"}]) or are provisioned through the admin
+API (site S, default SIM, created when missing). A progress line shows messages sent, acked,
+the rate and errors; a summary is printed as JSON at the end.
+  --scenario        ${scenarios.map((s) => s.name).join(', ')}
+  --list            describe every scenario`
+
+const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+function duration(text: string, name: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text)
+  if (match === null)
+    throw new Error(`--${name}: expected a duration such as 500ms, 30s, 5m or 1h, got "${text}"`)
+  return Number(match[1]) * (units[match[2] as string] as number)
+}
+
+/** `siteward simulate`: returns the exit code. */
+export async function runSimulate(args: readonly string[], out: (line: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      list: { type: 'boolean' },
+      scenario: { type: 'string', default: 'normal' },
+      duration: { type: 'string', default: '60s' },
+      cranes: { type: 'string', default: '2' },
+      pits: { type: 'string', default: '1' },
+      'devices-file': { type: 'string' },
+      'api-url': { type: 'string' },
+      'admin-token': { type: 'string' },
+      site: { type: 'string', default: 'SIM' },
+      'mqtt-url': { type: 'string', default: `mqtt://127.0.0.1:${process.env.SITEWARD_MQTT_PORT ?? 1883}` },
+      'crane-interval': { type: 'string', default: '1s' },
+      'pit-interval': { type: 'string', default: '5m' },
+      seed: { type: 'string', default: '1' },
+    },
+  })
+  if (values.help === true) {
+    out(simulateHelp)
+    return 0
+  }
+  if (values.list === true) {
+    for (const scenario of scenarios) out(`${scenario.name.padEnd(22)} ${scenario.description}`)
+    return 0
+  }
+  const scenario = scenarioNamed(values.scenario)
+  if (scenario === undefined)
+    throw new Error(
+      `--scenario: no scenario "${values.scenario}" (${scenarios.map((s) => s.name).join(', ')})`,
+    )
+  const devices =
+    values['devices-file'] !== undefined
+      ? (JSON.parse(readFileSync(values['devices-file'], 'utf8')) as SimulatedDevice[])
+      : await provision({
+          apiUrl: values['api-url'],
+          token: values['admin-token'],
+          siteId: values.site,
+          cranes: Number(values.cranes),
+          pits: Number(values.pits),
+        })
+  const say = (text: string) => process.stderr.write(text)
+  say(
+    `[simulate] ${scenario.name}: ${scenario.description}; ${devices.length} devices for ${values.duration}\n`,
+  )
+  let last = 0
+  const summary = await simulate({
+    mqttUrl: values['mqtt-url'],
+    devices,
+    scenario,
+    durationMs: duration(values.duration, 'duration'),
+    craneIntervalMs: duration(values['crane-interval'], 'crane-interval'),
+    pitIntervalMs: duration(values['pit-interval'], 'pit-interval'),
+    seed: Number(values.seed),
+    onProgress: (p) => {
+      const rate = (p.sent - last) / 1
+      last = p.sent
+      say(
+        `\r[simulate] ${Math.round(p.elapsedMs / 1000)} s · sent ${p.sent} · acked ${p.acked} · ${rate.toFixed(0)} msg/s · errors ${p.errors} · buffered ${p.buffered}   `,
+      )
+    },
+  })
+  say('\n')
+  out(JSON.stringify({ scenario: scenario.name, devices: devices.map((d) => d.id), ...summary }))
+  return summary.errors === 0 ? 0 : 1
+}
+
+/** Creates the site (when missing) and fresh devices through the admin API; returns their secrets. */
+async function provision(options: {
+  apiUrl: string | undefined
+  token: string | undefined
+  siteId: string
+  cranes: number
+  pits: number
+}): Promise<SimulatedDevice[]> {
+  const { apiUrl, token, siteId } = options
+  if (apiUrl === undefined || token === undefined)
+    throw new Error('give --devices-file, or --api-url and --admin-token to provision simulated devices')
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  }
+  const site = await call('GET', `/api/sites/${siteId}`)
+  if (site.status === 404) {
+    const created = await call('POST', '/api/sites', {
+      id: siteId,
+      name: `Simulated site ${siteId}`,
+      region: '330106',
+      pitGrade: 1,
+      pitDepthM: 15,
+    })
+    if (created.status >= 300) throw new Error(`creating site ${siteId}: ${JSON.stringify(created.body)}`)
+  } else if (site.status !== 200) throw new Error(`reading site ${siteId}: ${JSON.stringify(site.body)}`)
+  // Fresh ids each run: a device's secret is shown only once, at creation.
+  const run = randomBytes(3).toString('hex')
+  const plan = [
+    ...Array.from({ length: options.cranes }, (_, i) => ({
+      kind: 'crane' as const,
+      id: `${siteId}-TC${i + 1}-${run}`,
+    })),
+    ...Array.from({ length: options.pits }, (_, i) => ({
+      kind: 'pit' as const,
+      id: `${siteId}-PIT${i + 1}-${run}`,
+    })),
+  ]
+  const devices: SimulatedDevice[] = []
+  for (const { kind, id } of plan) {
+    const created = await call('POST', '/api/devices', { siteId, id, kind })
+    if (created.status >= 300) throw new Error(`creating device ${id}: ${JSON.stringify(created.body)}`)
+    devices.push({ id, siteId, kind, secret: created.body.secret as string })
+  }
+  return devices
+}

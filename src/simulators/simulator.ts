@@ -22,6 +22,8 @@ export interface SimulationOptions {
   readonly seed: number
   /** Called about once a second and at the end. */
   readonly onProgress?: (progress: SimulationProgress) => void
+  /** Ends the run early (Ctrl-C in the demo). */
+  readonly signal?: AbortSignal
 }
 
 export interface SimulationProgress {
@@ -140,7 +142,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationPr
     progress.elapsedMs = Date.now() - started
     options.onProgress?.(progress)
   }, 1_000)
-  await new Promise((resolve) => setTimeout(resolve, options.durationMs))
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, options.durationMs)
+    options.signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
   for (const timer of timers) clearInterval(timer)
   clearInterval(reporter)
   // Let what is in flight be acknowledged (bounded), then say goodbye properly (no Will).

@@ -3,6 +3,7 @@
 // mqtt-packet, then mutated. Valid devices are not part of this file: the harness runs them.
 import { connect as connectTcp, type Socket } from 'node:net'
 import { generate, type Packet } from 'mqtt-packet'
+import { seededRandom as random } from '../src/simulators/random.js'
 
 export interface FuzzTarget {
   readonly port: number
@@ -16,18 +17,6 @@ export interface FuzzReport {
   packets: number
   sessions: number
   byStrategy: Record<string, number>
-}
-
-/** Small, seeded, good enough to make every run repeatable (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 type Rng = () => number

@@ -108,9 +108,14 @@ async function respond(api: string, token: string, options: DemoOptions): Promis
   while (!options.signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     try {
-      const { items } = (await (await fetch(`${api}/api/alerts?limit=100`, { headers })).json()) as {
-        items: Alert[]
+      const response = await fetch(`${api}/api/alerts?limit=100`, { headers })
+      if (!response.ok) {
+        options.say(
+          `responder: the API answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
+        )
+        continue
       }
+      const { items } = (await response.json()) as { items: Alert[] }
       for (const alert of items) {
         const before = seen.get(alert.id)
         const value = alert.value === null ? '' : ` ${Number(alert.value.toFixed(2))}`
@@ -128,8 +133,9 @@ async function respond(api: string, token: string, options: DemoOptions): Promis
           if (answer.status === 200) options.say(`acknowledged  ${what} by the demo responder`)
         }
       }
-    } catch {
-      // the engine is stopping
+    } catch (error) {
+      // Connection refused while the engine stops is expected; anything else is worth a line.
+      if (!options.signal.aborted) options.say(`responder: ${(error as Error).message}`)
     }
   }
 }

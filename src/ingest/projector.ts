@@ -122,7 +122,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
   const devices = new Map<string, MutableChange>()
   const deadLetters: DeadLetter[] = []
   const readings: Reading[] = []
-  const hours = new Map<string, ReadingHour>()
+  const hours = new Map<string, { -readonly [K in keyof ReadingHour]: ReadingHour[K] }>()
   const changeOf = (deviceId: string): MutableChange => {
     let change = devices.get(deviceId)
     if (change === undefined) {
@@ -159,7 +159,8 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
         const hour = Math.floor(item.ts / 3_600_000)
         const key = `${record.deviceId}|${hour}`
         const counted = hours.get(key)
-        hours.set(key, { deviceId: record.deviceId, hour, readings: (counted?.readings ?? 0) + 1 })
+        if (counted === undefined) hours.set(key, { deviceId: record.deviceId, hour, readings: 1 })
+        else counted.readings += 1
       }
     }
     change.online = !reportsOffline(record)

@@ -15,6 +15,16 @@ describe('rule state across restarts, and late data', () => {
 
   const alertsOf = async (token: string, ruleId: string): Promise<Alert[]> =>
     (await api('GET', `/api/alerts?ruleId=${ruleId}`, token)).body.items as Alert[]
+  /** A fresh engine with crane TC-01 on site S1, connected, and an officer of S1. */
+  const craneOnFreshEngine = async () => {
+    t = await startTestEngine()
+    const secret = t.addDevice('S1', 'TC-01', 'crane')
+    const officer = t.token('officer', { sites: ['S1'] })
+    const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
+    const publish = (body: unknown) =>
+      crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })
+    return { officer, crane, publish }
+  }
   const eventTypes = async (token: string, id: string): Promise<string[]> =>
     ((await api('GET', `/api/alerts/${id}/events`, token)).body.items as { type: string }[]).map(
       (e) => e.type,
@@ -52,12 +62,7 @@ describe('rule state across restarts, and late data', () => {
   })
 
   it('evaluates backfill behind live data apart: it raises retrospective alerts and never clears a live one', async () => {
-    t = await startTestEngine()
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
-    const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
-    const publish = (body: unknown) =>
-      crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })
+    const { officer, crane, publish } = await craneOnFreshEngine()
     const now = Date.now()
 
     await publish({ ts: now, loadPct: 105 }) // live overload: alarm
@@ -82,12 +87,7 @@ describe('rule state across restarts, and late data', () => {
   })
 
   it('keeps a live run of readings whole when backfill arrives between them', async () => {
-    t = await startTestEngine()
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
-    const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
-    const publish = (body: unknown) =>
-      crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })
+    const { officer, crane, publish } = await craneOnFreshEngine()
     const now = Date.now()
     // Supply voltage low needs 3 readings in a row below 323 V (seeds/rules/crane.json).
     await publish({ ts: now, powerV: 300 })
@@ -103,12 +103,7 @@ describe('rule state across restarts, and late data', () => {
   })
 
   it('raises a retrospective alert from a breach found only in backfill, and its own end clears it', async () => {
-    t = await startTestEngine()
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
-    const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
-    const publish = (body: unknown) =>
-      crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })
+    const { officer, crane, publish } = await craneOnFreshEngine()
     const now = Date.now()
     await publish({ ts: now, loadPct: 50 })
     const old = now - 30 * 60_000

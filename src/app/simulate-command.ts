@@ -92,7 +92,10 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
   })
   say('\n')
   out(JSON.stringify({ scenario: scenario.name, devices: devices.map((d) => d.id), ...summary }))
-  return summary.errors === 0 ? 0 : 1
+  const unacknowledged = summary.sent - summary.acked - summary.errors
+  if (unacknowledged > 0)
+    say(`[simulate] ${unacknowledged} messages were still waiting for a PUBACK after 10 s\n`)
+  return summary.errors === 0 && unacknowledged === 0 ? 0 : 1
 }
 
 /** Creates the site (when missing) and fresh devices through the admin API; returns their secrets. */

@@ -1,115 +1,164 @@
-// A load publisher in its own process: many device connections, each keeping a window of QoS 1
-// publishes in flight. Prints one JSON line with what it sent and how long the acks took.
+// A load publisher in its own process, the same for every broker under test. Modes:
+// - burst: every connection keeps `window` publishes in flight until `total` are sent. At QoS 0
+//   each connection ends with one QoS 1 publish: brokers handle a connection's packets in order,
+//   so its PUBACK means the broker has taken in everything before it.
+// - paced: `ratePerSecond` spread round robin over the connections for `durationMs`.
+// - idle: publish nothing until stdin closes.
+// Prints {"connected":n} once every connection is up, so load starts from the same moment.
+// Options come as a JSON file (argv[2]). Prints one JSON line with what it sent, what was acknowledged and how long it took.
+import { readFileSync } from 'node:fs'
 import mqtt from 'mqtt'
 
-interface Options {
-  url: string
-  devices: { id: string; siteId: string; secret: string }[]
-  total: number
-  window: number
-  qos: 0 | 1
-  /** Paced mode: this many messages per second for `durationMs`, spread over the devices. */
-  ratePerSecond?: number
-  durationMs?: number
+export interface BenchDevice {
+  readonly id: string
+  readonly siteId: string
+  readonly secret: string
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as Options
+export interface PublisherOptions {
+  readonly url: string
+  readonly devices: readonly BenchDevice[]
+  readonly mode: 'burst' | 'paced' | 'idle'
+  readonly qos: 0 | 1
+  readonly total?: number
+  readonly window?: number
+  readonly ratePerSecond?: number
+  readonly durationMs?: number
+}
 
-async function main() {
-  const clients = await Promise.all(
-    options.devices.map((device) =>
-      mqtt.connectAsync(options.url, {
-        clientId: device.id,
-        username: device.id,
-        password: device.secret,
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        connectTimeout: 30_000,
-      }),
-    ),
-  )
-  if (options.ratePerSecond !== undefined) {
-    await paced(clients, options.ratePerSecond, options.durationMs ?? 10_000)
-    await Promise.all(clients.map((client) => client.endAsync()))
-    return
+export interface PublisherResult {
+  readonly sent: number
+  readonly acked: number
+  readonly errors: number
+  readonly elapsedMs: number
+}
+
+/** A crane reading of the contract's shape (CONTRACT §2.2), different on every seq. */
+export function craneReading(ts: number, seq: number): string {
+  return JSON.stringify({
+    ts,
+    seq,
+    loadT: 2 + (seq % 50) / 10,
+    momentPct: 60 + (seq % 30),
+    radiusM: 25.5,
+    windMps: 6.2,
+    mode: 'work',
+  })
+}
+
+const topicOf = (device: BenchDevice) => `sites/${device.siteId}/devices/${device.id}/telemetry`
+const connectBatch = 250
+
+async function connectAll(options: PublisherOptions): Promise<mqtt.MqttClient[]> {
+  const clients: mqtt.MqttClient[] = []
+  for (let i = 0; i < options.devices.length; i += connectBatch) {
+    const batch = options.devices.slice(i, i + connectBatch)
+    clients.push(
+      ...(await Promise.all(
+        batch.map((device) =>
+          mqtt.connectAsync(options.url, {
+            clientId: device.id,
+            username: device.id,
+            password: device.secret,
+            protocolVersion: 4,
+            reconnectPeriod: 0,
+            connectTimeout: 60_000,
+            keepalive: 120,
+          }),
+        ),
+      )),
+    )
   }
-  const perDevice = Math.ceil(options.total / clients.length)
+  return clients
+}
+
+async function burst(options: PublisherOptions, clients: mqtt.MqttClient[]): Promise<PublisherResult> {
+  const perDevice = Math.ceil((options.total ?? 0) / clients.length)
   const startedAt = performance.now()
   let acked = 0
   let errors = 0
   await Promise.all(
     clients.map(async (client, index) => {
-      const device = options.devices[index]
-      if (device === undefined) return
-      const topic = `sites/${device.siteId}/devices/${device.id}/telemetry`
+      const device = options.devices[index] as BenchDevice
+      const topic = topicOf(device)
       const baseTs = Date.now() - 60_000
       let next = 0
       const lane = async () => {
         while (next < perDevice) {
           const seq = next++
-          const payload = JSON.stringify({
-            ts: baseTs + seq,
-            seq,
-            loadT: 2 + (seq % 50) / 10,
-            momentPct: 60 + (seq % 30),
-            radiusM: 25.5,
-            windMps: 6.2,
-            mode: 'work',
-          })
           try {
-            await client.publishAsync(topic, payload, { qos: options.qos })
-            acked++
+            await client.publishAsync(topic, craneReading(baseTs + seq, seq), { qos: options.qos })
+            if (options.qos === 1) acked++
           } catch {
             errors++
           }
         }
       }
-      await Promise.all(Array.from({ length: options.window }, lane))
+      await Promise.all(Array.from({ length: options.window ?? 10 }, lane))
+      if (options.qos === 0) {
+        await client.publishAsync(topic, craneReading(baseTs + perDevice, perDevice), { qos: 1 })
+        acked++
+      }
     }),
   )
-  const elapsedMs = performance.now() - startedAt
-  await Promise.all(clients.map((client) => client.endAsync()))
-  process.stdout.write(`${JSON.stringify({ sent: perDevice * clients.length, acked, errors, elapsedMs })}\n`)
+  const sent = perDevice * clients.length + (options.qos === 0 ? clients.length : 0)
+  return { sent, acked, errors, elapsedMs: performance.now() - startedAt }
 }
 
-/** Steady background telemetry: every 10 ms, the share of the rate due by then, round robin. */
-async function paced(clients: mqtt.MqttClient[], ratePerSecond: number, durationMs: number) {
+/** Steady telemetry: every 10 ms, the share of the rate due by then, round robin. */
+async function paced(options: PublisherOptions, clients: mqtt.MqttClient[]): Promise<PublisherResult> {
+  const rate = options.ratePerSecond ?? 1
+  const durationMs = options.durationMs ?? 10_000
   const startedAt = performance.now()
   let sent = 0
   let acked = 0
-  let seq = 0
+  let errors = 0
   while (performance.now() - startedAt < durationMs) {
-    const due = Math.floor(((performance.now() - startedAt) / 1000) * ratePerSecond)
+    const due = Math.floor(((performance.now() - startedAt) / 1000) * rate)
     while (sent < due) {
       const index = sent % clients.length
       const client = clients[index] as mqtt.MqttClient
-      const device = options.devices[index] as Options['devices'][number]
-      const payload = JSON.stringify({
-        ts: Date.now(),
-        seq: seq++,
-        loadT: 2.1,
-        momentPct: 55,
-        windMps: 4.2,
-        mode: 'work',
+      const device = options.devices[index] as BenchDevice
+      const seq = Math.floor(sent / clients.length)
+      client.publish(topicOf(device), craneReading(Date.now(), seq), { qos: options.qos }, (error) => {
+        if (error) errors++
+        else acked++
       })
-      client.publish(
-        `sites/${device.siteId}/devices/${device.id}/telemetry`,
-        payload,
-        { qos: 1 },
-        (error) => {
-          if (!error) acked++
-        },
-      )
       sent++
     }
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  process.stdout.write(
-    `${JSON.stringify({ sent, acked, errors: 0, elapsedMs: performance.now() - startedAt })}\n`,
-  )
+  // Give the last acknowledgements a moment to arrive.
+  const settleUntil = performance.now() + 5_000
+  while (options.qos === 1 && acked + errors < sent && performance.now() < settleUntil)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  return { sent, acked, errors, elapsedMs: performance.now() - startedAt }
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+async function idle(): Promise<PublisherResult> {
+  process.stdin.resume()
+  await new Promise((resolve) => process.stdin.once('end', resolve))
+  return { sent: 0, acked: 0, errors: 0, elapsedMs: 0 }
+}
+
+async function main() {
+  const options = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as PublisherOptions
+  const clients = await connectAll(options)
+  process.stdout.write(`${JSON.stringify({ connected: clients.length })}\n`)
+  const result =
+    options.mode === 'idle'
+      ? await idle()
+      : options.mode === 'paced'
+        ? await paced(options, clients)
+        : await burst(options, clients)
+  await Promise.all(clients.map((client) => client.endAsync(true)))
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.exit(0)
+}
+
+if (process.argv[1]?.endsWith('publisher.ts')) {
+  main().catch((error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  })
+}

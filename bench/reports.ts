@@ -23,7 +23,37 @@ export interface QueryTiming {
 const day = 86_400_000
 const severities: Severity[] = ['warning', 'alarm', 'critical']
 
-export async function benchReports(alertCount: number, say: (text: string) => void): Promise<QueryTiming[]> {
+export interface ReportsBench {
+  readonly timings: QueryTiming[]
+  /** `siteward serve` from spawn to its ready line, three starts over the same store. */
+  readonly startupMs: number[]
+  readonly notClosed: number
+}
+
+/** Spawns `siteward serve` and times it to its ready line (Node.js and tsx start-up included). */
+async function timedStart(env: Record<string, string>) {
+  const began = performance.now()
+  const engine = await spawnServe(env)
+  return { engine, ms: performance.now() - began }
+}
+
+/** Start-up of an engine over an empty store, for comparison with a full one. */
+export async function emptyStartupMs(): Promise<number[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-empty-'))
+  const times: number[] = []
+  try {
+    for (let i = 0; i < 3; i++) {
+      const { engine, ms } = await timedStart({ SITEWARD_DATA_DIR: dataDir })
+      times.push(ms)
+      await stopServe(engine.child)
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  return times
+}
+
+export async function benchReports(alertCount: number, say: (text: string) => void): Promise<ReportsBench> {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-reports-'))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
@@ -89,6 +119,9 @@ export async function benchReports(alertCount: number, say: (text: string) => vo
     }
   })()
   const stored = (db.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n
+  const notClosed = (
+    db.prepare("SELECT count(*) AS n FROM alerts WHERE state <> 'closed'").get() as { n: number }
+  ).n
   const regulator = provisioning.createToken({
     role: 'regulator',
     name: 'bench regulator',
@@ -98,7 +131,18 @@ export async function benchReports(alertCount: number, say: (text: string) => vo
   db.close()
   say(`${stored.toLocaleString('en')} alerts stored; starting siteward serve`)
 
-  const engine = await spawnServe({ SITEWARD_DATA_DIR: dataDir, SITEWARD_HTTP_RATE_LIMIT: '100000' })
+  const env = { SITEWARD_DATA_DIR: dataDir, SITEWARD_HTTP_RATE_LIMIT: '100000' }
+  const startupMs: number[] = []
+  for (let i = 0; i < 2; i++) {
+    const { engine, ms } = await timedStart(env)
+    startupMs.push(ms)
+    await stopServe(engine.child)
+  }
+  const { engine, ms } = await timedStart(env)
+  startupMs.push(ms)
+  say(
+    `start-up over ${stored.toLocaleString('en')} alerts (${notClosed.toLocaleString('en')} not closed): ${startupMs.map((t) => `${t.toFixed(0)} ms`).join(', ')}`,
+  )
   const base = `http://127.0.0.1:${engine.httpPort}`
   const period = `from=${new Date(start).toISOString()}&to=${new Date().toISOString()}`
   const queries: [string, string, string][] = [
@@ -140,5 +184,5 @@ export async function benchReports(alertCount: number, say: (text: string) => vo
     await stopServe(engine.child)
     rmSync(dataDir, { recursive: true, force: true })
   }
-  return timings
+  return { timings, startupMs, notClosed }
 }

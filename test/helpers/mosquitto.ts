@@ -11,7 +11,7 @@ export interface RunningMosquitto {
 }
 
 /** Debian installs the broker in /usr/sbin, which a non-root PATH may lack. */
-function mosquittoBinary(): string | null {
+export function mosquittoBinary(): string | null {
   try {
     return execFileSync('sh', ['-c', 'command -v mosquitto || command -v /usr/sbin/mosquitto'], {
       encoding: 'utf8',
@@ -73,19 +73,7 @@ export async function startMosquitto(
   const child: ChildProcess = spawn(mosquittoBinary() ?? 'mosquitto', ['-c', join(dir, 'mosquitto.conf')], {
     stdio: 'ignore',
   })
-  // Ready when the port accepts connections.
-  for (let attempt = 0; ; attempt++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connectTcp(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.on('error', () => resolve(false))
-    })
-    if (open) break
-    if (attempt > 100 || child.exitCode !== null) throw new Error('mosquitto did not start')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitForPort(port, child)
   return {
     port,
     async stop() {
@@ -96,5 +84,21 @@ export async function startMosquitto(
       }
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Resolves once the broker's port accepts connections (about 5 s at most). */
+export async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connectTcp(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.on('error', () => resolve(false))
+    })
+    if (open) return
+    if (attempt > 100 || child.exitCode !== null) throw new Error('mosquitto did not start')
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

@@ -10,8 +10,11 @@ export interface ServeProcess {
  * `siteward serve` as a child process (one PID to stop), on loopback and free ports unless the
  * environment says otherwise; resolves once it logs that it is ready.
  */
-export function spawnServe(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts', 'serve'], {
+export function spawnServe(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/app/main.ts', 'serve'], {
     env: {
       ...process.env,
       SITEWARD_MQTT_HOST: '127.0.0.1',

@@ -1,0 +1,103 @@
+// Fixed loads (issue 6): every device publishes one QoS 1 reading a second. City: 2,000 devices;
+// province: 20,000 devices, or as many as one process may hold open here. Measured over a
+// 20 s window after 5 s of steady load: CPU of the target (and of influxd, apart), peak memory,
+// the rate acknowledged and stored, and for Siteward the alert latency meanwhile.
+import { probeAlertLatency } from './alert-latency.js'
+import { cpuSeconds, percentile, rssBytes, say, sleep } from './proc.js'
+import { startPublishers } from './publish.js'
+import { startTarget, type TargetContext, type TargetName } from './targets/index.js'
+
+export interface LoadRun {
+  readonly load: string
+  readonly target: TargetName
+  readonly devices: number
+  readonly offeredRate: number
+  readonly connectSeconds: number
+  readonly ackedRate: number
+  readonly storedRate: number | null
+  /** CPU of the target's processes, in % of one core. */
+  readonly cpuPercent: number
+  readonly influxdCpuPercent: number
+  readonly peakRssMiB: number
+  readonly alertProbes: number | null
+  readonly alertLatencies: number | null
+  readonly alertP50Ms: number | null
+  readonly alertP99Ms: number | null
+}
+
+const warmMs = 5_000
+const windowMs = 20_000
+
+export async function measureLoad(
+  load: { readonly name: string; readonly devices: number },
+  name: TargetName,
+  context: TargetContext,
+  influxdPid: number,
+): Promise<LoadRun> {
+  const target = await startTarget(name, load.devices, context)
+  try {
+    say(`${load.name} load: ${name}: connecting ${load.devices.toLocaleString('en')} devices…`)
+    const connectStartedAt = performance.now()
+    const publishers = startPublishers({
+      url: target.url,
+      devices: target.devices,
+      mode: 'paced',
+      qos: 1,
+      ratePerSecond: load.devices,
+      durationMs: warmMs + windowMs + 2_000,
+    })
+    await publishers.connected
+    const connectSeconds = (performance.now() - connectStartedAt) / 1000
+    say(`${load.name} load: ${name}: connected in ${connectSeconds.toFixed(1)} s; measuring…`)
+    await sleep(warmMs)
+    const cpu = () => target.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+    const cpuBefore = cpu()
+    const influxBefore = cpuSeconds(influxdPid)
+    const storedBefore = (await target.stored?.()) ?? null
+    const windowStartedAt = performance.now()
+    let peakRss = 0
+    const sampler = setInterval(() => {
+      peakRss = Math.max(
+        peakRss,
+        target.pids().reduce((sum, pid) => sum + rssBytes(pid), 0),
+      )
+    }, 500)
+    const latency = target.probe === undefined ? null : probeAlertLatency(target, windowMs - 2_000)
+    await sleep(windowMs)
+    const seconds = (performance.now() - windowStartedAt) / 1000
+    clearInterval(sampler)
+    const cpuPercent = ((cpu() - cpuBefore) / seconds) * 100
+    const influxdCpuPercent = ((cpuSeconds(influxdPid) - influxBefore) / seconds) * 100
+    const storedAfter = (await target.stored?.()) ?? null
+    const result = await publishers.result
+    const probed = await latency
+    const run: LoadRun = {
+      load: load.name,
+      target: name,
+      devices: load.devices,
+      offeredRate: load.devices,
+      connectSeconds,
+      ackedRate: result.acked / (result.elapsedMs / 1000),
+      storedRate:
+        storedBefore === null || storedAfter === null ? null : (storedAfter - storedBefore) / seconds,
+      cpuPercent,
+      influxdCpuPercent,
+      peakRssMiB: peakRss / 1024 ** 2,
+      alertProbes: probed?.probes ?? null,
+      alertLatencies: probed?.latencies.length ?? null,
+      alertP50Ms: probed === null ? null : percentile(probed.latencies, 50),
+      alertP99Ms: probed === null ? null : percentile(probed.latencies, 99),
+    }
+    say(
+      `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +
+        `${Math.round(run.ackedRate).toLocaleString('en')}/s acked` +
+        (run.storedRate === null ? '' : `, ${Math.round(run.storedRate).toLocaleString('en')}/s stored`) +
+        (run.alertP99Ms === null
+          ? ''
+          : `, alert p50 ${run.alertP50Ms?.toFixed(1)} ms p99 ${run.alertP99Ms.toFixed(1)} ms`),
+    )
+    return run
+  } finally {
+    await target.stop()
+  }
+}

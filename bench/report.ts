@@ -1,0 +1,158 @@
+// The benchmark's Markdown: tables side by side, ratios, and whether each aim of issue 6 is met.
+import type { IdleRun } from './idle.js'
+import type { LoadRun } from './load.js'
+import { median } from './proc.js'
+import type { ReportsBench } from './reports.js'
+import { type TargetName, targetLabels } from './targets/index.js'
+import type { ThroughputRun } from './throughput.js'
+
+export interface BenchResults {
+  readonly machine: Record<string, unknown>
+  readonly settings: {
+    readonly messages: number
+    readonly devices: number
+    readonly rounds: number
+    readonly alerts: number
+  }
+  readonly nodeRed: string | null
+  readonly throughput: readonly ThroughputRun[]
+  readonly loads: readonly LoadRun[]
+  readonly idle: readonly IdleRun[]
+  readonly emptyStartup: readonly number[]
+  readonly reports: ReportsBench | null
+}
+
+const n = (value: number | null | undefined, digits = 0) =>
+  value === null || value === undefined || Number.isNaN(value)
+    ? '—'
+    : value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const pct = (ratio: number) => `${n(ratio * 100)} %`
+const verdict = (met: boolean) => (met ? '**met**' : '**missed**')
+
+function medianOf(
+  runs: readonly ThroughputRun[],
+  target: TargetName,
+  qos: 0 | 1,
+  pick: (r: ThroughputRun) => number | null,
+) {
+  const values = runs.filter((r) => r.target === target && r.qos === qos).map(pick)
+  if (values.length === 0 || values.some((v) => v === null)) return null
+  return median(values as number[])
+}
+
+function throughputSection(results: BenchResults): string[] {
+  const runs = results.throughput
+  if (runs.length === 0) return []
+  const targets = [...new Set(runs.map((r) => r.target))]
+  const bare = medianOf(runs, 'aedes', 1, (r) => r.ackRate)
+  const lines = [
+    `### Throughput: ${n(results.settings.messages)} messages from ${n(results.settings.devices)} connections, median of ${results.settings.rounds} rounds`,
+    '',
+    '| target | QoS 1 taken in/s | QoS 1 into InfluxDB/s | QoS 0 taken in/s | QoS 0 into InfluxDB/s | CPU µs/message (QoS 1) | QoS 1 taken in, of bare Aedes |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const target of targets) {
+    const ack1 = medianOf(runs, target, 1, (r) => r.ackRate)
+    lines.push(
+      `| ${targetLabels[target]} | ${n(ack1)} | ${n(medianOf(runs, target, 1, (r) => r.endToEndRate))} | ${n(medianOf(runs, target, 0, (r) => r.ackRate))} | ${n(medianOf(runs, target, 0, (r) => r.endToEndRate))} | ${n(medianOf(runs, target, 1, (r) => r.cpuMicrosPerMessage))} | ${bare === null || ack1 === null ? '—' : pct(ack1 / bare)} |`,
+    )
+  }
+  const stored = runs.filter((r) => r.stored !== null)
+  const short = stored.filter((r) => r.stored !== r.messages)
+  lines.push(
+    '',
+    short.length === 0
+      ? `InfluxDB held exactly the messages sent in all ${stored.length} runs that store telemetry.`
+      : `InfluxDB did NOT hold exactly what was sent in: ${short.map((r) => `${r.target} QoS ${r.qos} ${r.stored}/${r.messages}`).join(', ')}.`,
+  )
+  const errors = runs.filter((r) => r.errors > 0)
+  if (errors.length > 0)
+    lines.push(`Publish errors: ${errors.map((r) => `${r.target} QoS ${r.qos}: ${r.errors}`).join(', ')}.`)
+  return lines
+}
+
+function loadSection(results: BenchResults): string[] {
+  if (results.loads.length === 0) return []
+  return [
+    '### Fixed load: each device publishes one QoS 1 reading a second (20 s window after 5 s)',
+    '',
+    '| load | target | devices | connect | acked/s | stored/s | CPU, % of one core | influxd CPU | peak memory | alert p50 | alert p99 | alert events / probes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.loads.map(
+      (r) =>
+        `| ${r.load} | ${targetLabels[r.target]} | ${n(r.devices)} | ${n(r.connectSeconds, 1)} s | ${n(r.ackedRate)} | ${n(r.storedRate)} | ${n(r.cpuPercent)} % | ${n(r.influxdCpuPercent)} % | ${n(r.peakRssMiB)} MiB | ${r.alertP50Ms === null ? '—' : `${n(r.alertP50Ms, 1)} ms`} | ${r.alertP99Ms === null ? '—' : `${n(r.alertP99Ms, 1)} ms`} | ${r.alertProbes === null ? '—' : `${r.alertLatencies} / ${r.alertProbes}`} |`,
+    ),
+  ]
+}
+
+function idleSection(results: BenchResults): string[] {
+  if (results.idle.length === 0) return []
+  return [
+    '### Memory per idle connection',
+    '',
+    '| target | connections | memory before | memory connected | per connection |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...results.idle.map(
+      (r) =>
+        `| ${targetLabels[r.target]} | ${n(r.connections)} | ${n(r.baseRssMiB)} MiB | ${n(r.rssMiB)} MiB | ${n(r.bytesPerConnection / 1024, 1)} KiB |`,
+    ),
+  ]
+}
+
+function reportsSection(results: BenchResults): string[] {
+  const reports = results.reports
+  if (reports === null) return []
+  const full = median(reports.startupMs)
+  const empty = median(results.emptyStartup)
+  return [
+    '### Start-up and the regulators’ queries',
+    '',
+    `\`siteward serve\` to its ready line (Node.js and tsx start-up included), median of 3: empty store ${n(empty)} ms; ${n(results.settings.alerts)} stored alerts (${n(reports.notClosed)} not closed, their retained MQTT copies republished) ${n(full)} ms (${n(full / empty, 1)}×).`,
+    '',
+    '| query | median | max of 5 | response |',
+    '| --- | ---: | ---: | ---: |',
+    ...reports.timings.map(
+      (t) => `| ${t.name} | ${n(t.medianMs)} ms | ${n(t.maxMs)} ms | ${n(t.bytes / 1024)} KiB |`,
+    ),
+  ]
+}
+
+function aims(results: BenchResults): string[] {
+  const runs = results.throughput
+  const lines: string[] = []
+  const bare = medianOf(runs, 'aedes', 1, (r) => r.ackRate)
+  const full = medianOf(runs, 'siteward', 1, (r) => r.ackRate)
+  const fullStored = medianOf(runs, 'siteward', 1, (r) => r.endToEndRate)
+  const red = medianOf(runs, 'node-red', 1, (r) => r.endToEndRate)
+  if (bare !== null && full !== null)
+    lines.push(
+      `- Siteward full ≥ 50 % of bare Aedes's QoS 1 throughput: ${pct(full / bare)} acknowledged${fullStored === null ? '' : `, ${pct(fullStored / bare)} into InfluxDB`}: ${verdict(full / bare >= 0.5)}.`,
+    )
+  if (fullStored !== null && red !== null)
+    lines.push(
+      `- Siteward full ≥ 2× the Node-RED flow (QoS 1, into InfluxDB): ${n(fullStored / red, 1)}×: ${verdict(fullStored / red >= 2)}.`,
+    )
+  const city = results.loads.find((r) => r.load === 'city' && r.target === 'siteward')
+  if (city !== undefined) {
+    lines.push(
+      `- City load under 25 % of one core: ${n(city.cpuPercent)} %: ${verdict(city.cpuPercent < 25)}.`,
+    )
+    if (city.alertP99Ms !== null)
+      lines.push(
+        `- p99 alert latency under 100 ms at city load: ${n(city.alertP99Ms, 1)} ms: ${verdict(city.alertP99Ms < 100)}.`,
+      )
+  }
+  return lines.length === 0 ? [] : ['### Aims of issue 6', '', ...lines]
+}
+
+export function report(results: BenchResults): string {
+  const sections = [
+    [`Machine: ${JSON.stringify(results.machine)}`, `Node-RED: ${results.nodeRed ?? 'not run'}`],
+    throughputSection(results),
+    loadSection(results),
+    idleSection(results),
+    reportsSection(results),
+    aims(results),
+  ].filter((lines) => lines.length > 0)
+  return `\n${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`
+}

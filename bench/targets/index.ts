@@ -1,0 +1,165 @@
+// The five systems the benchmark drives with the same publisher and payloads (issue 6).
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Provisioning } from '../../src/domain/provisioning.js'
+import { openDatabase } from '../../src/storage/sqlite/database.js'
+import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { spawnServe } from '../../test/helpers/serve.js'
+import { stopChild, waitForLine } from '../proc.js'
+import type { BenchDevice } from '../publisher.js'
+import { startPlainMosquitto } from './mosquitto.js'
+import { type NodeRedInstall, startNodeRedStack } from './node-red.js'
+
+export type TargetName = 'mosquitto' | 'aedes' | 'siteward-ingest' | 'siteward' | 'node-red'
+
+export const targetLabels: Record<TargetName, string> = {
+  mosquitto: 'Debian mosquitto 2 (native; no auth, no persistence)',
+  aedes: 'bare Aedes (no auth, no persistence)',
+  'siteward-ingest': 'Siteward ingest only (auth, validation, fsync’d log before PUBACK)',
+  siteward: 'Siteward full (+ projector, rules, alerts, InfluxDB)',
+  'node-red': 'mosquitto + Node-RED flow → InfluxDB',
+}
+
+export interface BenchTarget {
+  readonly name: TargetName
+  readonly url: string
+  readonly devices: BenchDevice[]
+  /** The processes whose CPU and memory are the target's (influxd is measured apart). */
+  readonly pids: () => number[]
+  /** Telemetry points the target has confirmed stored in InfluxDB, where it stores any. */
+  readonly stored?: () => Promise<number>
+  /** A device that is not under load, and an admin token: for alert-latency probes. */
+  readonly probe?: { readonly device: BenchDevice; readonly httpPort: number; readonly token: string }
+  stop(): Promise<void>
+}
+
+export interface TargetContext {
+  readonly influxUrl: string
+  readonly influxPort: number
+  readonly database: string
+  readonly nodeRed: NodeRedInstall | null
+}
+
+/** BENCH_PROFILE=1: the engine writes a V8 CPU profile into bench/results/profiles when it stops. */
+const profileArgs = () =>
+  process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : []
+
+const anonymous = (count: number, prefix: string): BenchDevice[] =>
+  Array.from({ length: count }, (_, i) => ({ id: `${prefix}-${i}`, siteId: 'BENCH', secret: 'x' }))
+
+/** A data folder whose registry has a site, `count` cranes, a probe crane and an admin token. */
+function provisioned(count: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-'))
+  const db = openDatabase(join(dataDir, 'siteward.db'))
+  const provisioning = new Provisioning(new RegistryRepository(db))
+  provisioning.addSite({ id: 'BENCH', name: 'Benchmark site', region: '330106' })
+  const add = (id: string): BenchDevice => ({
+    id,
+    siteId: 'BENCH',
+    secret: provisioning.addDevice({ siteId: 'BENCH', id, kind: 'crane' }).secret,
+  })
+  const devices = Array.from({ length: count }, (_, i) => add(`TC-${String(i).padStart(5, '0')}`))
+  const probe = add('PROBE-01')
+  const token = provisioning.createToken({ role: 'admin', name: 'bench' }).token
+  db.close()
+  return { dataDir, devices, probe, token }
+}
+
+/** Runs a bench server script that prints {"port":n} when it listens. */
+async function scriptServer(script: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const { port } = JSON.parse(await waitForLine(child, (line) => line.startsWith('{'))) as { port: number }
+  return { child, port }
+}
+
+async function influxCount(influxUrl: string, database: string, measurement: string): Promise<number> {
+  const query = `SELECT count(loadT) FROM ${measurement}`
+  const response = await fetch(
+    `${influxUrl}/query?db=${encodeURIComponent(database)}&q=${encodeURIComponent(query)}`,
+  )
+  const body = (await response.json()) as { results?: { series?: { values?: [string, number][] }[] }[] }
+  return Number(body.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0)
+}
+
+export async function startTarget(
+  name: TargetName,
+  deviceCount: number,
+  context: TargetContext,
+): Promise<BenchTarget> {
+  switch (name) {
+    case 'mosquitto': {
+      const broker = await startPlainMosquitto()
+      return {
+        name,
+        url: `mqtt://127.0.0.1:${broker.port}`,
+        devices: anonymous(deviceCount, 'MQ'),
+        pids: () => [broker.pid],
+        stop: () => broker.stop(),
+      }
+    }
+    case 'aedes': {
+      const { child, port } = await scriptServer('bench/bare-aedes.ts', [])
+      return {
+        name,
+        url: `mqtt://127.0.0.1:${port}`,
+        devices: anonymous(deviceCount, 'AE'),
+        pids: () => [child.pid ?? 0],
+        stop: () => stopChild(child),
+      }
+    }
+    case 'siteward-ingest': {
+      const { dataDir, devices } = provisioned(deviceCount)
+      const { child, port } = await scriptServer('bench/siteward-ingest.ts', [dataDir])
+      return {
+        name,
+        url: `mqtt://127.0.0.1:${port}`,
+        devices,
+        pids: () => [child.pid ?? 0],
+        async stop() {
+          await stopChild(child)
+          rmSync(dataDir, { recursive: true, force: true })
+        },
+      }
+    }
+    case 'siteward': {
+      const { dataDir, devices, probe, token } = provisioned(deviceCount)
+      const { child, mqttPort, httpPort } = await spawnServe(
+        {
+          SITEWARD_DATA_DIR: dataDir,
+          SITEWARD_INFLUX_URL: context.influxUrl,
+          SITEWARD_INFLUX_DB: context.database,
+          SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '60000',
+        },
+        profileArgs(),
+      )
+      return {
+        name,
+        url: `mqtt://127.0.0.1:${mqttPort}`,
+        devices,
+        pids: () => [child.pid ?? 0],
+        stored: () => influxCount(context.influxUrl, context.database, 'crane'),
+        probe: { device: probe, httpPort, token },
+        async stop() {
+          await stopChild(child)
+          rmSync(dataDir, { recursive: true, force: true })
+        },
+      }
+    }
+    case 'node-red': {
+      if (context.nodeRed === null) throw new Error('Node-RED is not installed')
+      const stack = await startNodeRedStack(context.nodeRed, context.influxPort, context.database)
+      return {
+        name,
+        url: `mqtt://127.0.0.1:${stack.mqttPort}`,
+        devices: anonymous(deviceCount, 'NR'),
+        pids: stack.pids,
+        stored: () => influxCount(context.influxUrl, context.database, 'crane'),
+        stop: () => stack.stop(),
+      }
+    }
+  }
+}

@@ -12,12 +12,18 @@ const newest = (dir) =>
 
 const sourceTime = Math.max(
   newest('src'),
+  newest('console'),
   statSync('package-lock.json').mtimeMs,
   statSync('tsconfig.build.json').mtimeMs,
 )
 if (existsSync(stamp) && statSync(stamp).mtimeMs >= sourceTime) process.exit(0)
-console.error('siteward: building (tsc)…')
+console.error('siteward: building (tsc, and vite for the web console)…')
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
   stdio: 'inherit',
 })
+execFileSync(
+  process.execPath,
+  ['node_modules/vite/bin/vite.js', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'],
+  { stdio: 'inherit' },
+)
 writeFileSync(stamp, new Date().toISOString())

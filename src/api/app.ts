@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
 import { registerAuth } from './auth.js'
+import { registerConsole } from './console.js'
 import { registerErrorHandling } from './error-handler.js'
 import { registerRateLimits, registerSecurityHeaders } from './guards.js'
 import { adminRoutes } from './routes/admin.js'
@@ -28,6 +29,8 @@ export interface ApiOptions {
   readonly requestsPerMinute: number
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer } | undefined
+  /** The web console's static build, served at `/`. */
+  readonly consoleDir?: string | undefined
 }
 
 export async function buildApi(
@@ -77,5 +80,6 @@ export async function buildApi(
   alertTelemetryRoutes(app, services)
   craneHistoryRoutes(app, services)
   reportRoutes(app, services)
+  if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir)
   return app
 }

@@ -11,6 +11,24 @@ export interface GuardOptions {
 }
 
 /**
+ * API data may load nothing; /docs brings its own inline styles; the console loads only its own
+ * bundled files and talks only to this server.
+ */
+function contentPolicyFor(url: string): string {
+  if (url.startsWith('/docs'))
+    return "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
+  if (
+    url.startsWith('/api/') ||
+    url === '/openapi.json' ||
+    url === '/metrics' ||
+    url.startsWith('/healthz') ||
+    url.startsWith('/readyz')
+  )
+    return "default-src 'none'; frame-ancestors 'none'"
+  return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+/**
  * Headers every response carries: no sniffing, no framing, no referrer, no caching of API data,
  * and a content policy that allows only the API's own pages (the /docs page brings its own
  * scripts and styles, served from here).
@@ -21,12 +39,7 @@ export function registerSecurityHeaders(app: FastifyInstance, https: boolean): v
     reply.header('x-frame-options', 'DENY')
     reply.header('referrer-policy', 'no-referrer')
     reply.header('cross-origin-opener-policy', 'same-origin')
-    reply.header(
-      'content-security-policy',
-      request.url.startsWith('/docs')
-        ? "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
-        : "default-src 'none'; frame-ancestors 'none'",
-    )
+    reply.header('content-security-policy', contentPolicyFor(request.url))
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
     if (https) reply.header('strict-transport-security', 'max-age=31536000')
   })

@@ -56,6 +56,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     name: '值班安全员 (demo responder)',
     sites: ['DEMO'],
   }).token
+  const supervisor = provisioning.createToken({
+    role: 'supervisor',
+    name: '项目监理 (demo)',
+    sites: ['DEMO'],
+  }).token
+  const regulator = provisioning.createToken({ role: 'regulator', name: '监管部门 (demo)' }).token
   db.close()
 
   const config = loadConfig({
@@ -70,8 +76,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   await engine.start()
   const api = `http://localhost:${engine.httpPort}`
   say(`Siteward demo running.
-  API docs:     ${api}/docs   (the web console comes with issue 7)
+  console:      ${api}/   sign in with a token below
+  API docs:     ${api}/docs
   MQTT:         mqtt://localhost:${engine.mqttPort}
+  supervisor:   ${supervisor}   (the board: acknowledge, resolve, close)
+  regulator:    ${regulator}   (history, reports, CSV)
   admin token:  ${admin}
   try:          curl -H "Authorization: Bearer ${admin}" ${api}/api/alerts
   Simulating DEMO-TC1 (overload), DEMO-TC2 (wind gusts), DEMO-PIT1 (accelerating pit). Ctrl-C stops.`)

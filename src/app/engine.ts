@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
@@ -41,6 +42,9 @@ const escalationCheckMs = 5_000
 const settingsPollMs = 2_000
 /** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
 const lateAfterMs = 5 * 60_000
+
+/** `npm run build` writes the console here; src/app and dist/app are both two levels below. */
+const consoleBuildDir = fileURLToPath(new URL('../../dist/console', import.meta.url))
 
 export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
 
@@ -319,7 +323,11 @@ export class Engine {
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
       },
       this.logger,
-      { requestsPerMinute: this.config.http.requestsPerMinute, tls: this.tls ?? undefined },
+      {
+        requestsPerMinute: this.config.http.requestsPerMinute,
+        tls: this.tls ?? undefined,
+        consoleDir: consoleBuildDir,
+      },
     )
     await this.api.listen({ host: this.config.http.host, port: this.config.http.port })
     this.logger.info(

@@ -14,7 +14,7 @@ export async function serve(config: Config): Promise<number> {
       dataDir: config.dataDir,
       telemetry: config.influx === null ? 'embedded' : config.influx.url,
     },
-    `Siteward ready: MQTT on ${engine.mqttPort}, API on http://localhost:${engine.httpPort} (docs at /docs)`,
+    `Siteward ready: MQTT on ${engine.mqttPort}, web console on http://localhost:${engine.httpPort}/ (API docs at /docs)`,
   )
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))

@@ -43,3 +43,20 @@ export function escalationTarget(alert: EscalationCandidate, policy: EscalationP
   const missed = Math.floor((now - since) / deadline)
   return Math.max(alert.escalationLevel, Math.min(policy.maxLevel, missed))
 }
+
+/**
+ * When `escalationTarget` next goes up if nobody acts: the end of the next missed deadline, or
+ * null once the alert is resolved or at the top of the chain. The console shows it as the deadline.
+ */
+export function nextEscalationAt(
+  alert: Omit<EscalationCandidate, 'id'>,
+  policy: EscalationPolicy,
+): number | null {
+  if (alert.escalationLevel >= policy.maxLevel) return null
+  const since = alert.state === 'open' ? alert.raisedAt : (alert.acknowledgedAt ?? alert.raisedAt)
+  const deadline =
+    alert.state === 'open'
+      ? policy.acknowledgeWithinMs[alert.severity]
+      : policy.resolveWithinMs[alert.severity]
+  return since + (alert.escalationLevel + 1) * deadline
+}

@@ -39,6 +39,23 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
     await t?.stop()
   })
 
+  it('tells a token who it is, and the escalation deadlines the console shows', async () => {
+    const officer = await call('GET', '/api/me', tokens.officerS1)
+    expect(officer.status).toBe(200)
+    expect(officer.body).toMatchObject({ role: 'officer', sites: ['S1'], region: null })
+    expect(officer.body.escalation.acknowledgeWithinMs).toEqual({
+      critical: 300_000,
+      alarm: 900_000,
+      warning: 3_600_000,
+    })
+    expect((await call('GET', '/api/me', tokens.regulator330106)).body).toMatchObject({
+      role: 'regulator',
+      sites: [],
+      region: '330106',
+    })
+    expect((await call('GET', '/api/me')).status).toBe(401)
+  })
+
   it('answers 401 with the error envelope without a token or with a bad one', async () => {
     for (const token of [undefined, 'swt_not-a-real-token']) {
       const response = await call('GET', '/api/sites', token)

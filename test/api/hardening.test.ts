@@ -176,6 +176,7 @@ describe('HTTP hardening', () => {
     'GET /readyz': () => ({ path: '/readyz', expect: [200] }),
     'GET /metrics': () => ({ path: '/metrics', expect: [200] }),
     'GET /api/sites': () => ({ path: '/api/sites', expect: [200] }),
+    'GET /api/me': () => ({ path: '/api/me', expect: [200] }),
     'POST /api/sites': () => ({
       path: '/api/sites',
       body: { id: 'S9', name: 'x', region: '330106' },

@@ -24,7 +24,10 @@ describe('npm run demo', () => {
       stop.abort()
       await demo
     }
-    expect(lines[0]).toMatch(/Siteward demo running\.\n {2}API docs: +http:\/\/localhost:\d+\/docs/)
+    expect(lines[0]).toMatch(
+      /Siteward demo running\.\n {2}console: +http:\/\/localhost:\d+\/ .*\n {2}API docs: +http:\/\/localhost:\d+\/docs/,
+    )
+    expect(lines[0]).toMatch(/supervisor: +\S+/)
     expect(lines[0]).toMatch(/admin token: +swt_/)
     expect(lines.at(-1)).toBe('Siteward demo stopped.')
   }, 90_000)

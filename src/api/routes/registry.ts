@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { SitewardError } from '../../domain/errors.js'
 import type { Principal, Site } from '../../domain/registry.js'
-import { deviceSchema, siteSchema } from '../../domain/registry.js'
+import { deviceSchema, roleSchema, siteSchema } from '../../domain/registry.js'
 import { canSeeSite, siteFilter } from '../../domain/scope.js'
 import { principalOf } from '../auth.js'
 import type { ApiServices } from '../services.js'
@@ -16,6 +16,36 @@ const deviceParams = z.object({ deviceId: z.string().min(1).max(64) })
 export function registryRoutes(app: FastifyInstance, services: ApiServices): void {
   const api = app.withTypeProvider<ZodTypeProvider>()
   const { registry } = services
+
+  api.get(
+    '/api/me',
+    {
+      schema: {
+        tags: ['registry'],
+        summary:
+          'Who the token belongs to (name, role, sites of officers and supervisors, region of regulators) and the escalation deadlines, for the console',
+        security: bearer,
+        response: {
+          200: z.object({
+            name: z.string(),
+            role: roleSchema,
+            sites: z.array(z.string()),
+            region: z.string().nullable(),
+            escalation: z.object({
+              acknowledgeWithinMs: z.record(z.string(), z.number()),
+              resolveWithinMs: z.record(z.string(), z.number()),
+              maxLevel: z.number(),
+            }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { name, role, sites, region } = principalOf(request)
+      return { name, role, sites: [...sites], region, escalation: services.escalation }
+    },
+  )
 
   api.get(
     '/api/sites',

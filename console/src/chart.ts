@@ -1,0 +1,88 @@
+// Charts: telemetry lines with uPlot (about 50 KB, bundled); bars as plain HTML, which screen
+// readers read as the numbers they are.
+import uPlot from 'uplot'
+import { h } from './dom.js'
+
+export interface Series {
+  readonly label: string
+  readonly values: (number | null)[]
+  readonly color: string
+  readonly dashed?: boolean
+}
+
+const width = (container: HTMLElement) => Math.max(320, Math.min(1100, container.clientWidth || 720))
+
+/** x in seconds since the epoch; shown in China time. */
+export function lineChart(container: HTMLElement, title: string, x: number[], series: Series[]): void {
+  const host = h('div', { class: 'chart', role: 'img', 'aria-label': title })
+  container.append(host)
+  new uPlot(
+    {
+      title,
+      width: width(container),
+      height: 260,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Shanghai'),
+      scales: { x: { auto: false, range: timeRange(x) } },
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          points: { show: s.dashed !== true, size: 6 },
+          ...(s.dashed === true ? { dash: [6, 4] } : {}),
+        })),
+      ],
+    },
+    [x, ...series.map((s) => s.values)] as uPlot.AlignedData,
+    host,
+  )
+}
+
+/** The data's span, at least ten minutes around its middle (a lone point would span nothing). */
+function timeRange(x: number[]): [number, number] {
+  const lo = Math.min(...x)
+  const hi = Math.max(...x)
+  const middle = (lo + hi) / 2
+  return hi - lo >= 600 ? [lo, hi] : [middle - 300, middle + 300]
+}
+
+/** Grouped horizontal bars: one row per label, one bar per series, the count written beside it. */
+export function barChart(container: HTMLElement, title: string, labels: string[], series: Series[]): void {
+  const max = Math.max(1, ...series.flatMap((s) => s.values.map((v) => v ?? 0)))
+  container.append(
+    h(
+      'figure',
+      { class: 'bars' },
+      h('figcaption', {}, title),
+      h(
+        'div',
+        { class: 'legend' },
+        series.map((s) => h('span', {}, h('i', { style: `background:${s.color}` }), s.label)),
+      ),
+      labels.map((label, row) =>
+        h(
+          'div',
+          { class: 'bar-row' },
+          h('span', { class: 'bar-label' }, label),
+          h(
+            'div',
+            { class: 'bar-group' },
+            series.map((s) => {
+              const value = s.values[row] ?? 0
+              return h(
+                'div',
+                { class: 'bar-line', title: `${s.label}: ${value}` },
+                h('span', {
+                  class: 'bar',
+                  style: `width:${(value / max) * 100}%;background:${s.color}`,
+                }),
+                h('span', { class: 'bar-value' }, `${s.label} ${value}`),
+              )
+            }),
+          ),
+        ),
+      ),
+    ),
+  )
+}

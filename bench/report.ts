@@ -107,7 +107,7 @@ function reportsSection(results: BenchResults): string[] {
   return [
     '### Start-up and the regulators’ queries',
     '',
-    `\`siteward serve\` to its ready line (Node.js and tsx start-up included), median of 3: empty store ${n(empty)} ms; ${n(results.settings.alerts)} stored alerts (${n(reports.notClosed)} not closed, their retained MQTT copies republished) ${n(full)} ms (${n(full / empty, 1)}×).`,
+    `\`siteward serve\` (compiled, as \`npm start\` runs it) to its ready line, median of 3: empty store ${n(empty)} ms; ${n(results.settings.alerts)} stored alerts (${n(reports.notClosed)} not closed, their retained MQTT copies republished) ${n(full)} ms (${n(full / empty, 1)}×).`,
     '',
     '| query | median | max of 5 | response |',
     '| --- | ---: | ---: | ---: |',

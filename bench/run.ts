@@ -48,6 +48,8 @@ const machine = {
   }).trim(),
 }
 say(`machine: ${JSON.stringify(machine)}`)
+// Siteward runs as `npm start` runs it: compiled (the build is brought up to date first).
+execFileSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' })
 
 let nodeRed: NodeRedInstall | null = null
 let nodeRedMissing: string | null = null

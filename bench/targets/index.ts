@@ -134,7 +134,7 @@ export async function startTarget(
           SITEWARD_INFLUX_DB: context.database,
           SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '60000',
         },
-        profileArgs(),
+        { nodeArgs: profileArgs(), compiled: true },
       )
       return {
         name,

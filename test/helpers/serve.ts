@@ -12,20 +12,29 @@ export interface ServeProcess {
  */
 export function spawnServe(
   env: Record<string, string>,
-  nodeArgs: readonly string[] = [],
+  options: { readonly nodeArgs?: readonly string[]; readonly compiled?: boolean } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/app/main.ts', 'serve'], {
-    env: {
-      ...process.env,
-      SITEWARD_MQTT_HOST: '127.0.0.1',
-      SITEWARD_MQTT_PORT: '0',
-      SITEWARD_HTTP_HOST: '127.0.0.1',
-      SITEWARD_HTTP_PORT: '0',
-      SITEWARD_LOG_LEVEL: 'info',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      // `compiled`: what `npm start` runs (bin/siteward.js takes dist/ when it is built).
+      ...(options.compiled === true ? ['bin/siteward.js'] : ['--import', 'tsx', 'src/app/main.ts']),
+      'serve',
+    ],
+    {
+      env: {
+        ...process.env,
+        SITEWARD_MQTT_HOST: '127.0.0.1',
+        SITEWARD_MQTT_PORT: '0',
+        SITEWARD_HTTP_HOST: '127.0.0.1',
+        SITEWARD_HTTP_PORT: '0',
+        SITEWARD_LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  )
   return new Promise((resolve, reject) => {
     let output = ''
     child.stdout?.on('data', (chunk: Buffer) => {

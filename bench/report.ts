@@ -4,7 +4,7 @@ import type { LoadRun } from './load.js'
 import { median } from './proc.js'
 import type { ReportsBench } from './reports.js'
 import { type TargetName, targetLabels } from './targets/index.js'
-import type { ThroughputRun } from './throughput.js'
+import { storeTimeoutMs, type ThroughputRun } from './throughput.js'
 
 export interface BenchResults {
   readonly machine: Record<string, unknown>
@@ -40,6 +40,13 @@ function medianOf(
   return median(values as number[])
 }
 
+/**
+ * Into InfluxDB per second; for a run that had not stored everything when the wait ended, what
+ * it had stored by then over the whole time (an upper bound on its rate).
+ */
+const storedRate = (r: ThroughputRun): number | null =>
+  r.endToEndRate ?? (r.stored === null ? null : r.stored / (r.messages / r.ackRate + storeTimeoutMs / 1000))
+
 function throughputSection(results: BenchResults): string[] {
   const runs = results.throughput
   if (runs.length === 0) return []
@@ -54,21 +61,37 @@ function throughputSection(results: BenchResults): string[] {
   for (const target of targets) {
     const ack1 = medianOf(runs, target, 1, (r) => r.ackRate)
     lines.push(
-      `| ${targetLabels[target]} | ${n(ack1)} | ${n(medianOf(runs, target, 1, (r) => r.endToEndRate))} | ${n(medianOf(runs, target, 0, (r) => r.ackRate))} | ${n(medianOf(runs, target, 0, (r) => r.endToEndRate))} | ${n(medianOf(runs, target, 1, (r) => r.cpuMicrosPerMessage))} | ${bare === null || ack1 === null ? '—' : pct(ack1 / bare)} |`,
+      `| ${targetLabels[target]} | ${n(ack1)} | ${rateText(runs, target, 1)} | ${n(medianOf(runs, target, 0, (r) => r.ackRate))} | ${rateText(runs, target, 0)} | ${n(medianOf(runs, target, 1, (r) => r.cpuMicrosPerMessage))} | ${bare === null || ack1 === null ? '—' : pct(ack1 / bare)} |`,
     )
   }
   const stored = runs.filter((r) => r.stored !== null)
-  const short = stored.filter((r) => r.stored !== r.messages)
+  const late = stored.filter((r) => r.endToEndRate === null)
+  const wrong = stored.filter((r) => r.endToEndRate !== null && r.stored !== r.messages)
   lines.push(
     '',
-    short.length === 0
-      ? `InfluxDB held exactly the messages sent in all ${stored.length} runs that store telemetry.`
-      : `InfluxDB did NOT hold exactly what was sent in: ${short.map((r) => `${r.target} QoS ${r.qos} ${r.stored}/${r.messages}`).join(', ')}.`,
+    `InfluxDB held exactly the messages sent in ${stored.length - late.length - wrong.length} of the ${stored.length} runs that store telemetry.`,
   )
+  if (late.length > 0)
+    lines.push(
+      `Not all stored within ${storeTimeoutMs / 1000} s of the last publish (≤: what was stored by then over the whole time): ${late.map((r) => `${r.target} QoS ${r.qos} ${n(r.stored)}/${n(r.messages)}`).join(', ')}.`,
+    )
+  if (wrong.length > 0)
+    lines.push(
+      `More stored than sent: ${wrong.map((r) => `${r.target} QoS ${r.qos} ${r.stored}/${r.messages}`).join(', ')}.`,
+    )
   const errors = runs.filter((r) => r.errors > 0)
   if (errors.length > 0)
     lines.push(`Publish errors: ${errors.map((r) => `${r.target} QoS ${r.qos}: ${r.errors}`).join(', ')}.`)
   return lines
+}
+
+/** The median into-InfluxDB rate, marked ≤ when some runs had not finished (see storedRate). */
+function rateText(runs: readonly ThroughputRun[], target: TargetName, qos: 0 | 1): string {
+  const rate = medianOf(runs, target, qos, storedRate)
+  const unfinished = runs.some(
+    (r) => r.target === target && r.qos === qos && r.stored !== null && r.endToEndRate === null,
+  )
+  return rate === null ? '—' : `${unfinished ? '≤ ' : ''}${n(rate)}`
 }
 
 function loadSection(results: BenchResults): string[] {
@@ -107,7 +130,7 @@ function reportsSection(results: BenchResults): string[] {
   return [
     '### Start-up and the regulators’ queries',
     '',
-    `\`siteward serve\` (compiled, as \`npm start\` runs it) to its ready line, median of 3: empty store ${n(empty)} ms; ${n(results.settings.alerts)} stored alerts (${n(reports.notClosed)} not closed, their retained MQTT copies republished) ${n(full)} ms (${n(full / empty, 1)}×).`,
+    `\`siteward serve\` (compiled, as \`npm start\` runs it) to its ready line, median of 3: empty store ${n(empty)} ms; ${n(reports.alerts ?? results.settings.alerts)} stored alerts (${n(reports.notClosed)} not closed, their retained MQTT copies republished) ${n(full)} ms (${n(full / empty, 1)}×).`,
     '',
     '| query | median | max of 5 | response |',
     '| --- | ---: | ---: | ---: |',
@@ -123,14 +146,14 @@ function aims(results: BenchResults): string[] {
   const bare = medianOf(runs, 'aedes', 1, (r) => r.ackRate)
   const full = medianOf(runs, 'siteward', 1, (r) => r.ackRate)
   const fullStored = medianOf(runs, 'siteward', 1, (r) => r.endToEndRate)
-  const red = medianOf(runs, 'node-red', 1, (r) => r.endToEndRate)
+  const red = medianOf(runs, 'node-red', 1, storedRate)
   if (bare !== null && full !== null)
     lines.push(
       `- Siteward full ≥ 50 % of bare Aedes's QoS 1 throughput: ${pct(full / bare)} acknowledged${fullStored === null ? '' : `, ${pct(fullStored / bare)} into InfluxDB`}: ${verdict(full / bare >= 0.5)}.`,
     )
   if (fullStored !== null && red !== null)
     lines.push(
-      `- Siteward full ≥ 2× the Node-RED flow (QoS 1, into InfluxDB): ${n(fullStored / red, 1)}×: ${verdict(fullStored / red >= 2)}.`,
+      `- Siteward full ≥ 2× the Node-RED flow (QoS 1, into InfluxDB): ${runs.some((r) => r.target === 'node-red' && r.endToEndRate === null) ? 'at least ' : ''}${n(fullStored / red, 1)}×: ${verdict(fullStored / red >= 2)}.`,
     )
   const city = results.loads.find((r) => r.load === 'city' && r.target === 'siteward')
   if (city !== undefined) {

@@ -26,7 +26,8 @@ export interface ThroughputOptions {
   readonly window: number
 }
 
-const storeTimeoutMs = 180_000
+/** How long after the last publish a target may take to have everything in InfluxDB. */
+export const storeTimeoutMs = 180_000
 
 async function measure(target: BenchTarget, qos: 0 | 1, options: ThroughputOptions): Promise<ThroughputRun> {
   const before = (await target.stored?.()) ?? 0

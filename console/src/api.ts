@@ -31,6 +31,11 @@ async function request(
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   })
+  // A token revoked (or expired) while the console is open: back to the sign-in page.
+  if (response.status === 401 && token !== null && token === session.token()) {
+    session.signOut()
+    window.dispatchEvent(new Event('siteward:signed-out'))
+  }
   if (!response.ok) {
     const error = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }
     throw new ApiError(

@@ -109,16 +109,20 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
     draw()
   }
 
-  let stop = () => {}
+  // The stream opens first and the list of open alerts is merged in by version, so a change made
+  // while the list loads is neither missed nor overwritten by an older copy.
+  const stop = streamAlerts(upsert, (live) => {
+    status.textContent = live ? `● ${t('live')}` : t('reconnecting')
+    status.className = `stream-state ${live ? 'live' : 'lost'}`
+  })
   void api
     .get<{ items: Alert[] }>('/api/incidents?open=true&limit=1000')
     .then(({ items }) => {
-      for (const alert of items) if (!alerts.has(alert.id)) alerts.set(alert.id, alert)
+      for (const alert of items) {
+        const known = alerts.get(alert.id)
+        if (known === undefined || known.version < alert.version) alerts.set(alert.id, alert)
+      }
       draw()
-      stop = streamAlerts(upsert, (live) => {
-        status.textContent = live ? `● ${t('live')}` : t('reconnecting')
-        status.className = `stream-state ${live ? 'live' : 'lost'}`
-      })
     })
     .catch((error: unknown) =>
       replace(list, h('p', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),

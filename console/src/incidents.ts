@@ -14,23 +14,42 @@ const choice = (name: string, options: [string, string][]) =>
 
 export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
   const keyed = (keys: string[]) => keys.map((key): [string, string] => [key, t(key as MessageKey)])
+  // The incidents route's filters (CONTRACT §5.1, README): one control each.
   const controls = {
+    region: h('input', { type: 'text', name: 'region', maxlength: 32 }),
     siteId: h('input', { type: 'text', name: 'siteId', maxlength: 64 }),
     deviceId: h('input', { type: 'text', name: 'deviceId', maxlength: 64 }),
+    ruleId: h('input', { type: 'text', name: 'ruleId', maxlength: 64 }),
     severity: choice('severity', keyed(['critical', 'alarm', 'warning'])),
     state: choice('state', keyed(['open', 'acknowledged', 'resolved', 'closed'])),
-    escalated: choice('escalated', [['true', t('escalated')]]),
+    condition: choice('condition', keyed(['active', 'cleared'])),
+    reached: choice('reached', keyed(['acknowledged', 'resolved', 'closed'])),
+    open: choice('open', [['true', t('notClosed')]]),
+    escalated: choice('escalated', [
+      ['true', t('yes')],
+      ['false', t('no')],
+    ]),
     overdue: choice('overdue', [['true', t('overdue')]]),
+    retrospective: choice('retrospective', [
+      ['true', t('yes')],
+      ['false', t('no')],
+    ]),
     from: h('input', { type: 'date', name: 'from' }),
     to: h('input', { type: 'date', name: 'to' }),
   }
   const labels: Record<keyof typeof controls, MessageKey> = {
+    region: 'region',
     siteId: 'site',
     deviceId: 'device',
+    ruleId: 'rule',
     severity: 'severity',
     state: 'state',
+    condition: 'condition',
+    reached: 'reached',
+    open: 'notClosed',
     escalated: 'escalated',
     overdue: 'overdue',
+    retrospective: 'retrospective',
     from: 'from',
     to: 'to',
   }
@@ -67,7 +86,7 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
     shown += page.items.length
     rows.append(...page.items.map(row))
     more.hidden = cursor === null
-    count.textContent = `${shown}${cursor === null ? '' : '+'}`
+    count.textContent = t('incidentCount').replace('{n}', `${shown}${cursor === null ? '' : '+'}`)
   }
   more.addEventListener('click', () => void load(false))
   const form = h(
@@ -87,15 +106,19 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
         field(t(labels[name as keyof typeof controls]), control),
       ),
     ),
-    h('button', { type: 'submit' }, t('apply')),
     h(
-      'button',
-      {
-        type: 'button',
-        class: 'export',
-        onclick: () => void api.download(`/api/incidents.csv?${query()}`, 'siteward-incidents.csv'),
-      },
-      t('exportCsv'),
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'submit' }, t('apply')),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'export',
+          onclick: () => void api.download(`/api/incidents.csv?${query()}`, 'siteward-incidents.csv'),
+        },
+        t('exportCsv'),
+      ),
     ),
   )
   replace(

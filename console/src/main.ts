@@ -164,4 +164,8 @@ async function route(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void route())
+window.addEventListener('siteward:signed-out', () => {
+  me = null
+  void route()
+})
 void route()

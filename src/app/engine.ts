@@ -7,7 +7,6 @@ import type { Observable } from 'rxjs'
 import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
 import type { TelemetryStore } from '../domain/ports.js'
-import { Provisioning } from '../domain/provisioning.js'
 import type { Reading } from '../domain/reading.js'
 import type { Rule } from '../domain/rules.js'
 import { Backpressure } from '../ingest/backpressure.js'
@@ -27,8 +26,8 @@ import { RuleStateRepository } from '../storage/sqlite/rule-state-repository.js'
 import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
+import { apiServicesOf } from './api-services.js'
 import type { Config } from './config.js'
-import { submitManualReadings } from './manual-readings.js'
 import { createMetrics } from './metrics.js'
 import { readinessChecks } from './readiness.js'
 import { expectedIntervals, loadRuleCatalogue } from './rule-catalogue.js'
@@ -292,36 +291,21 @@ export class Engine {
     const republished = await this.requireAlerts().republishNotClosed()
     if (republished > 0)
       this.logger.info({ alerts: republished }, 'republished retained MQTT copies of the alerts not closed')
-    const settings = this.requireSettings()
     this.api = await buildApi(
-      {
+      apiServicesOf({
         registry: this.registry,
-        provisioning: new Provisioning(this.registry),
+        state,
+        log: this.log,
+        backpressure: this.backpressure,
         alerts: this.requireAlerts(),
-        readings: {
-          submit: (siteId, principal, body) =>
-            submitManualReadings(
-              { registry: this.registry, state, log: this.log, backpressure: this.backpressure },
-              siteId,
-              principal,
-              body,
-            ),
-        },
-        settings: {
-          putRuleOverride: settings.putRuleOverride.bind(settings),
-          putLoadChart: settings.putLoadChart.bind(settings),
-          putPoint: (siteId, pointCode, input, principal) =>
-            settings.putPoint(siteId, pointCode, input, principal, state),
-        },
+        settings: this.requireSettings(),
         telemetry: this.telemetry,
         escalation: this.config.escalation,
-        monitoring: {
-          readingsPerDevice: (from, to) => this.projection.readingsPerDevice(from, to),
-          expectedIntervalMs: expectedIntervals(this.rules),
-        },
+        projection: this.projection,
+        expectedIntervalMs: expectedIntervals(this.rules),
         readiness: () => readinessChecks(this.readinessParts()),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
-      },
+      }),
       this.logger,
       {
         requestsPerMinute: this.config.http.requestsPerMinute,

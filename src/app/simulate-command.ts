@@ -6,7 +6,8 @@ import { type SimulatedDevice, simulate } from '../simulators/simulator.js'
 
 export const simulateHelp = `Usage: siteward simulate [--scenario NAME] [--duration 60s] [--cranes 2] [--pits 1]
                          (--devices-file FILE | --api-url URL --admin-token TOKEN [--site S])
-                         [--mqtt-url mqtt://127.0.0.1:1883] [--crane-interval 1s] [--pit-interval 5m] [--seed 1]
+                         [--mqtt-url mqtt://127.0.0.1:1883] [--rate N | --crane-interval 1s --pit-interval 5m]
+                         [--time-scale 1] [--seed 1]
        siteward simulate --list
 
 Simulated cranes and pit monitors publish to the broker over MQTT, like real devices. Devices
@@ -14,6 +15,9 @@ come from a JSON file ([{"id","siteId","kind","secret"}]) or are provisioned thr
 API (site S, default SIM, created when missing). A progress line shows messages sent, acked,
 the rate and errors; a summary is printed as JSON at the end.
   --scenario        ${scenarios.map((s) => s.name).join(', ')}
+  --rate            telemetry messages per second from all devices together (each device sends
+                    every devices/N seconds); instead of the per-kind intervals
+  --time-scale      run the scenario's timings (outage, silence, reconnects) this many times faster
   --list            describe every scenario`
 
 const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
@@ -22,6 +26,13 @@ function duration(text: string, name: string): number {
   if (match === null)
     throw new Error(`--${name}: expected a duration such as 500ms, 30s, 5m or 1h, got "${text}"`)
   return Number(match[1]) * (units[match[2] as string] as number)
+}
+
+function positive(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (!(value > 0)) throw new Error(`--${name}: expected a number above 0, got "${text}"`)
+  return value
 }
 
 /** `siteward simulate`: returns the exit code. */
@@ -43,6 +54,8 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
       'mqtt-url': { type: 'string', default: `mqtt://127.0.0.1:${process.env.SITEWARD_MQTT_PORT ?? 1883}` },
       'crane-interval': { type: 'string', default: '1s' },
       'pit-interval': { type: 'string', default: '5m' },
+      rate: { type: 'string' },
+      'time-scale': { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
     },
   })
@@ -59,6 +72,8 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
     throw new Error(
       `--scenario: no scenario "${values.scenario}" (${scenarios.map((s) => s.name).join(', ')})`,
     )
+  const rate = positive(values.rate, 'rate')
+  const timeScale = positive(values['time-scale'], 'time-scale') ?? 1
   const devices =
     values['devices-file'] !== undefined
       ? (JSON.parse(readFileSync(values['devices-file'], 'utf8')) as SimulatedDevice[])
@@ -69,6 +84,9 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
           cranes: Number(values.cranes),
           pits: Number(values.pits),
         })
+  // --rate N: every device sends every devices/N seconds, so together they send N a second.
+  const perDeviceMs =
+    rate === undefined ? undefined : Math.max(1, Math.round((devices.length / rate) * 1_000))
   const say = (text: string) => process.stderr.write(text)
   say(
     `[simulate] ${scenario.name}: ${scenario.description}; ${devices.length} devices for ${values.duration}\n`,
@@ -79,9 +97,10 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
     devices,
     scenario,
     durationMs: duration(values.duration, 'duration'),
-    craneIntervalMs: duration(values['crane-interval'], 'crane-interval'),
-    pitIntervalMs: duration(values['pit-interval'], 'pit-interval'),
+    craneIntervalMs: perDeviceMs ?? duration(values['crane-interval'], 'crane-interval'),
+    pitIntervalMs: perDeviceMs ?? duration(values['pit-interval'], 'pit-interval'),
     seed: Number(values.seed),
+    timeScale,
     onProgress: (p) => {
       const rate = (p.sent - last) / 1
       last = p.sent

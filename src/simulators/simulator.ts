@@ -24,6 +24,11 @@ export interface SimulationOptions {
   readonly onProgress?: (progress: SimulationProgress) => void
   /** Ends the run early (Ctrl-C in the demo). */
   readonly signal?: AbortSignal
+  /**
+   * Compresses the scenario's own timings (when silence or the outage begins, how long the outage
+   * lasts, how often connections drop) by this factor, for demos and tests. Default 1.
+   */
+  readonly timeScale?: number
 }
 
 export interface SimulationProgress {
@@ -31,6 +36,8 @@ export interface SimulationProgress {
   acked: number
   errors: number
   buffered: number
+  /** Connections re-established after a drop (reconnect-storm). */
+  reconnects: number
   elapsedMs: number
 }
 
@@ -46,7 +53,14 @@ const heartbeatEveryTicks = 60
  * scenario's knobs (silence, an outage with backfill, bad payloads, reconnect storms).
  */
 export async function simulate(options: SimulationOptions): Promise<SimulationProgress> {
-  const progress: SimulationProgress = { sent: 0, acked: 0, errors: 0, buffered: 0, elapsedMs: 0 }
+  const progress: SimulationProgress = {
+    sent: 0,
+    acked: 0,
+    errors: 0,
+    buffered: 0,
+    reconnects: 0,
+    elapsedMs: 0,
+  }
   const started = Date.now()
   const clients: MqttClient[] = []
   const timers: NodeJS.Timeout[] = []
@@ -66,7 +80,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationPr
   }
 
   const { scenario } = options
-  const outageStart = 10_000
+  const scale = options.timeScale ?? 1
+  const outageStart = 10_000 / scale
+  const outageMs = (scenario.outageSeconds * 1_000) / scale
   for (const [index, device] of options.devices.entries()) {
     const random = seededRandom(options.seed * 1_000 + index)
     const client = await mqtt.connectAsync(options.mqttUrl, {
@@ -84,6 +100,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationPr
       },
     })
     clients.push(client)
+    client.on('connect', () => {
+      progress.reconnects += 1 // the first connect happened before this listener
+    })
     const crane = device.kind === 'crane' ? new CraneModel(device.id, scenario, random) : null
     const pit = device.kind === 'pit' ? new PitModel(scenario, random) : null
     const buffer: unknown[] = []
@@ -95,10 +114,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationPr
       tick += 1
       if (scenario.silence && index === 0 && elapsed > outageStart) return // connected, but mute
       const reading = crane !== null ? crane.next(now) : (pit as PitModel).next(now)
-      const offline =
-        scenario.outageSeconds > 0 &&
-        elapsed > outageStart &&
-        elapsed < outageStart + scenario.outageSeconds * 1_000
+      const offline = scenario.outageSeconds > 0 && elapsed > outageStart && elapsed < outageStart + outageMs
       if (offline) {
         // The device has no network: it keeps its readings and sends them when it is back.
         buffer.push('telemetry' in reading ? reading.telemetry : reading)
@@ -133,9 +149,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationPr
   if (scenario.reconnectEverySeconds > 0) {
     // Every connection drops at once (a site's uplink flaps); MQTT.js reconnects and resends.
     timers.push(
-      setInterval(() => {
-        for (const client of clients) client.stream.destroy()
-      }, scenario.reconnectEverySeconds * 1_000),
+      setInterval(
+        () => {
+          for (const client of clients) client.stream.destroy()
+        },
+        (scenario.reconnectEverySeconds * 1_000) / scale,
+      ),
     )
   }
   const reporter = setInterval(() => {

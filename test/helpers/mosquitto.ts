@@ -58,17 +58,25 @@ export async function startMosquitto(
       '',
     ].join('\n'),
   )
+  return runMosquitto(dir, port, [
+    'allow_anonymous false',
+    `password_file ${passwords}`,
+    `acl_file ${join(dir, 'acl')}`,
+  ])
+}
+
+/**
+ * Writes `mosquitto.conf` in `dir` (a loopback listener on `port`, no persistence, no log, plus
+ * `settings`), starts the broker and resolves once it accepts connections; `stop` removes `dir`.
+ */
+export async function runMosquitto(
+  dir: string,
+  port: number,
+  settings: readonly string[],
+): Promise<RunningMosquitto & { readonly pid: number }> {
   writeFileSync(
     join(dir, 'mosquitto.conf'),
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous false',
-      `password_file ${passwords}`,
-      `acl_file ${join(dir, 'acl')}`,
-      'persistence false',
-      'log_dest none',
-      '',
-    ].join('\n'),
+    [`listener ${port} 127.0.0.1`, ...settings, 'persistence false', 'log_dest none', ''].join('\n'),
   )
   const child: ChildProcess = spawn(mosquittoBinary() ?? 'mosquitto', ['-c', join(dir, 'mosquitto.conf')], {
     stdio: 'ignore',
@@ -76,8 +84,9 @@ export async function startMosquitto(
   await waitForPort(port, child)
   return {
     port,
+    pid: child.pid ?? 0,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         child.kill('SIGTERM')
         await exited

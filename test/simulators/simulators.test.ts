@@ -134,6 +134,92 @@ describe('simulations against a running engine', () => {
     expect(device.lastRejectReason).toEqual(expect.any(String))
   })
 
+  it('reconnect-storm: connections drop every 2 s, and every object is stored exactly once', async () => {
+    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC3', kind: 'crane' }).secret
+    const result = await simulate({
+      mqttUrl: t.mqttUrl,
+      devices: [{ id: 'SIM-TC3', siteId: 'SIM', kind: 'crane', secret }],
+      scenario: scenario('reconnect-storm'),
+      durationMs: 6_500,
+      craneIntervalMs: 20,
+      pitIntervalMs: 60_000,
+      seed: 5,
+      timeScale: 10, // a storm every 2 s instead of every 20 s; MQTT.js comes back after 1 s
+    })
+    expect(result.errors).toBe(0)
+    expect(result.acked).toBe(result.sent)
+    // Telemetry, cycle and status objects each count once, however often a PUBACK was lost in a
+    // dropped connection and the publish resent.
+    const device = await waitFor(async () => {
+      const body = (await api('GET', '/api/devices/SIM-TC3', officer)).body
+      return (body.acceptedCount as number) >= result.sent && body
+    }, 'every object accepted')
+    expect(device.acceptedCount).toBe(result.sent)
+    expect(device.rejectedCount).toBe(0)
+    expect(result.reconnects).toBeGreaterThanOrEqual(2) // storms at 2, 4 and 6 s
+  })
+
+  it('backfill-after-outage: the buffer arrives as arrays, nothing is lost, alerts are dated in the outage', async () => {
+    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC4', kind: 'crane' }).secret
+    const started = Date.now()
+    let buffered = 0
+    const result = await simulate({
+      mqttUrl: t.mqttUrl,
+      devices: [{ id: 'SIM-TC4', siteId: 'SIM', kind: 'crane', secret }],
+      scenario: scenario('backfill-after-outage'),
+      durationMs: 6_000,
+      craneIntervalMs: 50,
+      pitIntervalMs: 60_000,
+      seed: 6,
+      timeScale: 100, // offline from 0.1 s to 3.1 s instead of from 10 s for 5 minutes
+      onProgress: (p) => {
+        buffered = Math.max(buffered, p.buffered)
+      },
+    })
+    const outage = { from: started + 100, to: started + 3_100 }
+    expect(buffered).toBeGreaterThan(20) // readings held while offline
+    expect(result.buffered).toBe(0) // and all of them sent once back
+    expect(result.acked).toBe(result.sent)
+    const device = await waitFor(async () => {
+      const body = (await api('GET', '/api/devices/SIM-TC4', officer)).body
+      return (body.acceptedCount as number) > result.sent && body // arrays: more objects than publishes
+    }, 'the backfilled objects accepted')
+    expect(device.rejectedCount).toBe(0)
+    const alerts = (await api('GET', '/api/incidents?deviceId=SIM-TC4', officer)).body.items as Alert[]
+    // Overloads that happened while the crane was offline raise alerts dated when they happened.
+    expect(
+      alerts.some((a) => Date.parse(a.firstAt) >= outage.from && Date.parse(a.firstAt) < outage.to),
+    ).toBe(true)
+  })
+
+  it('siteward simulate --rate: all devices together send about that many messages a second', async () => {
+    const admin = t.token('admin')
+    const lines: string[] = []
+    const code = await runSimulate(
+      ['--api-url', t.httpUrl, '--admin-token', admin, '--mqtt-url', t.mqttUrl, '--duration', '3s'],
+      (line) => lines.push(line),
+    )
+    expect(code).toBe(0)
+    const paced: string[] = []
+    expect(
+      await runSimulate(
+        [
+          ...['--api-url', t.httpUrl, '--admin-token', admin, '--mqtt-url', t.mqttUrl, '--duration', '3s'],
+          ...['--rate', '40'],
+        ],
+        (line) => paced.push(line),
+      ),
+    ).toBe(0)
+    const sent = (line: string | undefined) => (JSON.parse(line as string) as { sent: number }).sent
+    // Defaults: 2 cranes every second and a pit every 5 minutes, a handful in 3 s; at 40/s about 120.
+    expect(sent(lines.at(-1))).toBeLessThan(20)
+    expect(sent(paced.at(-1))).toBeGreaterThan(80)
+    expect(sent(paced.at(-1))).toBeLessThan(160)
+    await expect(runSimulate(['--rate', '0'], () => undefined)).rejects.toThrow(
+      '--rate: expected a number above 0',
+    )
+  })
+
   it('siteward simulate provisions through the admin API and prints a summary', async () => {
     const admin = t.token('admin')
     const lines: string[] = []

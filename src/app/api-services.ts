@@ -1,0 +1,53 @@
+import type { AlertService } from '../alerts/alert-service.js'
+import type { ApiServices } from '../api/services.js'
+import type { EscalationPolicy } from '../domain/escalation.js'
+import type { TelemetryStore } from '../domain/ports.js'
+import { Provisioning } from '../domain/provisioning.js'
+import type { Backpressure } from '../ingest/backpressure.js'
+import type { IngestState } from '../ingest/ingest-state.js'
+import type { SegmentLog } from '../storage/log/segment-log.js'
+import type { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
+import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { submitManualReadings } from './manual-readings.js'
+import type { SettingsService } from './settings-service.js'
+
+/** What the engine hands the HTTP API: its parts, adapted to the services the routes call. */
+export function apiServicesOf(parts: {
+  readonly registry: RegistryRepository
+  readonly state: IngestState
+  readonly log: SegmentLog
+  readonly backpressure: Backpressure
+  readonly alerts: AlertService
+  readonly settings: SettingsService
+  readonly telemetry: TelemetryStore
+  readonly escalation: EscalationPolicy
+  readonly projection: ProjectionRepository
+  readonly expectedIntervalMs: ApiServices['monitoring']['expectedIntervalMs']
+  readonly readiness: ApiServices['readiness']
+  readonly metrics: ApiServices['metrics']
+}): ApiServices {
+  const { registry, state, log, backpressure, settings } = parts
+  return {
+    registry,
+    provisioning: new Provisioning(registry),
+    alerts: parts.alerts,
+    readings: {
+      submit: (siteId, principal, body) =>
+        submitManualReadings({ registry, state, log, backpressure }, siteId, principal, body),
+    },
+    settings: {
+      putRuleOverride: settings.putRuleOverride.bind(settings),
+      putLoadChart: settings.putLoadChart.bind(settings),
+      putPoint: (siteId, pointCode, input, principal) =>
+        settings.putPoint(siteId, pointCode, input, principal, state),
+    },
+    telemetry: parts.telemetry,
+    escalation: parts.escalation,
+    monitoring: {
+      readingsPerDevice: (from, to) => parts.projection.readingsPerDevice(from, to),
+      expectedIntervalMs: parts.expectedIntervalMs,
+    },
+    readiness: parts.readiness,
+    metrics: parts.metrics,
+  }
+}

@@ -33,23 +33,33 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
   const show = (alert: Alert) => {
     replace(facts, alertFacts(alert, me))
     replace(actions, alertActions(alert, me, show), me.role === 'regulator' ? null : commentForm(alert))
-    void loadTimeline()
+    loadTimeline().catch((error: unknown) =>
+      replace(timeline, h('li', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),
+    )
   }
   const commentForm = (alert: Alert) => {
     const text = h('textarea', { name: 'comment', rows: 2, maxlength: 4000, required: true })
+    const problem = h('p', { class: 'problem', role: 'alert', hidden: true })
     return h(
       'form',
       {
         class: 'actions',
         onsubmit: async (event: Event) => {
           event.preventDefault()
-          await api.post(`/api/alerts/${encodeURIComponent(alert.id)}/comments`, { text: text.value })
-          text.value = ''
-          await loadTimeline()
+          try {
+            await api.post(`/api/alerts/${encodeURIComponent(alert.id)}/comments`, { text: text.value })
+            text.value = ''
+            problem.hidden = true
+            await loadTimeline()
+          } catch (error) {
+            problem.hidden = false
+            problem.textContent = `${t('error')}: ${String(error)}`
+          }
         },
       },
       field(t('commentText'), text),
       h('button', { type: 'submit' }, t('comment')),
+      problem,
     )
   }
   const loadTimeline = async () => {

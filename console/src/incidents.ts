@@ -88,14 +88,17 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
     more.hidden = cursor === null
     count.textContent = t('incidentCount').replace('{n}', `${shown}${cursor === null ? '' : '+'}`)
   }
-  more.addEventListener('click', () => void load(false))
+  const failed = (error: unknown) => {
+    count.textContent = `${t('error')}: ${String(error)}`
+  }
+  more.addEventListener('click', () => void load(false).catch(failed))
   const form = h(
     'form',
     {
       class: 'filters',
       onsubmit: (event: Event) => {
         event.preventDefault()
-        void load(true)
+        void load(true).catch(failed)
       },
     },
     h(
@@ -115,7 +118,12 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
         {
           type: 'button',
           class: 'export',
-          onclick: () => void api.download(`/api/incidents.csv?${query()}`, 'siteward-incidents.csv'),
+          onclick: () =>
+            api
+              .download(`/api/incidents.csv?${query()}`, 'siteward-incidents.csv')
+              .catch((error: unknown) => {
+                count.textContent = `${t('error')}: ${String(error)}`
+              }),
         },
         t('exportCsv'),
       ),
@@ -144,7 +152,7 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
     ),
     more,
   )
-  void load(true)
+  void load(true).catch(failed)
 }
 
 function row(alert: Alert): HTMLElement {

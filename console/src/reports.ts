@@ -34,7 +34,9 @@ export function renderReports({ main }: { main: HTMLElement; me: Me }): void {
     h('option', { value: '30' }, t('last30')),
   )
   const body = h('div')
-  period.addEventListener('change', () => void load())
+  const failed = (error: unknown) =>
+    replace(body, h('p', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`))
+  period.addEventListener('change', () => void load().catch(failed))
   replace(main, h('h2', {}, t('reports')), field(t('period'), period), body)
   const load = async () => {
     replace(body, h('p', {}, t('loading')))
@@ -90,9 +92,7 @@ export function renderReports({ main }: { main: HTMLElement; me: Me }): void {
       ],
     )
   }
-  void load().catch((error: unknown) =>
-    replace(body, h('p', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),
-  )
+  void load().catch(failed)
 }
 
 function table(groups: Group[], kind: 'site' | 'rule', monitoring: boolean): HTMLElement {

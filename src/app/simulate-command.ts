@@ -5,14 +5,15 @@ import { scenarioNamed, scenarios } from '../simulators/scenarios.js'
 import { type SimulatedDevice, simulate } from '../simulators/simulator.js'
 
 export const simulateHelp = `Usage: siteward simulate [--scenario NAME] [--duration 60s] [--cranes 2] [--pits 1]
-                         (--devices-file FILE | --api-url URL --admin-token TOKEN [--site S])
+                         (--devices-file FILE | --api-url URL --admin-token TOKEN [--site S] [--sites 1])
                          [--mqtt-url mqtt://127.0.0.1:1883] [--rate N | --crane-interval 1s --pit-interval 5m]
                          [--time-scale 1] [--seed 1]
        siteward simulate --list
 
 Simulated cranes and pit monitors publish to the broker over MQTT, like real devices. Devices
 come from a JSON file ([{"id","siteId","kind","secret"}]) or are provisioned through the admin
-API (site S, default SIM, created when missing). A progress line shows messages sent, acked,
+API (site S, default SIM, created when missing; --sites N makes S, S-2 … S-N, each with
+--cranes cranes and --pits pits). A progress line shows messages sent, acked,
 the rate and errors; a summary is printed as JSON at the end.
   --scenario        ${scenarios.map((s) => s.name).join(', ')}
   --rate            telemetry messages per second from all devices together (each device sends
@@ -51,6 +52,7 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
       'api-url': { type: 'string' },
       'admin-token': { type: 'string' },
       site: { type: 'string', default: 'SIM' },
+      sites: { type: 'string', default: '1' },
       'mqtt-url': { type: 'string', default: `mqtt://127.0.0.1:${process.env.SITEWARD_MQTT_PORT ?? 1883}` },
       'crane-interval': { type: 'string', default: '1s' },
       'pit-interval': { type: 'string', default: '5m' },
@@ -81,6 +83,7 @@ export async function runSimulate(args: readonly string[], out: (line: string) =
           apiUrl: values['api-url'],
           token: values['admin-token'],
           siteId: values.site,
+          sites: positive(values.sites, 'sites') ?? 1,
           cranes: Number(values.cranes),
           pits: Number(values.pits),
         })
@@ -122,10 +125,11 @@ async function provision(options: {
   apiUrl: string | undefined
   token: string | undefined
   siteId: string
+  sites: number
   cranes: number
   pits: number
 }): Promise<SimulatedDevice[]> {
-  const { apiUrl, token, siteId } = options
+  const { apiUrl, token } = options
   if (apiUrl === undefined || token === undefined)
     throw new Error('give --devices-file, or --api-url and --admin-token to provision simulated devices')
   const call = async (method: string, path: string, body?: unknown) => {
@@ -136,34 +140,40 @@ async function provision(options: {
     })
     return { status: response.status, body: (await response.json()) as Record<string, unknown> }
   }
-  const site = await call('GET', `/api/sites/${siteId}`)
-  if (site.status === 404) {
-    const created = await call('POST', '/api/sites', {
-      id: siteId,
-      name: `Simulated site ${siteId}`,
-      region: '330106',
-      pitGrade: 1,
-      pitDepthM: 15,
-    })
-    if (created.status >= 300) throw new Error(`creating site ${siteId}: ${JSON.stringify(created.body)}`)
-  } else if (site.status !== 200) throw new Error(`reading site ${siteId}: ${JSON.stringify(site.body)}`)
+  // --sites N: S, S-2 … S-N, each with the same cranes and pits.
+  const siteIds = Array.from({ length: options.sites }, (_, i) =>
+    i === 0 ? options.siteId : `${options.siteId}-${i + 1}`,
+  )
   // Fresh ids each run: a device's secret is shown only once, at creation.
   const run = randomBytes(3).toString('hex')
-  const plan = [
-    ...Array.from({ length: options.cranes }, (_, i) => ({
-      kind: 'crane' as const,
-      id: `${siteId}-TC${i + 1}-${run}`,
-    })),
-    ...Array.from({ length: options.pits }, (_, i) => ({
-      kind: 'pit' as const,
-      id: `${siteId}-PIT${i + 1}-${run}`,
-    })),
-  ]
   const devices: SimulatedDevice[] = []
-  for (const { kind, id } of plan) {
-    const created = await call('POST', '/api/devices', { siteId, id, kind })
-    if (created.status >= 300) throw new Error(`creating device ${id}: ${JSON.stringify(created.body)}`)
-    devices.push({ id, siteId, kind, secret: created.body.secret as string })
+  for (const siteId of siteIds) {
+    const site = await call('GET', `/api/sites/${siteId}`)
+    if (site.status === 404) {
+      const created = await call('POST', '/api/sites', {
+        id: siteId,
+        name: `Simulated site ${siteId}`,
+        region: '330106',
+        pitGrade: 1,
+        pitDepthM: 15,
+      })
+      if (created.status >= 300) throw new Error(`creating site ${siteId}: ${JSON.stringify(created.body)}`)
+    } else if (site.status !== 200) throw new Error(`reading site ${siteId}: ${JSON.stringify(site.body)}`)
+    const plan = [
+      ...Array.from({ length: options.cranes }, (_, i) => ({
+        kind: 'crane' as const,
+        id: `${siteId}-TC${i + 1}-${run}`,
+      })),
+      ...Array.from({ length: options.pits }, (_, i) => ({
+        kind: 'pit' as const,
+        id: `${siteId}-PIT${i + 1}-${run}`,
+      })),
+    ]
+    for (const { kind, id } of plan) {
+      const created = await call('POST', '/api/devices', { siteId, id, kind })
+      if (created.status >= 300) throw new Error(`creating device ${id}: ${JSON.stringify(created.body)}`)
+      devices.push({ id, siteId, kind, secret: created.body.secret as string })
+    }
   }
   return devices
 }

@@ -241,6 +241,8 @@ describe('simulations against a running engine', () => {
         '500ms',
         '--cranes',
         '1',
+        '--sites',
+        '2',
       ],
       (line) => lines.push(line),
     )
@@ -252,7 +254,8 @@ describe('simulations against a running engine', () => {
       acked: number
     }
     expect(summary.scenario).toBe('normal')
-    expect(summary.devices).toHaveLength(2)
+    expect(summary.devices).toHaveLength(4) // a crane and a pit on each of two sites
+    expect(summary.devices.filter((id) => id.startsWith('SIM-2-'))).toHaveLength(2)
     expect(summary.sent).toBeGreaterThan(10)
     expect(summary.acked).toBe(summary.sent)
     const lines2: string[] = []

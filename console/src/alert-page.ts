@@ -79,10 +79,24 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
       ),
     )
   }
-  const loadChart = async (alert: Alert) => {
+  // The telemetry store is written a second or so after the rules saw a reading: an alert opened
+  // at once may have no evidence yet, so ask again until it arrives (or the page is left).
+  let retry: ReturnType<typeof setTimeout> | null = null
+  let left = false
+  let attempts = 0
+  const loadChart = async (alert: Alert): Promise<void> => {
     const data = await api.get<AlertTelemetry>(`${path}/telemetry`)
     const points = data.points.filter((p) => typeof p.value === 'number')
-    if (points.length === 0) return replace(chart, h('p', { class: 'hint' }, data.note ?? t('noTelemetry')))
+    if (points.length === 0) {
+      replace(chart, h('p', { class: 'hint' }, data.note ?? t('noTelemetry')))
+      if (data.metric !== null && !left && attempts++ < chartRetries) {
+        retry = setTimeout(() => {
+          retry = null
+          loadChart(alert).catch(() => undefined)
+        }, chartRetryMs)
+      }
+      return
+    }
     replace(chart)
     lineChart(
       chart,
@@ -112,13 +126,21 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
     .catch((error: unknown) =>
       replace(facts, h('p', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),
     )
-  return streamAlerts(
+  const stopStream = streamAlerts(
     ({ alert }) => {
       if (alert.id === id) show(alert)
     },
     () => {},
   )
+  return () => {
+    left = true
+    if (retry !== null) clearTimeout(retry)
+    stopStream()
+  }
 }
+
+const chartRetryMs = 2_000
+const chartRetries = 60
 
 function eventText(event: AlertEvent): string {
   const { note, action, text, value, level } = event.data as Record<string, unknown>

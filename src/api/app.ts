@@ -16,6 +16,7 @@ import { incidentRoutes } from './routes/incidents.js'
 import { readingRoutes } from './routes/readings.js'
 import { registryRoutes } from './routes/registry.js'
 import { reportRoutes } from './routes/reports.js'
+import { ruleRoutes } from './routes/rules.js'
 import { settingsRoutes } from './routes/settings.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 import type { ApiServices } from './services.js'
@@ -80,6 +81,7 @@ export async function buildApi(
   alertTelemetryRoutes(app, services)
   craneHistoryRoutes(app, services)
   reportRoutes(app, services)
+  ruleRoutes(app, services)
   if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir)
   return app
 }

@@ -6,7 +6,10 @@ import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository 
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
 import type { Grouping, GroupTally } from '../domain/report.js'
+import type { ConfigurationIssue, EffectiveRule } from '../domain/rule-views.js'
 import type {
+  DeviceSettings,
+  DeviceSettingsInput,
   PointSettings,
   PointSettingsInput,
   RuleOverride,
@@ -82,6 +85,12 @@ export interface ApiServices {
       chart: LoadChart,
       principal: Principal,
     ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }
+    putDeviceSettings(deviceId: string, input: DeviceSettingsInput, principal: Principal): DeviceSettings
+  }
+  readonly rules: {
+    effective(principal: Principal, scope: { siteId?: string; deviceId?: string }): EffectiveRule[]
+    /** What the site's configuration leaves the rules unable to judge. */
+    siteIssues(siteId: string): ConfigurationIssue[]
   }
   readonly telemetry: TelemetryStore
   /** The deadlines behind "overdue" (SITEWARD_ACK_DEADLINES, SITEWARD_RESOLVE_DEADLINES). */

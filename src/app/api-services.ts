@@ -9,6 +9,7 @@ import type { SegmentLog } from '../storage/log/segment-log.js'
 import type { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import { submitManualReadings } from './manual-readings.js'
+import type { RuleViews } from './rule-views.js'
 import type { SettingsService } from './settings-service.js'
 
 /** What the engine hands the HTTP API: its parts, adapted to the services the routes call. */
@@ -19,6 +20,7 @@ export function apiServicesOf(parts: {
   readonly backpressure: Backpressure
   readonly alerts: AlertService
   readonly settings: SettingsService
+  readonly rules: RuleViews
   readonly telemetry: TelemetryStore
   readonly escalation: EscalationPolicy
   readonly projection: ProjectionRepository
@@ -38,8 +40,13 @@ export function apiServicesOf(parts: {
     settings: {
       putRuleOverride: settings.putRuleOverride.bind(settings),
       putLoadChart: settings.putLoadChart.bind(settings),
+      putDeviceSettings: settings.putDeviceSettings.bind(settings),
       putPoint: (siteId, pointCode, input, principal) =>
         settings.putPoint(siteId, pointCode, input, principal, state),
+    },
+    rules: {
+      effective: (principal, scope) => parts.rules.effective(principal, scope),
+      siteIssues: (siteId) => parts.rules.siteIssues(siteId),
     },
     telemetry: parts.telemetry,
     escalation: parts.escalation,

@@ -57,6 +57,18 @@ const environmentSchema = z.object({
   SITEWARD_MQTTS_PORT: port.default(8883),
   SITEWARD_ACK_DEADLINES: deadlines.optional(),
   SITEWARD_RESOLVE_DEADLINES: deadlines.optional(),
+  /** GB 50497-2019 §8.0.3 rates per day, over this window of event time (DOMAIN.md §4). */
+  SITEWARD_PIT_RATE_WINDOW_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(24),
+  /** A rate divides by at least this span, so readings minutes apart never turn jitter into mm/d. */
+  SITEWARD_PIT_RATE_MIN_SPAN_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 7)
+    .optional(),
 })
 
 function isReadableFile(path: string): boolean {
@@ -123,6 +135,7 @@ export interface Config {
   readonly telemetryRetentionDays: number
   readonly wal: { readonly segmentBytes: number; readonly commitMs: number; readonly maxBytes: number }
   readonly escalation: EscalationPolicy
+  readonly pitRateWindow: { readonly windowMs: number; readonly minSpanMs: number }
 }
 
 export class ConfigError extends Error {
@@ -181,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...defaultEscalationPolicy,
       acknowledgeWithinMs: { ...defaultEscalationPolicy.acknowledgeWithinMs, ...e.SITEWARD_ACK_DEADLINES },
       resolveWithinMs: { ...defaultEscalationPolicy.resolveWithinMs, ...e.SITEWARD_RESOLVE_DEADLINES },
+    },
+    pitRateWindow: {
+      windowMs: e.SITEWARD_PIT_RATE_WINDOW_HOURS * 3_600_000,
+      minSpanMs: (e.SITEWARD_PIT_RATE_MIN_SPAN_HOURS ?? e.SITEWARD_PIT_RATE_WINDOW_HOURS) * 3_600_000,
     },
   })
 }

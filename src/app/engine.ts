@@ -31,7 +31,8 @@ import type { Config } from './config.js'
 import { createMetrics } from './metrics.js'
 import { readinessChecks } from './readiness.js'
 import { expectedIntervals, loadRuleCatalogue } from './rule-catalogue.js'
-import { restartSeeds } from './rule-seeds.js'
+import { pointWatches, restartSeeds } from './rule-seeds.js'
+import { RuleViews } from './rule-views.js'
 import { SettingsService } from './settings-service.js'
 
 /** Trimming is cheap (whole segments, by cursor) and frees room for backpressure to ease. */
@@ -161,10 +162,10 @@ export class Engine {
   prepare(): void {
     if (this.projector !== null) return
     this.log.start()
-    const state = new IngestState({
-      seqRanges: this.projection.loadSeqRanges(),
-      pitPoints: this.projection.loadPitPoints(),
-    })
+    const state = new IngestState(
+      { seqRanges: this.projection.loadSeqRanges(), pitPoints: this.projection.loadPitPoints() },
+      this.config.pitRateWindow,
+    )
     let replayed = 0
     for (let position = this.projection.get(projectorConsumer); ; ) {
       const { records, next } = this.log.readFrom(position, 10_000)
@@ -221,12 +222,20 @@ export class Engine {
   private subscribeRules(projector: Projector, alerts: AlertService, settings: SettingsService): void {
     const logger = this.logger.child({ component: 'rules' })
     const { seeds, openGapDevices } = restartSeeds(this.rules, this.alertStore.activeBreaches())
+    const unknownCodeRules = new Set(
+      this.rules.filter((rule) => rule.condition.kind === 'unknown_code').map((rule) => rule.id),
+    )
     this.ruleSubscription = projector.readings$
       .pipe(
         evaluateRules(this.rules, {
           pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
           ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
           loadChart: (deviceId) => settings.loadChart(deviceId),
+          deviceSettings: (deviceId) => settings.deviceSettings(deviceId),
+          pointInterval: (siteId, pointCode) => settings.pointInterval(siteId, pointCode),
+          pairCumulative: (siteId, pointCode) =>
+            this.state?.pitPoints.cumulativeOf(siteId, pointCode) ?? null,
+          initialModes: () => this.projection.modes(),
           onKeyError: (key, error) =>
             logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
           lateAfterMs,
@@ -240,14 +249,18 @@ export class Engine {
           },
           latestTimestamps: () => this.projection.latestTimestamps(),
           // Devices online when the engine stopped, and those whose silence was already raised.
-          watchFromStart: () =>
-            this.registry
+          watchFromStart: () => [
+            ...this.registry
               .heardDevices()
               .filter((device) => device.online || openGapDevices.has(device.deviceId)),
+            ...pointWatches(settings, this.projection),
+          ],
         }),
       )
       .subscribe({
         next: (signal) => {
+          if (signal.signal.type === 'raise' && unknownCodeRules.has(signal.ruleId))
+            this.metrics.unknownDeviceCodes.inc({ rule: signal.ruleId })
           // A throw here would end the pipeline (RxJS rethrows it): contain it to this signal.
           try {
             alerts.handle(signal)
@@ -299,6 +312,12 @@ export class Engine {
         backpressure: this.backpressure,
         alerts: this.requireAlerts(),
         settings: this.requireSettings(),
+        rules: new RuleViews({
+          rules: this.rules,
+          registry: this.registry,
+          settings: this.requireSettings(),
+          projection: this.projection,
+        }),
         telemetry: this.telemetry,
         escalation: this.config.escalation,
         projection: this.projection,

@@ -99,6 +99,14 @@ export function createMetrics(sources: GaugeSources) {
     },
   })
 
+  // A code no rule maps still raises an alert (DOMAIN.md §4); this counts them where IT can see.
+  const unknownDeviceCodes = new Counter({
+    name: 'siteward_unknown_device_codes_total',
+    help: 'Device alarm or event codes that no rule of the catalogue maps, raised as warnings',
+    labelNames: ['rule'],
+    registers: [registry],
+  })
+
   const ingest: IngestMetrics = {
     delayed: () => delayed.inc(),
     accepted: (objects) => accepted.inc(objects),
@@ -111,5 +119,12 @@ export function createMetrics(sources: GaugeSources) {
     writeFailed: () => writeErrors.inc(),
     rejected: (points) => pointsRejected.inc(points),
   }
-  return { registry, ingest, shipper, render: () => registry.metrics(), contentType: registry.contentType }
+  return {
+    registry,
+    ingest,
+    shipper,
+    unknownDeviceCodes,
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  }
 }

@@ -1,4 +1,5 @@
 import type { Rule } from '../domain/rules.js'
+import type { PointSettings } from '../domain/settings.js'
 import { alertKey } from '../rules/pipeline.js'
 import { initialThresholdState, type ThresholdState } from '../rules/threshold.js'
 
@@ -27,4 +28,58 @@ export function restartSeeds(
     seeds.set(key, { ...initialThresholdState(), active: breach.severity, peak: breach.peakValue })
   }
   return { seeds, openGapDevices }
+}
+
+/**
+ * Pit points with an expected interval of their own: their silence is watched from the start, from
+ * the last reading of each device measuring them (a survey point that never comes back is a gap).
+ */
+export function pointWatches(
+  settings: { pointSettings(): PointSettings[] },
+  projection: {
+    loadPitPoints(): readonly { siteId: string; deviceId: string; pointCode: string; lastTs: number | null }[]
+  },
+): {
+  siteId: string
+  deviceId: string
+  kind: 'pit'
+  pointCode: string
+  expectedIntervalMs: number
+  lastSeenAt: number | null
+}[] {
+  const intervals = new Map(
+    settings
+      .pointSettings()
+      .filter((point) => point.expectedIntervalMs !== null)
+      .map((point) => [`${point.siteId}|${point.pointCode}`, point.expectedIntervalMs as number]),
+  )
+  if (intervals.size === 0) return []
+  const watches = new Map<
+    string,
+    {
+      siteId: string
+      deviceId: string
+      kind: 'pit'
+      pointCode: string
+      expectedIntervalMs: number
+      lastSeenAt: number | null
+    }
+  >()
+  for (const series of projection.loadPitPoints()) {
+    const interval = intervals.get(`${series.siteId}|${series.pointCode}`)
+    if (interval === undefined) continue
+    const key = `${series.siteId}|${series.deviceId}|${series.pointCode}`
+    const last = watches.get(key)?.lastSeenAt ?? null
+    // Silence counts from the newest reading of the point (event time stands in for arrival).
+    const lastSeenAt = series.lastTs === null ? last : Math.max(last ?? 0, series.lastTs)
+    watches.set(key, {
+      siteId: series.siteId,
+      deviceId: series.deviceId,
+      kind: 'pit',
+      pointCode: series.pointCode,
+      expectedIntervalMs: interval,
+      lastSeenAt,
+    })
+  }
+  return [...watches.values()]
 }

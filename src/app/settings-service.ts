@@ -4,6 +4,10 @@ import type { Principal } from '../domain/registry.js'
 import { type Rule, severities } from '../domain/rules.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
 import {
+  type DeviceSettings,
+  type DeviceSettingsInput,
+  type DeviceSettingsValues,
+  deviceSettingsInputSchema,
   type PointSettings,
   type PointSettingsInput,
   pointSettingsInputSchema,
@@ -29,6 +33,7 @@ export class SettingsService {
   private overrides = new Map<string, { settings: RuleOverrideSettings; origin: string }>()
   private points = new Map<string, PointSettings>()
   private charts = new Map<string, LoadChart>()
+  private devices = new Map<string, DeviceSettings>()
   private seenVersion = -1
 
   constructor(repository: SettingsRepository, registry: RegistryRepository, rules: readonly Rule[]) {
@@ -94,10 +99,77 @@ export class SettingsService {
       pitGrade: site?.pitGrade ?? null,
       pitDepthM: site?.pitDepthM ?? null,
       baseSlabCast: site?.baseSlabCast ?? false,
+      supportType: site?.supportType ?? null,
       designValue: point?.designValue ?? null,
+      capacity: point?.capacity ?? null,
+      prestress: point?.prestress ?? null,
+      designLoad: point?.designLoad ?? null,
       cumulativeAlarm: point?.cumulativeAlarm ?? null,
       rateAlarm: point?.rateAlarm ?? null,
+      differentialAlarm: point?.differentialAlarm ?? null,
+      pairPointCode: point?.pairPointCode ?? null,
+      expectedIntervalMs: point?.expectedIntervalMs ?? null,
+      resolution: point?.resolution ?? null,
     }
+  }
+
+  /** Every configured pit point (for the rule list and the site's configuration problems). */
+  pointSettings(siteId?: string): PointSettings[] {
+    return [...this.points.values()].filter((point) => siteId === undefined || point.siteId === siteId)
+  }
+
+  pointInterval(siteId: string, pointCode: string): number | null {
+    return this.points.get(`${siteId}|${pointCode}`)?.expectedIntervalMs ?? null
+  }
+
+  deviceSettings(deviceId: string): DeviceSettingsValues | undefined {
+    return this.devices.get(deviceId)?.settings
+  }
+
+  deviceSettingsRecord(deviceId: string): DeviceSettings | undefined {
+    return this.devices.get(deviceId)
+  }
+
+  /**
+   * A device's settings (`PUT /api/devices/{deviceId}/settings`, `siteward device set`): the fields
+   * given replace the stored ones, null removes one; crane limits only for cranes.
+   */
+  putDeviceSettings(deviceId: string, raw: DeviceSettingsInput, principal: Principal): DeviceSettings {
+    const device = this.registry.getDevice(deviceId)
+    const site = device === undefined ? undefined : this.registry.getSite(device.siteId)
+    if (device === undefined || site === undefined || !canSeeSite(principal, site))
+      throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
+    requireRole(principal, ['admin', 'supervisor'], 'change device settings')
+    const input = deviceSettingsInputSchema.parse(raw)
+    const craneOnly = [
+      'ratedCapacityT',
+      'hookHeightMaxM',
+      'radiusMinM',
+      'radiusMaxM',
+      'forbiddenSlewSectors',
+    ] as const
+    if (device.kind !== 'crane') {
+      const given = craneOnly.find((name) => input[name] !== undefined)
+      if (given !== undefined)
+        throw new SitewardError(
+          'VALIDATION_FAILED',
+          `body.${given}: device ${deviceId} is a ${device.kind}, not a crane`,
+        )
+    }
+    const merged: Record<string, unknown> = { ...(this.devices.get(deviceId)?.settings ?? {}) }
+    for (const [name, value] of Object.entries(input)) {
+      if (value === null) delete merged[name]
+      else if (value !== undefined) merged[name] = value
+    }
+    const { radiusMinM, radiusMaxM } = merged as DeviceSettingsValues
+    if (radiusMinM !== undefined && radiusMaxM !== undefined && radiusMinM >= radiusMaxM)
+      throw new SitewardError(
+        'VALIDATION_FAILED',
+        `body.radiusMinM: must be below radiusMaxM (${radiusMaxM})`,
+      )
+    const saved = this.repository.putDeviceSettings(deviceId, merged as DeviceSettingsValues, principal.name)
+    this.reload()
+    return saved
   }
 
   putRuleOverride(
@@ -118,7 +190,8 @@ export class SettingsService {
     const { deviceId, ...settings } = input
     const hasLimits =
       settings.levels !== undefined || settings.hysteresis !== undefined || settings.minSamples !== undefined
-    if (hasLimits && (rule.condition.kind === 'event' || rule.condition.kind === 'data_gap')) {
+    const noLevels = ['event', 'data_gap', 'unknown_code'].includes(rule.condition.kind)
+    if (hasLimits && noLevels) {
       throw new SitewardError(
         'VALIDATION_FAILED',
         `body: rule ${ruleId} has no levels to override; only "enabled" applies`,
@@ -169,6 +242,7 @@ export class SettingsService {
       this.repository.points().map((point) => [`${point.siteId}|${point.pointCode}`, point]),
     )
     this.charts = this.repository.loadCharts()
+    this.devices = this.repository.deviceSettings()
   }
 }
 

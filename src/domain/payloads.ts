@@ -108,16 +108,54 @@ export const pitItems = [
   'crack_width',
   'pipeline_settlement',
   'basal_heave',
+  'wall_internal_force',
+  'column_internal_force',
+  'earth_pressure',
+  'pore_pressure',
 ] as const
 export const pitItemSchema = z.enum(pitItems)
 export type PitItem = z.infer<typeof pitItemSchema>
+
+/**
+ * Each item's unit, and the resolution its derived values (cumulative change, rate, difference)
+ * are compared at: the standards alarm on *reaching* a value (达到), so 100.7 → 130.7 is 30 mm,
+ * not 29.999999999999986 (DOMAIN.md §4). A point's settings may set a finer or coarser one.
+ */
+export const pitItemUnits: Readonly<Record<PitItem, { readonly unit: string; readonly resolution: number }>> =
+  {
+    wall_top_horizontal: { unit: 'mm', resolution: 0.01 },
+    wall_top_vertical: { unit: 'mm', resolution: 0.01 },
+    deep_horizontal: { unit: 'mm', resolution: 0.01 },
+    column_vertical: { unit: 'mm', resolution: 0.01 },
+    strut_force: { unit: 'kN', resolution: 0.1 },
+    anchor_force: { unit: 'kN', resolution: 0.1 },
+    groundwater_level: { unit: 'mm', resolution: 1 },
+    surface_settlement: { unit: 'mm', resolution: 0.01 },
+    building_settlement: { unit: 'mm', resolution: 0.01 },
+    building_tilt: { unit: '‰', resolution: 0.001 },
+    crack_width: { unit: 'mm', resolution: 0.01 },
+    pipeline_settlement: { unit: 'mm', resolution: 0.01 },
+    basal_heave: { unit: 'mm', resolution: 0.01 },
+    wall_internal_force: { unit: 'kN', resolution: 0.1 },
+    column_internal_force: { unit: 'kN', resolution: 0.1 },
+    earth_pressure: { unit: 'kPa', resolution: 0.1 },
+    pore_pressure: { unit: 'kPa', resolution: 0.1 },
+  }
+
+/** A number at a decimal resolution (0.01, 0.5, 1…): the double nearest the decimal, exactly. */
+export function atResolution(value: number, resolution: number): number {
+  const decimals = Math.max(0, Math.min(12, Math.ceil(-Math.log10(resolution) - 1e-9)))
+  const steps = Math.round(value / resolution)
+  return Number((steps * resolution).toFixed(decimals))
+}
 
 export const pitPointSchema = z.object({
   pointCode: z
     .string()
     .min(1)
     .max(64)
-    .regex(/^[^\s,=\\]+$/, 'no spaces, commas, "=" or backslashes'),
+    // "@" separates a point from its depth in alert subjects (CX-01@12.5).
+    .regex(/^[^\s,=\\@|]+$/, 'no spaces, commas, "=", "@", "|" or backslashes'),
   item: pitItemSchema,
   value: z.number(),
   depthM: z.number().nonnegative().optional(),

@@ -1,7 +1,7 @@
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from './alert.js'
 import type { EscalationCandidate, EscalationPolicy } from './escalation.js'
 import type { LogRecord, PositionedRecord } from './log-record.js'
-import type { PitItem } from './payloads.js'
+import type { PitSeriesState } from './pit-series.js'
 import type {
   Device,
   DeviceCredentials,
@@ -72,7 +72,9 @@ export interface TelemetryQuery {
   readonly everyMs?: number | undefined
   /** How a window is summed up: a safety review wants the worst value, not the average. */
   readonly aggregate?: 'mean' | 'max' | 'min' | undefined
+  /** Per series, at most this many points: the oldest first, or the newest with `newestFirst`. */
   readonly limit: number
+  readonly newestFirst?: boolean | undefined
 }
 
 export interface TelemetrySeries {
@@ -114,17 +116,8 @@ export interface DeadLetterSink {
   add(letters: readonly DeadLetter[]): void
 }
 
-/** What the engine remembers of a pit point between readings. */
-export interface PitPointState {
-  siteId: string
-  pointCode: string
-  item: PitItem
-  baseline: number
-  baselineTs: number
-  baselineConfigured: boolean
-  lastValue: number | null
-  lastTs: number | null
-}
+/** What the engine remembers of a pit series (a device's point, at a depth) between readings. */
+export type PitPointState = PitSeriesState
 
 /** What one projected batch of log records changes in a device's state. */
 export interface DeviceStateChange {
@@ -140,6 +133,9 @@ export interface DeviceStateChange {
   readonly lastRejectReason: string | null
   readonly lastRejectAt: number | null
   readonly seqRanges: unknown
+  /** A crane's mode as last reported in event order within the batch, and that reading's ts. */
+  readonly mode?: string | null
+  readonly modeTs?: number | null
 }
 
 /**

@@ -7,10 +7,14 @@ export interface PitPointReading {
   readonly item: PitItem
   readonly value: number
   readonly depthM?: number | undefined
-  /** value − the point's baseline (configured, or the first accepted reading). */
+  /** value − the point's baseline (configured, or the first accepted reading), at the item's resolution. */
   readonly cumulative: number
-  /** Change per day since the previous reading of the point in event time; null when unknown. */
+  /** Change per day over the rate window of event time (24 h by default); null when unknown. */
   readonly ratePerDay: number | null
+  /** The series' reading before this one in event time (absent in records from before v0.2). */
+  readonly previousValue?: number | null | undefined
+  /** The reading one rate window back, the rate's reference. */
+  readonly referenceValue?: number | null | undefined
 }
 
 export interface PitTelemetryReading {

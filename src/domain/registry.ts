@@ -21,7 +21,12 @@ export type Role = z.infer<typeof roleSchema>
 /** A region is an administrative division code (e.g. 6 digits, 330106) or a free code. */
 export const regionSchema = z.string().min(1).max(32)
 
-export const pitGradeSchema = z.union([z.literal(1), z.literal(2), z.literal(3)])
+export const pitGradeSchema = z.union([z.literal(1), z.literal(2), z.literal(3)], {
+  error: 'the pit safety grade is 1, 2 or 3 (GB 50497-2019)',
+})
+
+/** The support structure, a row of GB 50497-2019 Table 8.0.4 (see `supportTypes` in rules). */
+export const supportTypeSchema = z.enum(['pile_wall', 'soil_nailing', 'cement_soil_wall', 'slope'])
 
 export const siteInputSchema = z.strictObject({
   id: identifierSchema,
@@ -31,6 +36,10 @@ export const siteInputSchema = z.strictObject({
   pitDepthM: z.number().positive().max(200).nullable().optional(),
   /** GB 50497-2019 §8.0.3: once the base slab is cast, pit rate limits are × 0.7. */
   baseSlabCast: z.boolean().optional(),
+  /** Piles and diaphragm walls, soil nailing, cement-soil wall, slope (Table 8.0.4's rows). */
+  supportType: supportTypeSchema.nullable().optional(),
+  /** Whether the retaining wall is socketed into rock. */
+  rockSocketed: z.boolean().optional(),
 })
 export type SiteInput = z.infer<typeof siteInputSchema>
 
@@ -41,6 +50,8 @@ export const siteSchema = z.object({
   pitGrade: pitGradeSchema.nullable(),
   pitDepthM: z.number().nullable(),
   baseSlabCast: z.boolean(),
+  supportType: supportTypeSchema.nullable(),
+  rockSocketed: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
 })

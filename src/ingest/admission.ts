@@ -66,7 +66,7 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
       }
       items.push(
         kind === 'pit' && channel === 'telemetry'
-          ? derivePit(submission.siteId, item as PitTelemetry, state)
+          ? derivePit(submission.siteId, submission.deviceId, item as PitTelemetry, state)
           : item,
       )
     })
@@ -131,10 +131,10 @@ function checkTimestamp(ts: number, receivedAt: number): Pick<RejectedItem, 'cod
   return null
 }
 
-function derivePit(siteId: string, item: PitTelemetry, state: IngestState) {
+function derivePit(siteId: string, deviceId: string, item: PitTelemetry, state: IngestState) {
   return {
     ts: item.ts,
     seq: item.seq,
-    points: item.points.map((point) => state.pitPoints.derive(siteId, point, item.ts)),
+    points: item.points.map((point) => state.pitPoints.derive(siteId, deviceId, point, item.ts)),
   }
 }

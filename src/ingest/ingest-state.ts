@@ -1,4 +1,5 @@
 import type { LogRecord } from '../domain/log-record.js'
+import type { RateWindow } from '../domain/pit-series.js'
 import type { PitPointState } from '../domain/ports.js'
 import { PitPoints } from './pit-points.js'
 import { type SeqRange, SeqRanges } from './seq-ranges.js'
@@ -13,11 +14,14 @@ export class IngestState {
   readonly pitPoints: PitPoints
   private readonly seqs = new Map<string, SeqRanges>()
 
-  constructor(snapshot: { seqRanges: Map<string, unknown>; pitPoints: readonly PitPointState[] }) {
+  constructor(
+    snapshot: { seqRanges: Map<string, unknown>; pitPoints: readonly PitPointState[] },
+    rateWindow?: RateWindow,
+  ) {
     for (const [deviceId, ranges] of snapshot.seqRanges) {
       if (Array.isArray(ranges)) this.seqs.set(deviceId, new SeqRanges(ranges as SeqRange[]))
     }
-    this.pitPoints = new PitPoints(snapshot.pitPoints)
+    this.pitPoints = new PitPoints(snapshot.pitPoints, rateWindow)
   }
 
   isDuplicate(deviceId: string, seq: number, ts: number): boolean {
@@ -45,7 +49,7 @@ export class IngestState {
     }
     if (record.kind === 'pit' && record.channel === 'telemetry') {
       for (const item of record.items) {
-        for (const point of item.points) this.pitPoints.replay(record.siteId, point, item.ts)
+        for (const point of item.points) this.pitPoints.replay(record.siteId, record.deviceId, point, item.ts)
       }
     }
   }

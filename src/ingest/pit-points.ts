@@ -1,99 +1,137 @@
-import type { PitPointState } from '../domain/ports.js'
+import type { PitItem } from '../domain/payloads.js'
+import {
+  defaultRateWindow,
+  deriveValues,
+  type PitSeriesState,
+  type RateWindow,
+  recordReading,
+  seriesKeyOf,
+} from '../domain/pit-series.js'
 import type { PitPointReading } from '../domain/reading.js'
 
-const msPerDay = 86_400_000
-
-const keyOf = (siteId: string, pointCode: string) => `${siteId}\u0000${pointCode}`
+type PointInput = { pointCode: string; item: PitItem; value: number; depthM?: number | undefined }
 
 /**
- * Per pit point: the baseline (configured, or the first accepted reading: GB 50497-2019 §3.0.6's
- * initial value) and the latest reading in event time, from which each new reading's cumulative
- * change and rate per day are derived (GB 50497-2019 §8.0.3: dual control of cumulative and rate).
+ * Every pit series (a device's point, at one depth for an inclinometer): its baseline and recent
+ * history, from which each reading's cumulative change, rate per day over the rate window and
+ * previous value are derived (GB 50497-2019 §8.0.3: dual control of cumulative and rate).
+ * A series belongs to the device that measures it: another device reporting the same point code
+ * keeps a series of its own and never rewrites the first one's baseline.
  */
 export class PitPoints {
-  private readonly points = new Map<string, PitPointState>()
+  private readonly series = new Map<string, PitSeriesState>()
+  /** The series last written per site and point code (for differential settlement). */
+  private readonly latestByPoint = new Map<string, PitSeriesState>()
   private readonly touched = new Set<string>()
+  /** Baselines configured for points no device has reported yet. */
+  private readonly pendingBaselines = new Map<string, { item: PitItem; baseline: number; ts: number }>()
+  private readonly window: RateWindow
 
-  constructor(initial: readonly PitPointState[] = []) {
-    for (const state of initial) this.points.set(keyOf(state.siteId, state.pointCode), { ...state })
+  constructor(initial: readonly PitSeriesState[] = [], window: RateWindow = defaultRateWindow) {
+    this.window = window
+    for (const state of initial) {
+      const copy = { ...state, history: state.history.map(([ts, value]) => [ts, value] as [number, number]) }
+      this.series.set(keyOf(copy), copy)
+      this.noteLatest(copy)
+    }
   }
 
-  derive(
-    siteId: string,
-    point: { pointCode: string; item: PitPointReading['item']; value: number; depthM?: number | undefined },
-    ts: number,
-  ): PitPointReading {
-    const state = this.stateFor(siteId, point.pointCode, point.item, point.value, ts)
-    let ratePerDay: number | null = null
-    if (state.lastTs !== null && state.lastValue !== null && ts > state.lastTs) {
-      ratePerDay = ((point.value - state.lastValue) * msPerDay) / (ts - state.lastTs)
-    }
-    if (state.lastTs === null || ts > state.lastTs) {
-      state.lastTs = ts
-      state.lastValue = point.value
-    }
-    this.touched.add(keyOf(siteId, point.pointCode))
-    return { ...point, cumulative: point.value - state.baseline, ratePerDay }
+  derive(siteId: string, deviceId: string, point: PointInput, ts: number): PitPointReading {
+    const state = this.stateFor(siteId, deviceId, point, point.value, ts)
+    const derived = deriveValues(state, point.value, ts, this.window)
+    recordReading(state, point.value, ts, this.window)
+    this.touch(state)
+    return { ...point, ...derived }
   }
 
   /** Re-applies a reading already derived (replay of the log after a restart). */
-  replay(siteId: string, point: PitPointReading, ts: number): void {
-    const state = this.stateFor(siteId, point.pointCode, point.item, point.value - point.cumulative, ts)
-    if (state.lastTs === null || ts > state.lastTs) {
-      state.lastTs = ts
-      state.lastValue = point.value
-    }
-    this.touched.add(keyOf(siteId, point.pointCode))
+  replay(siteId: string, deviceId: string, point: PitPointReading, ts: number): void {
+    const state = this.stateFor(siteId, deviceId, point, point.value - point.cumulative, ts)
+    recordReading(state, point.value, ts, this.window)
+    this.touch(state)
   }
 
   /** A baseline set by the designer or surveyor (point settings): later readings count from it. */
-  configure(
-    siteId: string,
-    pointCode: string,
-    item: PitPointReading['item'],
-    baseline: number,
-    ts: number,
-  ): void {
-    const state = this.stateFor(siteId, pointCode, item, baseline, ts)
-    state.baseline = baseline
-    state.baselineConfigured = true
-    this.touched.add(keyOf(siteId, pointCode))
+  configure(siteId: string, pointCode: string, item: PitItem, baseline: number, ts: number): void {
+    let found = false
+    for (const state of this.series.values()) {
+      if (state.siteId !== siteId || state.pointCode !== pointCode || state.depthM !== null) continue
+      found = true
+      if (state.item !== item) continue
+      state.baseline = baseline
+      state.baselineConfigured = true
+      this.touch(state)
+    }
+    if (!found) {
+      // Kept until a device reports the point; its first reading then counts from this baseline.
+      this.pendingBaselines.set(`${siteId}\u0000${pointCode}`, { item, baseline, ts })
+    }
+  }
+
+  /** The latest cumulative change of a point on a site, whichever device measures it. */
+  cumulativeOf(siteId: string, pointCode: string): number | null {
+    const state = this.latestByPoint.get(`${siteId}\u0000${pointCode}`)
+    return state === undefined || state.lastValue === null ? null : state.lastValue - state.baseline
   }
 
   /** States changed since the last call, for the projector to persist. */
-  takeTouched(): PitPointState[] {
-    const out: PitPointState[] = []
+  takeTouched(): PitSeriesState[] {
+    const out: PitSeriesState[] = []
     for (const key of this.touched) {
-      const state = this.points.get(key)
-      if (state !== undefined) out.push({ ...state })
+      const state = this.series.get(key)
+      if (state !== undefined) out.push({ ...state, history: state.history.map((entry) => [...entry]) })
     }
     this.touched.clear()
     return out
   }
 
+  private touch(state: PitSeriesState): void {
+    this.touched.add(keyOf(state))
+    this.noteLatest(state)
+  }
+
+  private noteLatest(state: PitSeriesState): void {
+    if (state.depthM !== null) return
+    const key = `${state.siteId}\u0000${state.pointCode}`
+    const current = this.latestByPoint.get(key)
+    if (current === undefined || (state.lastTs ?? 0) >= (current.lastTs ?? 0))
+      this.latestByPoint.set(key, state)
+  }
+
   private stateFor(
     siteId: string,
-    pointCode: string,
-    item: PitPointReading['item'],
-    baseline: number,
+    deviceId: string,
+    point: { pointCode: string; item: PitItem; depthM?: number | undefined },
+    firstValue: number,
     ts: number,
-  ): PitPointState {
-    const key = keyOf(siteId, pointCode)
-    let state = this.points.get(key)
-    if (state === undefined || state.item !== item) {
-      // A new point, or a code re-used for another item: its first reading is the baseline.
+  ): PitSeriesState {
+    const depthM = point.depthM ?? null
+    const key = seriesKeyOf(siteId, deviceId, point.pointCode, depthM)
+    let state = this.series.get(key)
+    if (state === undefined || state.item !== point.item) {
+      // A new series, or a code re-used for another item: its first reading is the baseline,
+      // unless the designer configured one for the point.
+      const pending =
+        depthM === null ? this.pendingBaselines.get(`${siteId}\u0000${point.pointCode}`) : undefined
+      const configured = pending !== undefined && pending.item === point.item
       state = {
         siteId,
-        pointCode,
-        item,
-        baseline,
-        baselineTs: ts,
-        baselineConfigured: false,
+        deviceId,
+        pointCode: point.pointCode,
+        depthM,
+        item: point.item,
+        baseline: configured ? pending.baseline : firstValue,
+        baselineTs: configured ? pending.ts : ts,
+        baselineConfigured: configured,
         lastValue: null,
         lastTs: null,
+        history: [],
       }
-      this.points.set(key, state)
+      this.series.set(key, state)
     }
     return state
   }
 }
+
+const keyOf = (state: PitSeriesState) =>
+  seriesKeyOf(state.siteId, state.deviceId, state.pointCode, state.depthM)

@@ -137,6 +137,8 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
         lastRejectReason: null,
         lastRejectAt: null,
         seqRanges: null,
+        mode: null,
+        modeTs: null,
       }
       devices.set(deviceId, change)
     }
@@ -154,7 +156,11 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     change.duplicates += record.duplicates
     change.lastSeenAt = record.receivedAt
     if (record.channel === 'telemetry') {
-      for (const item of record.items as readonly { ts: number }[]) {
+      for (const item of record.items as readonly { ts: number; mode?: string }[]) {
+        if (item.mode !== undefined && (change.modeTs == null || item.ts >= change.modeTs)) {
+          change.mode = item.mode
+          change.modeTs = item.ts
+        }
         if (change.latestTs === null || item.ts > change.latestTs) change.latestTs = item.ts
         const hour = Math.floor(item.ts / 3_600_000)
         const key = `${record.deviceId}|${hour}`

@@ -14,6 +14,8 @@ import type { DataGapCondition, Signal } from '../domain/rules.js'
 export interface GapInput {
   readonly ts: number
   readonly restore?: { readonly silentSince: number; readonly open: boolean } | undefined
+  /** The silence that raises, when the device's or point's settings give an interval of its own. */
+  readonly limitMs?: number | undefined
 }
 
 /**
@@ -27,9 +29,11 @@ export function dataGap(
   condition: DataGapCondition,
   scheduler: SchedulerLike = asyncScheduler,
 ): OperatorFunction<GapInput, Signal> {
-  const limitMs = condition.expectedIntervalMs * condition.missedIntervals
+  const defaultLimitMs = condition.expectedIntervalMs * condition.missedIntervals
   return (source) =>
     new Observable<Signal>((subscriber) => {
+      // The latest input says how long a silence may last (settings change while it runs).
+      let limitMs = defaultLimitMs
       let timer: Subscription | null = null
       let open = false
       let lastAt = scheduler.now()
@@ -54,6 +58,14 @@ export function dataGap(
       timer = scheduler.schedule(check, limitMs)
       const subscription = source.subscribe({
         next: (reading) => {
+          if (reading.limitMs !== undefined && reading.limitMs !== limitMs) {
+            limitMs = reading.limitMs
+            // The timer set for the old limit would fire too early or too late: set it anew.
+            if (!open) {
+              timer?.unsubscribe()
+              timer = null
+            }
+          }
           if (reading.restore !== undefined) {
             // The timer survives a restart: silence is counted from the last reading before it.
             lastAt = Math.min(reading.restore.silentSince, scheduler.now())

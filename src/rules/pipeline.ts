@@ -17,16 +17,26 @@ import {
 import type { LoadChart } from '../domain/load-chart.js'
 import type { Reading } from '../domain/reading.js'
 import type { DataGapCondition, KeyedSignal, Rule, Signal } from '../domain/rules.js'
-import type { RuleOverrideSettings } from '../domain/settings.js'
+import type { DeviceSettingsValues, RuleOverrideSettings } from '../domain/settings.js'
 import { dataGap } from './data-gap.js'
 import type { PitContext } from './pit-limits.js'
+import { indexRules } from './rule-index.js'
 import { RuleStates } from './rule-states.js'
-import { initialThresholdState, isInitialThresholdState, step, type ThresholdState } from './threshold.js'
+import {
+  initialThresholdState,
+  isInitialThresholdState,
+  step,
+  stepPeak,
+  type ThresholdState,
+} from './threshold.js'
 import {
   alertKey,
   type EventItem,
   type GapItem,
+  gapOrigin,
   type KeyInfo,
+  type PeakItem,
+  RuleMemory,
   type ThresholdItem,
   workItems,
 } from './work-items.js'
@@ -46,6 +56,14 @@ export interface RuleEnvironment {
   readonly scheduler?: SchedulerLike
   /** A crane's load chart, to compute moment % from load and radius. */
   loadChart?(deviceId: string): LoadChart | undefined
+  /** A device's settings: its expected interval; a crane's capacity, height, radius, slew limits. */
+  deviceSettings?(deviceId: string): DeviceSettingsValues | undefined
+  /** A pit point's own expected interval, when its settings give one (its own data-gap watch). */
+  pointInterval?(siteId: string, pointCode: string): number | null | undefined
+  /** The latest cumulative change of a point on a site (differential settlement). */
+  pairCumulative?(siteId: string, pointCode: string): number | null
+  /** Each crane's mode as it last reported it before this start. */
+  initialModes?(): ReadonlyMap<string, string>
   /** A site's or device's override of a rule, if any (the device's wins). */
   ruleOverride?(
     siteId: string,
@@ -77,6 +95,9 @@ export interface RuleEnvironment {
     readonly kind: 'crane' | 'pit'
     /** Engine time of its last reading: the silence counts from there, not from the restart. */
     readonly lastSeenAt?: number | null
+    /** A pit point with an interval of its own (its watch), instead of the whole device. */
+    readonly pointCode?: string
+    readonly expectedIntervalMs?: number
   }[]
 }
 
@@ -93,14 +114,13 @@ export function evaluateRules(
   const gapConditions = new Map(
     rules.flatMap((rule) => (rule.condition.kind === 'data_gap' ? [[rule.id, rule.condition] as const] : [])),
   )
-  const rulesByKind = new Map(
-    ['crane', 'pit'].map((kind) => [kind, rules.filter((rule) => rule.deviceKind === kind)]),
-  )
+  const index = indexRules(rules)
   return (readings) =>
     defer(() => {
-      const modes = new Map<string, string>()
       // Threshold and event keys: their state in a map, evaluated as each reading arrives.
       const states = environment.states ?? new RuleStates()
+      const memory = new RuleMemory(environment.initialModes?.())
+      rememberListedUnknownCodes(memory, states, index.unknown)
       const latest = new Map(environment.latestTimestamps?.() ?? [])
       const failed = new Set<string>()
       const gaps = new Subject<GapItem>()
@@ -121,7 +141,7 @@ export function evaluateRules(
         readings.subscribe({
           next: (reading) => {
             const outOfOrder = reading.channel === 'telemetry' && isOutOfOrder(latest, reading)
-            for (const item of workItems(reading, rulesByKind.get(reading.kind) ?? [], environment, modes)) {
+            for (const item of workItems(reading, index, environment, memory, outOfOrder)) {
               if (item.kind === 'gap') {
                 gaps.next(item)
                 continue
@@ -153,10 +173,13 @@ export function evaluateRules(
       const watchesAtStart = defer(() => {
         const now = scheduler.now()
         for (const device of environment.watchFromStart?.() ?? []) {
-          for (const rule of rulesByKind.get(device.kind) ?? []) {
+          for (const rule of index.gaps.get(device.kind) ?? []) {
             if (rule.condition.kind !== 'data_gap') continue
-            const key = alertKey(device.siteId, device.deviceId, rule.id, rule.subject)
-            const origin = `every ${rule.condition.expectedIntervalMs / 1000} s × ${rule.condition.missedIntervals}`
+            const subject = device.pointCode ?? rule.subject
+            const key = alertKey(device.siteId, device.deviceId, rule.id, subject)
+            const configured =
+              device.expectedIntervalMs ?? environment.deviceSettings?.(device.deviceId)?.expectedIntervalMs
+            const interval = configured ?? rule.condition.expectedIntervalMs
             const restore = {
               silentSince: device.lastSeenAt ?? now,
               open: (environment.initialState?.(key)?.active ?? null) !== null,
@@ -167,11 +190,12 @@ export function evaluateRules(
               siteId: device.siteId,
               deviceId: device.deviceId,
               ruleId: rule.id,
-              subject: rule.subject,
-              origin,
+              subject,
+              origin: gapOrigin(interval, rule.condition.missedIntervals, configured !== undefined),
               retrospective: false,
               kind: 'gap',
               ts: now,
+              limitMs: interval * rule.condition.missedIntervals,
             })
           }
         }
@@ -179,6 +203,32 @@ export function evaluateRules(
       })
       return merge(silences, watchesAtStart, breaches)
     })
+}
+
+/**
+ * Unknown codes a monitor listed before the restart, from the saved states of their keys: when a
+ * later list leaves one out, its alert must still clear.
+ */
+function rememberListedUnknownCodes(
+  memory: RuleMemory,
+  states: RuleStates,
+  unknown: ReadonlyMap<string, Rule>,
+): void {
+  const ruleIds = new Set([...unknown.values()].map((rule) => rule.id))
+  if (ruleIds.size === 0) return
+  for (const [key, state] of states.entries()) {
+    const [, deviceId, ruleId, subject] = key.split('|')
+    if (
+      deviceId === undefined ||
+      subject === undefined ||
+      !ruleIds.has(ruleId ?? '') ||
+      state.active === null
+    )
+      continue
+    const listed = memory.listedUnknown.get(deviceId) ?? new Set<string>()
+    listed.add(subject)
+    memory.listedUnknown.set(deviceId, listed)
+  }
 }
 
 /** Whether a telemetry reading is older than the newest one its device sent; moves the mark if not. */
@@ -196,16 +246,29 @@ function isOutOfOrder(latest: Map<string, number>, reading: Reading): boolean {
  * starts afresh whenever a reading is older than the lane's last one (a new backfill).
  */
 function evaluateBreach(
-  item: ThresholdItem | EventItem,
+  item: ThresholdItem | EventItem | PeakItem,
   states: RuleStates,
   environment: RuleEnvironment,
   outOfOrder: boolean,
 ): RuleSignal[] {
   if (item.kind === 'event') {
-    return [
-      tag(item, { type: 'raise', severity: item.severity, value: 1, threshold: 1, ts: item.ts }),
-      tag(item, { type: 'clear', value: null, ts: item.ts }),
-    ]
+    // A moment found in late data is the past: it may not re-activate a live alert.
+    const late = item.retrospective || outOfOrder
+    const raise: Signal = { type: 'raise', severity: item.severity, value: 1, threshold: 1, ts: item.ts }
+    const clear: Signal = { type: 'clear', value: null, ts: item.ts }
+    if (!late) return [tag(item, raise), tag(item, clear)]
+    return [raise, clear].map((signal) => ({ ...tag(item, signal, true), outOfOrder: true }))
+  }
+  if (item.kind === 'peak') {
+    if (item.retrospective) {
+      // A late lift record: its own alert, raised and cleared at once, never touching the live key.
+      const next = stepPeak(item.limits, initialThresholdState(), item.sample, item.basis)
+      return next.out.map((signal) => ({ ...tag(item, signal, true), outOfOrder: true }))
+    }
+    const state = states.get(item.key) ?? environment.initialState?.(item.key) ?? initialThresholdState()
+    const next = stepPeak(item.limits, state, item.sample, item.basis)
+    if (next.state !== state) states.set(item.key, next.state)
+    return next.out.map((signal) => tag(item, signal))
   }
   if (outOfOrder) {
     const laneKey = `late|${item.key}`

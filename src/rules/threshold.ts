@@ -1,4 +1,5 @@
 import { concatMap, from, type OperatorFunction, scan } from 'rxjs'
+import { atResolution } from '../domain/payloads.js'
 import {
   type Severity,
   type Signal,
@@ -36,7 +37,14 @@ export type ThresholdLimits = Pick<
   'direction' | 'levels' | 'hysteresis' | 'minSamples' | 'sustained'
 > & {
   /** A breach (or a clear) must also last this long in event time; 0 = samples alone decide. */
-  readonly minDurationMs?: number
+  readonly minDurationMs?: number | undefined
+  /**
+   * Values and levels are compared at this decimal resolution (0.01 mm…): the standards alarm on
+   * reaching a value, which binary floating point would miss by 1e-14 (DOMAIN.md §4).
+   */
+  readonly resolution?: number | undefined
+  /** How a sustained breach reads on the alert ("≥ 70 % of the limit on 3 consecutive days"). */
+  readonly sustainedBasis?: string | undefined
 }
 
 const emptyRun = { count: 0, since: 0 }
@@ -75,10 +83,13 @@ export function step(
   state: ThresholdState,
   sample: Sample,
 ): { state: ThresholdState; out: Signal[] } {
-  const value = sample.value
-  if (value !== null && !Number.isFinite(value)) return { state, out: [] }
+  if (sample.value !== null && !Number.isFinite(sample.value)) return { state, out: [] }
+  const resolution = limits.resolution
+  const value =
+    sample.value === null || resolution === undefined ? sample.value : atResolution(sample.value, resolution)
+  const at = (level: number) => (resolution === undefined ? level : atResolution(level, resolution))
   const breaches = (level: number) =>
-    value !== null && (limits.direction === 'above' ? value >= level : value <= level)
+    value !== null && (limits.direction === 'above' ? value >= at(level) : value <= at(level))
   const lasted = (run: { count: number; since: number }) =>
     run.count >= limits.minSamples && sample.ts - run.since >= (limits.minDurationMs ?? 0)
 
@@ -96,17 +107,28 @@ export function step(
     if (limits.levels[severity] !== undefined && lasted(runs[severity])) reached = severity
   }
   const sustained = limits.sustained
-  if (sustained !== undefined && runs[sustained.level].count >= sustained.samples) {
-    if (reached === null || severityRank(sustained.severity) > severityRank(reached))
+  let bySustained = false
+  const sustainedRun = sustained === undefined ? undefined : runs[sustained.level]
+  if (
+    sustained !== undefined &&
+    sustainedRun !== undefined &&
+    sustainedRun.count >= sustained.samples &&
+    sample.ts - sustainedRun.since >= (sustained.durationMs ?? 0)
+  ) {
+    if (reached === null || severityRank(sustained.severity) > severityRank(reached)) {
       reached = sustained.severity
+      bySustained = true
+    }
   }
 
   const out: Signal[] = []
   let { active, peak } = state
   const more = (a: number, b: number) => (limits.direction === 'above' ? a > b : a < b)
   if (reached !== null && value !== null) {
-    // A sustained breach reports the level its readings were counted at.
-    const thresholdValue = limits.levels[reached] ?? (limits.levels[sustained?.level ?? reached] as number)
+    // A sustained breach reports the level its readings were counted at, and says so.
+    const judgedAt = bySustained ? (sustained?.level ?? reached) : reached
+    const thresholdValue = limits.levels[judgedAt] ?? (limits.levels[reached] as number)
+    const basis = bySustained ? limits.sustainedBasis : undefined
     if (active === null) {
       out.push({
         type: 'raise',
@@ -114,6 +136,7 @@ export function step(
         value,
         threshold: thresholdValue,
         ts: sample.ts,
+        ...(basis === undefined ? {} : { basis }),
       })
       active = reached
       peak = value
@@ -124,6 +147,7 @@ export function step(
         value,
         threshold: thresholdValue,
         ts: sample.ts,
+        ...(basis === undefined ? {} : { basis }),
       })
       active = reached
       peak = peak === null || more(value, peak) ? value : peak
@@ -144,7 +168,9 @@ export function step(
     const lowest = severities
       .map((s) => limits.levels[s])
       .find((level): level is number => level !== undefined) as number
-    const clearLine = limits.direction === 'above' ? lowest - limits.hysteresis : lowest + limits.hysteresis
+    const clearLine = at(
+      limits.direction === 'above' ? lowest - limits.hysteresis : lowest + limits.hysteresis,
+    )
     const safe = value === null || (limits.direction === 'above' ? value < clearLine : value > clearLine)
     clearRun = safe
       ? { count: clearRun.count + 1, since: clearRun.count === 0 ? sample.ts : clearRun.since }
@@ -170,3 +196,49 @@ export const isInitialThresholdState = (state: ThresholdState): boolean =>
   state.active === null &&
   state.clearRun.count === 0 &&
   severities.every((severity) => state.runs[severity].count === 0)
+
+/**
+ * A recorded peak (a work cycle's maximum over one lift, JGJ 332): a breach by itself, whatever
+ * `minSamples` says, but never evidence that the present is safe. It raises (and, since the lift
+ * is over, clears at once) when the key is quiet; joins a live breach as a peak or a higher
+ * severity otherwise; never clears a live breach and never breaks a run.
+ */
+export function stepPeak(
+  limits: ThresholdLimits,
+  state: ThresholdState,
+  sample: { readonly ts: number; readonly value: number },
+  basis: string,
+): { state: ThresholdState; out: Signal[] } {
+  if (!Number.isFinite(sample.value)) return { state, out: [] }
+  const value = limits.resolution === undefined ? sample.value : atResolution(sample.value, limits.resolution)
+  const at = (level: number) =>
+    limits.resolution === undefined ? level : atResolution(level, limits.resolution)
+  let reached: Severity | null = null
+  for (const severity of severities) {
+    const level = limits.levels[severity]
+    if (level !== undefined && (limits.direction === 'above' ? value >= at(level) : value <= at(level)))
+      reached = severity
+  }
+  if (reached === null) return { state, out: [] }
+  const threshold = limits.levels[reached] as number
+  const common = { value, threshold, ts: sample.ts, basis }
+  if (state.active === null) {
+    return {
+      state,
+      out: [
+        { type: 'raise', severity: reached, ...common },
+        { type: 'clear', value, ts: sample.ts },
+      ],
+    }
+  }
+  const more = limits.direction === 'above' ? value > (state.peak ?? value) : value < (state.peak ?? value)
+  const peak = state.peak === null || more ? value : state.peak
+  if (severityRank(reached) > severityRank(state.active))
+    return {
+      state: { ...state, active: reached, peak },
+      out: [{ type: 'escalate', severity: reached, ...common }],
+    }
+  if (peak !== state.peak)
+    return { state: { ...state, peak }, out: [{ type: 'peak', severity: state.active, ...common }] }
+  return { state, out: [] }
+}

@@ -1,15 +1,17 @@
-import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
 import type { Reading } from '../domain/reading.js'
 import { type Rule, type Severity, severities, type ThresholdCondition } from '../domain/rules.js'
 import type { RuleOverrideSettings } from '../domain/settings.js'
+import { codeItems } from './code-items.js'
+import { craneCycleItems, craneTelemetryItems } from './crane-items.js'
 import type { GapInput } from './data-gap.js'
 import type { RuleEnvironment } from './pipeline.js'
-import { type PitCondition, resolvePitLimits } from './pit-limits.js'
+import { pitItems } from './pit-items.js'
+import type { RuleIndex } from './rule-index.js'
 import type { Sample, ThresholdLimits } from './threshold.js'
 
 /**
- * What a reading means to each rule: the work items the pipeline evaluates per key. Pure: the
- * only state is the crane's last known mode, which the caller keeps.
+ * What a reading means to each rule: the work items the pipeline evaluates per key. Pure but for
+ * `RuleMemory`, which the pipeline keeps.
  */
 
 /** The key of one alert: site, device, rule, subject (none of the ids may contain "|"). */
@@ -21,9 +23,16 @@ export type ThresholdItem = KeyInfo & {
   readonly sample: Sample
   readonly limits: ThresholdLimits
 }
+/** A recorded peak (a lift's maximum): a breach by itself, never evidence of safety. */
+export type PeakItem = KeyInfo & {
+  readonly kind: 'peak'
+  readonly sample: { readonly ts: number; readonly value: number }
+  readonly limits: ThresholdLimits
+  readonly basis: string
+}
 export type EventItem = KeyInfo & { readonly kind: 'event'; readonly severity: Severity; readonly ts: number }
-export type GapItem = KeyInfo & { readonly kind: 'gap' } & GapInput
-export type WorkItem = ThresholdItem | EventItem | GapItem
+export type GapItem = KeyInfo & { readonly kind: 'gap'; readonly limitMs?: number | undefined } & GapInput
+export type WorkItem = ThresholdItem | PeakItem | EventItem | GapItem
 
 export interface KeyInfo {
   readonly key: string
@@ -35,183 +44,148 @@ export interface KeyInfo {
   readonly retrospective: boolean
 }
 
+/** At most this many distinct unknown codes get alerts of their own per device; the rest share one. */
+export const maxUnknownCodesPerDevice = 32
+export const otherUnknownCodes = '*'
+
+/** What the rules remember beyond threshold state: modes and the unknown codes a monitor lists. */
+export class RuleMemory {
+  /** A crane's mode as its live readings last said it (wind limits depend on it). */
+  readonly modes: Map<string, string>
+  /** The mode backfilled readings last said, apart from the live one. */
+  readonly lateModes = new Map<string, string>()
+  /** Unknown codes a device's `deviceAlarms` lists right now (they clear when left out). */
+  readonly listedUnknown = new Map<string, Set<string>>()
+  private readonly unknownSeen = new Map<string, Set<string>>()
+
+  constructor(modes: ReadonlyMap<string, string> = new Map()) {
+    this.modes = new Map(modes)
+  }
+
+  /** The subject an unknown code is raised under: the code, until a device has sent too many. */
+  unknownSubject(deviceId: string, code: string): string {
+    let seen = this.unknownSeen.get(deviceId)
+    if (seen === undefined) {
+      seen = new Set()
+      this.unknownSeen.set(deviceId, seen)
+    }
+    if (seen.has(code)) return code
+    if (seen.size >= maxUnknownCodesPerDevice) return otherUnknownCodes
+    seen.add(code)
+    return code
+  }
+}
+
+export interface ItemContext {
+  readonly reading: Reading
+  readonly environment: RuleEnvironment
+  readonly memory: RuleMemory
+  readonly index: RuleIndex
+  /** Older than what the device already sent: evaluated in a lane of its own. */
+  readonly outOfOrder: boolean
+  readonly base: (rule: Rule, subject: string, origin: string) => KeyInfo
+  /** A rule's override for this reading's device, or undefined; `enabled: false` switches it off. */
+  readonly override: (
+    rule: Rule,
+  ) => { readonly settings: RuleOverrideSettings; readonly origin: string } | undefined
+}
+
 export function workItems(
   reading: Reading,
-  rules: readonly Rule[],
+  index: RuleIndex,
   environment: RuleEnvironment,
-  modes: Map<string, string>,
+  memory: RuleMemory,
+  outOfOrder = false,
 ): WorkItem[] {
   const { siteId, deviceId } = reading
   const retrospective = reading.receivedAt - reading.ts > environment.lateAfterMs
-  const items: WorkItem[] = []
-  const base = (rule: Rule, subject: string, origin: string): KeyInfo => ({
-    key: alertKey(siteId, deviceId, rule.id, subject),
-    siteId,
-    deviceId,
-    ruleId: rule.id,
-    subject,
-    origin,
-    retrospective,
-  })
-  // The crane's mode persists between readings that do not repeat it (wind limits depend on it).
-  if (reading.kind === 'crane' && reading.channel === 'telemetry' && reading.data.mode !== undefined)
-    modes.set(deviceId, reading.data.mode)
-  for (const rule of rules) {
+  const context: ItemContext = {
+    reading,
+    environment,
+    memory,
+    index,
+    outOfOrder,
+    base: (rule, subject, origin) => ({
+      key: alertKey(siteId, deviceId, rule.id, subject),
+      siteId,
+      deviceId,
+      ruleId: rule.id,
+      subject,
+      origin,
+      retrospective,
+    }),
+    override: (rule) => environment.ruleOverride?.(siteId, deviceId, rule.id),
+  }
+  const guarded = (what: string, build: () => WorkItem[]): WorkItem[] => {
     try {
-      items.push(...ruleItems(rule, reading, base, environment, modes))
+      return build()
     } catch (error) {
-      environment.onKeyError(`${siteId}|${deviceId}|${rule.id}`, error)
+      environment.onKeyError(`${siteId}|${deviceId}|${what}`, error)
+      return []
     }
   }
-  return items
+  switch (reading.channel) {
+    case 'event':
+      return guarded('event', () => codeItems(context, [reading.data.code], 'event'))
+    case 'cycle':
+      return guarded('cycle', () => [
+        ...craneCycleItems(context, reading.data),
+        ...codeItems(context, reading.data.violations ?? [], 'violation'),
+      ])
+    case 'telemetry': {
+      const items: WorkItem[] = gapItems(context)
+      if (reading.kind === 'crane') {
+        items.push(...guarded('telemetry', () => craneTelemetryItems(context, reading.data)))
+        if (reading.data.deviceAlarms !== undefined) {
+          const alarms = reading.data.deviceAlarms
+          items.push(...guarded('deviceAlarms', () => codeItems(context, alarms, 'state')))
+        }
+      } else {
+        items.push(...guarded('points', () => pitItems(context, reading.data.points)))
+      }
+      return items
+    }
+    case 'status':
+      return []
+  }
 }
 
-/** What one rule makes of one reading. */
-function ruleItems(
-  rule: Rule,
-  reading: Reading,
-  base: (rule: Rule, subject: string, origin: string) => KeyInfo,
-  environment: RuleEnvironment,
-  modes: Map<string, string>,
-): WorkItem[] {
-  const { siteId, deviceId } = reading
+/** Silence watches: the device's, and a pit point's when its settings give it an interval. */
+function gapItems(context: ItemContext): WorkItem[] {
+  const { reading, environment, index } = context
   const items: WorkItem[] = []
-  const condition = rule.condition
-  // Cheap checks first: most rules have nothing to say about most readings.
-  const alarmState =
-    reading.kind === 'crane' &&
-    reading.channel === 'telemetry' &&
-    condition.kind === 'event' &&
-    reading.data.deviceAlarms !== undefined
-  if (
-    ((reading.channel === 'event') !== (condition.kind === 'event') && !alarmState) ||
-    (reading.channel !== 'event' && reading.channel !== 'telemetry')
-  ) {
-    return items
-  }
-  const chart = reading.kind === 'crane' ? environment.loadChart?.(deviceId) : undefined
-  if (
-    reading.kind === 'crane' &&
-    reading.channel === 'telemetry' &&
-    condition.kind === 'threshold' &&
-    condition.modes === undefined
-  ) {
-    if (craneValue(rule.subject, reading.data, chart) === undefined) return items
-  }
-  const override = environment.ruleOverride?.(siteId, deviceId, rule.id)
-  if (override?.settings.enabled === false) return items
-  if (reading.channel === 'event' && condition.kind === 'event') {
-    const severity = condition.codes[reading.data.code]
-    if (severity !== undefined)
-      items.push({
-        ...base(rule, reading.data.code, 'rule default'),
-        kind: 'event',
-        severity,
-        ts: reading.ts,
-      })
-    return items
-  }
-  if (condition.kind === 'event' && reading.kind === 'crane' && reading.channel === 'telemetry') {
-    // `deviceAlarms` is the monitor's alarm state, repeated while it lasts: a mapped code
-    // breaches while listed and clears when a later list leaves it out (one alert per code,
-    // the same key as the event channel's).
-    const listed = new Set(reading.data.deviceAlarms ?? [])
-    for (const [code, severity] of Object.entries(condition.codes)) {
-      items.push({
-        ...base(rule, code, 'device alarm state'),
-        kind: 'threshold',
-        sample: { ts: reading.ts, value: listed.has(code) ? 1 : 0 },
-        limits: { direction: 'above', levels: { [severity]: 1 }, hysteresis: 0, minSamples: 1 },
-      })
-    }
-    return items
-  }
-  if (reading.channel !== 'telemetry') return items
-  if (condition.kind === 'data_gap') {
+  const deviceInterval = environment.deviceSettings?.(reading.deviceId)?.expectedIntervalMs
+  for (const rule of index.gaps.get(reading.kind) ?? []) {
+    if (rule.condition.kind !== 'data_gap' || context.override(rule)?.settings.enabled === false) continue
+    const { missedIntervals } = rule.condition
+    const interval = deviceInterval ?? rule.condition.expectedIntervalMs
     items.push({
-      ...base(
-        rule,
-        rule.subject,
-        `every ${condition.expectedIntervalMs / 1000} s × ${condition.missedIntervals}`,
-      ),
+      ...context.base(rule, rule.subject, gapOrigin(interval, missedIntervals, deviceInterval !== undefined)),
       kind: 'gap',
       ts: reading.ts,
+      limitMs: interval * missedIntervals,
     })
-    return items
-  }
-  if (reading.kind === 'crane' && condition.kind === 'threshold') {
-    const data = reading.data
-    const mode = modes.get(deviceId)
-    const value = craneValue(rule.subject, data, chart)
-    const outOfMode =
-      condition.modes !== undefined &&
-      (mode === undefined || !(condition.modes as readonly string[]).includes(mode))
-    if (value === undefined && !outOfMode) return items
-    items.push({
-      ...base(rule, rule.subject, override?.origin ?? 'rule default'),
-      kind: 'threshold',
-      sample: { ts: reading.ts, value: outOfMode ? null : (value ?? null) },
-      limits: applyOverride(limitsOf(condition), override?.settings),
-    })
-    return items
-  }
-  if (reading.kind === 'pit' && reading.channel === 'telemetry' && isPitCondition(condition)) {
+    if (reading.kind !== 'pit' || reading.channel !== 'telemetry') continue
     for (const point of reading.data.points) {
-      if (point.item !== rule.subject) continue
-      const resolved = resolvePitLimits(condition, environment.pitContext(siteId, point.pointCode))
-      if ('skip' in resolved) continue
-      const raw =
-        resolved.measure === 'cumulative'
-          ? point.cumulative
-          : resolved.measure === 'rate'
-            ? point.ratePerDay
-            : point.value
-      if (raw === null) continue
-      const value = resolved.magnitude ? Math.abs(raw) : raw
+      const pointInterval = environment.pointInterval?.(reading.siteId, point.pointCode)
+      if (pointInterval === null || pointInterval === undefined) continue
       items.push({
-        ...base(
+        ...context.base(
           rule,
           point.pointCode,
-          override === undefined ? resolved.origin : `${override.origin} (over ${resolved.origin})`,
+          `point ${point.pointCode}: ${gapOrigin(pointInterval, missedIntervals, true)}`,
         ),
-        kind: 'threshold',
-        sample: { ts: reading.ts, value },
-        limits: applyOverride(resolved.limits, override?.settings),
+        kind: 'gap',
+        ts: reading.ts,
+        limitMs: pointInterval * missedIntervals,
       })
     }
   }
   return items
 }
 
-/**
- * A crane metric, or derived when the device does not send it: load % from load and rated load,
- * moment % from load and radius through the crane's load chart.
- */
-function craneValue(
-  subject: string,
-  data: Record<string, unknown>,
-  chart: LoadChart | undefined,
-): number | undefined {
-  const value = data[subject]
-  if (typeof value === 'number') return value
-  if (
-    subject === 'momentPct' &&
-    chart !== undefined &&
-    typeof data.loadT === 'number' &&
-    typeof data.radiusM === 'number'
-  ) {
-    return momentPctFromChart(chart, data.loadT, data.radiusM) ?? undefined
-  }
-  if (
-    subject === 'loadPct' &&
-    typeof data.loadT === 'number' &&
-    typeof data.ratedLoadT === 'number' &&
-    data.ratedLoadT > 0
-  ) {
-    return (data.loadT / data.ratedLoadT) * 100
-  }
-  return undefined
-}
+export const gapOrigin = (intervalMs: number, missed: number, configured: boolean) =>
+  `every ${intervalMs / 1000} s × ${missed}${configured ? ' (configured)' : ''}`
 
 /** A site's or device's levels over the rule's: a number replaces a level, null removes it. */
 export function applyOverride(
@@ -235,7 +209,7 @@ export function applyOverride(
 
 const limitsCache = new WeakMap<ThresholdCondition, ThresholdLimits>()
 
-function limitsOf(condition: ThresholdCondition): ThresholdLimits {
+export function limitsOf(condition: ThresholdCondition): ThresholdLimits {
   const cached = limitsCache.get(condition)
   if (cached !== undefined) return cached
   const limits: ThresholdLimits = {
@@ -248,13 +222,4 @@ function limitsOf(condition: ThresholdCondition): ThresholdLimits {
   }
   limitsCache.set(condition, limits)
   return limits
-}
-
-function isPitCondition(condition: Rule['condition']): condition is PitCondition {
-  return (
-    condition.kind === 'pit_cumulative' ||
-    condition.kind === 'pit_rate' ||
-    condition.kind === 'pit_design' ||
-    condition.kind === 'pit_fixed'
-  )
 }

@@ -79,12 +79,13 @@ describe('pit scenarios: automatic and manual readings mixed (GB 50497-2019)', (
       const [found] = body.items as Alert[]
       return found?.severity === 'alarm' && found
     }, 'the rate alert at alarm')
+    // Judged at 70 % of the limit on 3 consecutive days: the alert records that level and why.
     expect(alert).toMatchObject({
       siteId: 'S1',
       deviceId: 'PIT-01',
       subject: 'ZQS-01',
-      threshold: 2,
-      thresholdOrigin: 'grade 1: 2 per day',
+      threshold: 1.4,
+      thresholdOrigin: 'grade 1: 2 per day; ≥ 1.4 per day (70 % of 2) on 3 consecutive days',
     })
     const events = await api('GET', `/api/alerts/${alert.id}/events`, tokens.officer as string)
     expect((events.body.items as { type: string }[]).map((e) => e.type)).toEqual([

@@ -237,6 +237,16 @@ describe('HTTP hardening', () => {
       body: { points: [{ radiusM: 10, ratedLoadT: 5 }] },
       expect: [404],
     }),
+    'PUT /api/devices/{deviceId}/settings': () => ({
+      path: '/api/devices/TC-01/settings',
+      body: { hookHeightMaxM: 400 },
+      expect: [404],
+    }),
+    'GET /api/devices/{deviceId}/profile': () => ({
+      path: '/api/devices/TC-01/profile?point=CX-01',
+      expect: [404],
+    }),
+    'GET /api/rules': () => ({ path: '/api/rules?siteId=S1', expect: [404] }),
     'PUT /api/sites/{siteId}/points/{pointCode}': () => ({
       path: '/api/sites/S1/points/ZQS-01',
       body: { item: 'wall_top_horizontal', baseline: 1 },

@@ -30,17 +30,45 @@ describe('rule catalogue (seeds/rules)', () => {
     }
   })
 
-  it('carries the standard figures: moment 90/100/110 %, wind 12 m/s at work and 9 m/s in erection, events by severity', () => {
+  it('carries the standard figures: moment 90/100/110 %, force 6 (10.8 m/s) stops work, 9 m/s in erection, events by severity', () => {
     expect(byId.get('crane.moment')?.condition).toMatchObject({
       levels: { warning: 90, alarm: 100, critical: 110 },
     })
-    expect(byId.get('crane.wind_work')?.condition).toMatchObject({ levels: { alarm: 12 }, modes: ['work'] })
+    // JGJ 33-2012: work stops at wind force 6; a crane that says no mode is working (DOMAIN.md §4).
+    expect(byId.get('crane.wind_work')?.condition).toMatchObject({
+      levels: { warning: 9, alarm: 10.8 },
+      modes: ['work', 'unreported'],
+      cycleField: 'maxWindMps',
+    })
+    expect(byId.get('crane.wind_storm')?.condition).not.toHaveProperty('modes')
     expect(byId.get('crane.wind_erection')?.condition).toMatchObject({
       levels: { alarm: 9 },
       modes: ['erection', 'jacking'],
     })
     expect(byId.get('crane.device_event')?.condition).toMatchObject({
       codes: { LIMITER_BYPASS: 'critical', OPERATOR_UNCERTIFIED: 'alarm', SENSOR_FAULT: 'warning' },
+    })
+    expect(byId.get('crane.tilt')?.condition).toMatchObject({ levels: { warning: 0.23 } })
+  })
+
+  it('maps every monitor alarm JGJ 332 names (moment, load, height, radius, slew, travel, anti-collision, zone)', () => {
+    const codes = new Set(
+      rules.flatMap((rule) => (rule.condition.kind === 'event' ? Object.keys(rule.condition.codes) : [])),
+    )
+    for (const code of [
+      'MOMENT_OVERLOAD',
+      'LOAD_OVERLOAD',
+      'HEIGHT_LIMIT',
+      'RADIUS_LIMIT',
+      'SLEW_LIMIT',
+      'TRAVEL_LIMIT',
+      'ANTI_COLLISION',
+      'ZONE_PROTECTION',
+    ])
+      expect(codes.has(code), code).toBe(true)
+    expect(byId.get('device.unknown_alarm')).toMatchObject({
+      deviceKind: 'any',
+      condition: { kind: 'unknown_code' },
     })
   })
 

@@ -113,11 +113,13 @@ describe('rule pipeline', () => {
     ])
   })
 
-  it('maps device events and keys them by code', () => {
+  it('maps device events and keys them by code; a code nothing maps is raised under its name', () => {
     const signals = collect([event(1, 'LIMITER_BYPASS'), event(2, 'DOOR_OPEN')])
     expect(signals.map(brief)).toEqual([
       'crane.device_event/LIMITER_BYPASS raise:critical',
       'crane.device_event/LIMITER_BYPASS clear',
+      'device.unknown_alarm/DOOR_OPEN raise:warning',
+      'device.unknown_alarm/DOOR_OPEN clear',
     ])
   })
 
@@ -130,6 +132,8 @@ describe('rule pipeline', () => {
     ])
     expect(signals.map((s) => `${brief(s)}@${s.signal.ts}`)).toEqual([
       'crane.device_event/LIMITER_BYPASS raise:critical@1',
+      'device.unknown_alarm/UNKNOWN_CODE raise:warning@1', // never dropped, as a state too
+      'device.unknown_alarm/UNKNOWN_CODE clear@2',
       'crane.device_event/LIMITER_BYPASS clear@4',
     ])
   })

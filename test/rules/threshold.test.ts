@@ -5,6 +5,7 @@ import {
   initialThresholdState,
   type Sample,
   step,
+  stepPeak,
   type ThresholdLimits,
   threshold,
 } from '../../src/rules/threshold.js'
@@ -159,7 +160,7 @@ describe('threshold with a sustained clause (consecutive fraction)', () => {
     const signals = run(rate, [1.5, 1.6, 1.5, 1.0])
     expect(
       signals.map((s) => (s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}@${s.threshold}`)),
-    ).toEqual(['raise:warning@1.4', 'peak:warning@1.4', 'escalate:alarm@2', 'clear'])
+    ).toEqual(['raise:warning@1.4', 'peak:warning@1.4', 'escalate:alarm@1.4', 'clear'])
   })
 
   it('does not count interrupted runs', () => {
@@ -174,5 +175,95 @@ describe('threshold with a sustained clause (consecutive fraction)', () => {
     expect(run(rate, [2.1]).map((s) => (s.type === 'clear' ? 'clear' : `${s.type}:${s.severity}`))).toEqual([
       'raise:alarm',
     ])
+  })
+})
+
+describe('threshold in days of event time and at a resolution', () => {
+  const hour = 3_600_000
+  // 70 % of 2 mm/d on 3 consecutive days (43.2 h with the survey-time slack) alarms.
+  const daily: ThresholdLimits = {
+    direction: 'above',
+    levels: { warning: 1.4, alarm: 2 },
+    hysteresis: 0.1,
+    minSamples: 1,
+    resolution: 0.01,
+    sustained: { level: 'warning', samples: 3, durationMs: 43.2 * hour, severity: 'alarm' },
+    sustainedBasis: '≥ 1.4 per day (70 % of 2) on 3 consecutive days',
+  }
+  const runAt = (limits: ThresholdLimits, samples: [hours: number, value: number][]) => {
+    let state = initialThresholdState()
+    const out: Signal[] = []
+    for (const [hours, value] of samples) {
+      const next = step(limits, state, { ts: hours * hour, value })
+      state = next.state
+      out.push(...next.out)
+    }
+    return out
+  }
+
+  it('counts days, not readings: three 15-minute readings are no sustained breach', () => {
+    const out = runAt(daily, [
+      [0, 1.5],
+      [0.25, 1.5],
+      [0.5, 1.5],
+    ])
+    expect(out.map((s) => s.type)).toEqual(['raise'])
+    expect(out[0]).toMatchObject({ severity: 'warning' })
+  })
+
+  it('alarms after readings over 70 % on three days (survey times drifting by an hour), saying why', () => {
+    const out = runAt(daily, [
+      [0, 1.5],
+      [23, 1.5],
+      [45, 1.6],
+    ])
+    const escalation = out.find((s) => s.type === 'escalate')
+    expect(escalation).toMatchObject({
+      severity: 'alarm',
+      value: 1.6,
+      threshold: 1.4, // the level it was judged at, not the 2 mm/d it did not reach
+      basis: '≥ 1.4 per day (70 % of 2) on 3 consecutive days',
+    })
+  })
+
+  it('a value that reaches a limit reaches it, whatever binary floating point makes of it', () => {
+    // 130.7 − 100.7 = 29.999999999999986 in binary floating point: 30 mm at 0.01 mm.
+    const limits: ThresholdLimits = {
+      direction: 'above',
+      levels: { warning: 21, alarm: 30 },
+      hysteresis: 1.5,
+      minSamples: 1,
+      resolution: 0.01,
+    }
+    const [signal] = step(limits, initialThresholdState(), { ts: 1, value: 130.7 - 100.7 }).out
+    expect(signal).toMatchObject({ type: 'raise', severity: 'alarm', value: 30 })
+    // Without the resolution the same reading is only a warning: the bug this closes.
+    const [raw] = step({ ...limits, resolution: undefined }, initialThresholdState(), {
+      ts: 1,
+      value: 130.7 - 100.7,
+    }).out
+    expect(raw).toMatchObject({ severity: 'warning' })
+  })
+})
+
+describe('a recorded peak (a work cycle)', () => {
+  it('raises and clears at once on a quiet key, joins a live breach, never clears one', () => {
+    const quiet = stepPeak(moment, initialThresholdState(), { ts: 5, value: 112 }, 'peak of lift 7')
+    expect(quiet.out).toEqual([
+      { type: 'raise', severity: 'critical', value: 112, threshold: 110, ts: 5, basis: 'peak of lift 7' },
+      { type: 'clear', value: 112, ts: 5 },
+    ])
+    expect(quiet.state).toEqual(initialThresholdState()) // the live run is untouched
+    const live = step(moment, initialThresholdState(), { ts: 1, value: 101 }).state
+    const joined = stepPeak(moment, live, { ts: 2, value: 112 }, 'peak of lift 8')
+    expect(joined.out.map((s) => `${s.type}:${s.type === 'clear' ? '' : s.severity}`)).toEqual([
+      'escalate:critical',
+    ])
+    expect(joined.state.active).toBe('critical')
+    // A lift under the limits is no evidence that the present is safe: nothing changes.
+    expect(stepPeak(moment, joined.state, { ts: 3, value: 40 }, 'peak of lift 9')).toEqual({
+      state: joined.state,
+      out: [],
+    })
   })
 })

@@ -129,10 +129,11 @@ describe.skipIf(skipReason !== '')(
         return (series[0]?.values.length ?? 0) >= 2 && series[0]
       }, 'pit points')
       expect(pitSeries.values[0]).toEqual([ts, 10, 0, null])
-      // 0.5 mm in 43.2 s of device time: the rate is per day of event time.
+      // 0.5 mm in 43.2 s of device time: a rate per day over at least a day of event time
+      // (GB 50497-2019 §8.0.3, DOMAIN.md §4), so 0.5 mm/d, not the 1000 mm/d of a per-reading rate.
       expect(pitSeries.values[1]?.[0]).toBe(ts + 43_200)
       expect(pitSeries.values[1]?.[2]).toBe(0.5)
-      expect(pitSeries.values[1]?.[3]).toBeCloseTo(0.5 * 2_000, 6)
+      expect(pitSeries.values[1]?.[3]).toBe(0.5)
 
       // The API reads the same data back.
       const admin = t.token('admin')

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Alert } from '../../domain/alert.js'
 import { SitewardError } from '../../domain/errors.js'
+import { parsePointSubject } from '../../domain/pit-series.js'
 import type { TelemetryQuery } from '../../domain/ports.js'
 import type { DeviceKind } from '../../domain/registry.js'
 import { principalOf } from '../auth.js'
@@ -13,20 +14,26 @@ import { measurementFor } from './telemetry.js'
 const marginMs = 30 * 60_000
 const maxPoints = 1_000
 
-/** Which stored series shows an alert's subject: a crane metric, or a pit point's derived value. */
-function seriesOf(alert: Alert, kind: DeviceKind): { metric: string; point?: string } | null {
+/** The stored pit field each kind of pit rule judges (the rule id's last part). */
+const pitFieldOfCheck: Readonly<Record<string, string>> = {
+  cumulative: 'cumulative',
+  differential: 'cumulative',
+  rate: 'rate_per_day',
+  value: 'value',
+  min: 'value',
+  max: 'value',
+  collapse: 'value',
+}
+
+/** Which stored series shows an alert's subject: a crane metric, or a pit point's (depth's) value. */
+function seriesOf(alert: Alert, kind: DeviceKind): { metric: string; point?: string; depth?: number } | null {
   if (kind === 'crane')
     return measurementFor('crane', alert.subject) === undefined ? null : { metric: alert.subject }
-  const [, , check] = alert.ruleId.split('.') // pit.<item>.<cumulative|rate|value>
-  const metric =
-    check === 'cumulative'
-      ? 'cumulative'
-      : check === 'rate'
-        ? 'rate_per_day'
-        : check === 'value'
-          ? 'value'
-          : null
-  return metric === null ? null : { metric, point: alert.subject }
+  const check = alert.ruleId.split('.')[2] ?? '' // pit.<item>.<check>
+  const metric = pitFieldOfCheck[check]
+  if (metric === undefined) return null
+  const { pointCode, depthM } = parsePointSubject(alert.subject)
+  return { metric, point: pointCode, ...(depthM === null ? {} : { depth: depthM }) }
 }
 
 /**
@@ -88,6 +95,7 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
       if (measurement === undefined) throw new SitewardError('INTERNAL_ERROR')
       const where: Record<string, string> = { site: alert.siteId, device: alert.deviceId }
       if (target.point !== undefined) where.point = target.point
+      if (target.depth !== undefined) where.depth = String(target.depth)
       const query: TelemetryQuery = {
         measurement: measurement.measurement,
         groupBy: [],

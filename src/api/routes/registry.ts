@@ -65,14 +65,35 @@ export function registryRoutes(app: FastifyInstance, services: ApiServices): voi
     {
       schema: {
         tags: ['registry'],
-        summary: 'One site',
+        summary: 'One site, with what its configuration leaves the rules unable to judge (`issues`)',
+        description:
+          'Issues: PIT_GRADE_MISSING (grade 1 assumed), PIT_DEPTH_MISSING (%H limits cannot apply), POINT_VALUE_MISSING (a rule needs the designer’s value), CRANE_CAPACITY_MISSING (lifts not judged for load).',
         security: bearer,
         params: siteParams,
-        response: { 200: siteSchema, ...errorResponses },
+        response: {
+          200: siteSchema.extend({
+            issues: z.array(
+              z.object({
+                code: z.string(),
+                message: z.string(),
+                pointCode: z.string().optional(),
+                deviceId: z.string().optional(),
+                ruleId: z.string().optional(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
       },
     },
-    async (request) =>
-      visibleSite(principalOf(request), registry.getSite(request.params.siteId), request.params.siteId),
+    async (request) => {
+      const site = visibleSite(
+        principalOf(request),
+        registry.getSite(request.params.siteId),
+        request.params.siteId,
+      )
+      return { ...site, issues: services.rules.siteIssues(site.id) }
+    },
   )
 
   api.get(

@@ -3,7 +3,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { loadChartSchema } from '../../domain/load-chart.js'
 import { pitItemSchema } from '../../domain/payloads.js'
-import { pointSettingsInputSchema, ruleOverrideInputSchema } from '../../domain/settings.js'
+import {
+  deviceSettingsInputSchema,
+  pointSettingsInputSchema,
+  ruleOverrideInputSchema,
+  slewSectorSchema,
+} from '../../domain/settings.js'
 import { principalOf } from '../auth.js'
 import type { ApiServices } from '../services.js'
 import { bearer, errorResponses } from './schemas.js'
@@ -28,8 +33,28 @@ const pointSchema = z.object({
   item: pitItemSchema,
   baseline: z.number().nullable(),
   designValue: z.number().nullable(),
+  capacity: z.number().nullable(),
+  prestress: z.number().nullable(),
+  designLoad: z.number().nullable(),
   cumulativeAlarm: z.number().nullable(),
   rateAlarm: z.number().nullable(),
+  pairPointCode: z.string().nullable(),
+  differentialAlarm: z.number().nullable(),
+  expectedIntervalMs: z.number().nullable(),
+  resolution: z.number().nullable(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+})
+const deviceSettingsSchema = z.object({
+  deviceId: z.string(),
+  settings: z.object({
+    expectedIntervalMs: z.number().optional(),
+    ratedCapacityT: z.number().optional(),
+    hookHeightMaxM: z.number().optional(),
+    radiusMinM: z.number().optional(),
+    radiusMaxM: z.number().optional(),
+    forbiddenSlewSectors: z.array(slewSectorSchema).optional(),
+  }),
   updatedAt: z.string(),
   updatedBy: z.string(),
 })
@@ -83,6 +108,24 @@ export function settingsRoutes(app: FastifyInstance, services: ApiServices): voi
     },
     async (request) =>
       services.settings.putLoadChart(request.params.deviceId, request.body.points, principalOf(request)),
+  )
+  api.put(
+    '/api/devices/:deviceId/settings',
+    {
+      schema: {
+        tags: ['rules'],
+        summary:
+          "A device's settings: its expected reporting interval; a crane's rated capacity, hook height limit, radius limits and forbidden slew sectors",
+        description:
+          'Supervisors of the site and admins. Fields given replace the stored ones; null removes one. Without a crane limit its rule does not apply (`siteward rule list` says so).',
+        security: bearer,
+        params: z.object({ deviceId: z.string().min(1).max(64) }),
+        body: deviceSettingsInputSchema,
+        response: { 200: deviceSettingsSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      services.settings.putDeviceSettings(request.params.deviceId, request.body, principalOf(request)),
   )
   api.put(
     '/api/sites/:siteId/points/:pointCode',

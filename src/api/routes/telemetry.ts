@@ -33,6 +33,8 @@ const querySchema = z.strictObject({
   to: timeSchema.optional(),
   every: durationSchema.optional(),
   point: z.string().min(1).max(64).optional(),
+  /** One depth of an inclinometer point. */
+  depth: z.coerce.number().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 })
 
@@ -60,7 +62,8 @@ export function measurementFor(
 ): { measurement: string; groupBy: string[] } | undefined {
   const isOneOf = (names: readonly string[]) => names.includes(metric)
   if (kind === 'crane' && isOneOf(craneMetricNames)) return { measurement: 'crane', groupBy: [] }
-  if (kind === 'pit' && isOneOf(pitMetrics)) return { measurement: 'pit', groupBy: ['point', 'item'] }
+  if (kind === 'pit' && isOneOf(pitMetrics))
+    return { measurement: 'pit', groupBy: ['point', 'item', 'depth'] }
   if (isOneOf(statusMetrics)) return { measurement: 'device_status', groupBy: [] }
   return undefined
 }
@@ -72,7 +75,7 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
       schema: {
         tags: ['telemetry'],
         summary: 'Stored telemetry of one device, raw or as the mean per window (`every`)',
-        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point; \`point\` filters). Any device (status): ${statusMetrics.join(', ')}. Default window: the last hour.`,
+        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point and inclinometer depth; \`point\` and \`depth\` filter). Any device (status): ${statusMetrics.join(', ')}. Default window: the last hour.`,
         security: bearer,
         params: z.object({ deviceId: z.string().min(1).max(64) }),
         querystring: querySchema,
@@ -98,6 +101,7 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
       if (from >= to) throw new SitewardError('VALIDATION_FAILED', 'querystring.from: must be before to')
       const where: Record<string, string> = { site: site.id, device: device.id }
       if (point !== undefined) where.point = point
+      if (request.query.depth !== undefined) where.depth = String(request.query.depth)
       const query: TelemetryQuery = { ...target, field: metric, where, from, to, everyMs: every, limit }
       let series: Awaited<ReturnType<typeof telemetry.query>>
       try {
@@ -114,10 +118,91 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
         to: new Date(to).toISOString(),
         everyMs: every ?? null,
         series: series.map((one) => ({
-          tags: { ...one.tags },
+          // A point without depths has an empty depth tag: leave it out.
+          tags: Object.fromEntries(Object.entries(one.tags).filter(([, value]) => value !== '')),
           points: one.points.map((p) => ({ ts: new Date(p.ts).toISOString(), value: p.value })),
         })),
       }
+    },
+  )
+  profileRoute(app, services)
+}
+
+const profileLookbackMs = 7 * 86_400_000
+
+/**
+ * `GET /api/devices/{deviceId}/profile`: an inclinometer point's newest reading at each depth up
+ * to `at` (within the week before it): the displacement profile down the wall.
+ */
+function profileRoute(app: FastifyInstance, services: ApiServices): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/devices/:deviceId/profile',
+    {
+      schema: {
+        tags: ['telemetry'],
+        summary: "An inclinometer point's profile: the newest reading at each depth up to `at`",
+        description: `Pit metrics: ${pitMetrics.join(', ')} (default cumulative). Depths read in the week before \`at\` (default now).`,
+        security: bearer,
+        params: z.object({ deviceId: z.string().min(1).max(64) }),
+        querystring: z.strictObject({
+          point: z.string().min(1).max(64),
+          metric: z.enum(pitMetrics).default('cumulative'),
+          at: timeSchema.optional(),
+        }),
+        response: {
+          200: z.object({
+            deviceId: z.string(),
+            point: z.string(),
+            metric: z.string(),
+            at: z.string(),
+            depths: z.array(z.object({ depthM: z.number(), ts: z.string(), value: z.number().nullable() })),
+          }),
+          ...errorResponses,
+          503: errorResponses[400],
+        },
+      },
+    },
+    async (request) => {
+      const { registry, telemetry } = services
+      const device = registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site))
+        throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
+      if (device.kind !== 'pit')
+        throw new SitewardError(
+          'VALIDATION_FAILED',
+          `params.deviceId: ${device.id} is a ${device.kind}, not a pit monitor`,
+        )
+      const { point, metric } = request.query
+      const at = request.query.at ?? Date.now()
+      let series: Awaited<ReturnType<typeof telemetry.query>>
+      try {
+        series = await telemetry.query({
+          measurement: 'pit',
+          field: metric,
+          where: { site: site.id, device: device.id, point },
+          groupBy: ['depth'],
+          from: at - profileLookbackMs,
+          to: at + 1,
+          limit: 1,
+          newestFirst: true,
+        })
+      } catch (error) {
+        request.log.warn({ err: error }, 'telemetry query failed')
+        throw new SitewardError('TELEMETRY_UNAVAILABLE')
+      }
+      const depths = series
+        .filter((one) => (one.tags.depth ?? '') !== '' && one.points[0] !== undefined)
+        .map((one) => {
+          const newest = one.points[0] as { ts: number; value: unknown }
+          return {
+            depthM: Number(one.tags.depth),
+            ts: new Date(newest.ts).toISOString(),
+            value: typeof newest.value === 'number' ? newest.value : null,
+          }
+        })
+        .sort((a, b) => a.depthM - b.depthM)
+      return { deviceId: device.id, point, metric, at: new Date(at).toISOString(), depths }
     },
   )
 }

@@ -110,7 +110,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
     if (query.everyMs !== undefined) groups.unshift(`time(${Math.floor(query.everyMs)}ms)`)
     const groupBy = groups.length === 0 ? '' : ` GROUP BY ${groups.join(', ')}`
     const fill = query.everyMs === undefined ? '' : ' fill(none)'
-    const influxql = `SELECT ${select} FROM ${quoteIdentifier(query.measurement)} WHERE ${conditions.join(' AND ')}${groupBy}${fill} ORDER BY time ASC LIMIT ${query.limit}`
+    const order = query.newestFirst === true ? 'DESC' : 'ASC'
+    const influxql = `SELECT ${select} FROM ${quoteIdentifier(query.measurement)} WHERE ${conditions.join(' AND ')}${groupBy}${fill} ORDER BY time ${order} LIMIT ${query.limit}`
     let series: Awaited<ReturnType<InfluxV1Client['query']>>
     try {
       series = await this.client.query(influxql)

@@ -85,7 +85,7 @@ export class AlertRepository implements AlertStore {
               signal.value,
               signal.value,
               signal.threshold,
-              keyed.origin,
+              originOf(keyed),
               signal.ts,
               signal.ts,
               Number(keyed.retrospective),
@@ -96,6 +96,7 @@ export class AlertRepository implements AlertStore {
             value: signal.value,
             threshold: signal.threshold,
             origin: keyed.origin,
+            ...(signal.basis === undefined ? {} : { basis: signal.basis }),
             ts: iso(signal.ts),
             retrospective: keyed.retrospective,
           }
@@ -114,6 +115,7 @@ export class AlertRepository implements AlertStore {
               to: signal.severity,
               value: signal.value,
               threshold: signal.threshold,
+              ...(signal.basis === undefined ? {} : { basis: signal.basis }),
             },
           })
         if (!reactivated && !higher) {
@@ -134,10 +136,11 @@ export class AlertRepository implements AlertStore {
             owns ? signal.value : current.value,
             peak,
             higher ? signal.threshold : current.threshold,
-            higher ? keyed.origin : current.threshold_origin,
+            higher ? originOf(keyed) : current.threshold_origin,
             reactivated ? 1 : 0,
             signal.ts,
-            Number(keyed.retrospective),
+            // Late data joining a live alert leaves it live: it must not come to "own" its condition.
+            Number(owns && keyed.retrospective),
             current.id,
           )
         return this.changed(current.id, events, now)
@@ -367,4 +370,12 @@ function moreExtreme(peak: number | null, value: number, threshold: number): num
   if (peak === null) return value
   const above = value >= threshold
   return above ? Math.max(peak, value) : Math.min(peak, value)
+}
+
+/** Where the threshold came from, and how it was judged when not by the level alone. */
+function originOf(keyed: KeyedSignal): string {
+  const { signal } = keyed
+  return signal.type !== 'clear' && signal.basis !== undefined
+    ? `${keyed.origin}; ${signal.basis}`
+    : keyed.origin
 }

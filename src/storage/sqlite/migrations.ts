@@ -208,4 +208,58 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'pit series per device and depth with their history, site support type, crane and device settings',
+    sql: `
+      -- A series is a device's point at one depth (inclinometers measure one point at many);
+      -- its history of readings gives rates over a window of event time (GB 50497-2019 §8.0.3).
+      CREATE TABLE pit_series (
+        site_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        point_code TEXT NOT NULL,
+        depth_key TEXT NOT NULL DEFAULT '', -- '' = no depth
+        item TEXT NOT NULL,
+        baseline REAL NOT NULL,
+        baseline_ts INTEGER NOT NULL,
+        baseline_configured INTEGER NOT NULL DEFAULT 0,
+        last_value REAL,
+        last_ts INTEGER,
+        history TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (site_id, device_id, point_code, depth_key)
+      ) STRICT;
+      -- Points were per site before: each goes to the device that reported it last.
+      INSERT INTO pit_series (site_id, device_id, point_code, item, baseline, baseline_ts, baseline_configured,
+                              last_value, last_ts, history)
+        SELECT p.site_id, d.id, p.point_code, p.item, p.baseline, p.baseline_ts, p.baseline_configured,
+               p.last_value, p.last_ts,
+               CASE WHEN p.last_ts IS NULL THEN '[]' ELSE json_array(json_array(p.last_ts, p.last_value)) END
+        FROM pit_points p
+        JOIN devices d ON d.id = (SELECT id FROM devices WHERE site_id = p.site_id AND kind = 'pit' ORDER BY id LIMIT 1);
+      DROP TABLE pit_points;
+
+      ALTER TABLE sites ADD COLUMN support_type TEXT;
+      ALTER TABLE sites ADD COLUMN rock_socketed INTEGER NOT NULL DEFAULT 0;
+
+      ALTER TABLE point_settings ADD COLUMN capacity REAL;
+      ALTER TABLE point_settings ADD COLUMN prestress REAL;
+      ALTER TABLE point_settings ADD COLUMN design_load REAL;
+      ALTER TABLE point_settings ADD COLUMN differential_alarm REAL;
+      ALTER TABLE point_settings ADD COLUMN pair_point_code TEXT;
+      ALTER TABLE point_settings ADD COLUMN expected_interval_ms INTEGER;
+      ALTER TABLE point_settings ADD COLUMN resolution REAL;
+
+      -- Per device: the expected reporting interval (manual surveys read once a day) and, for a
+      -- crane, its limits (rated capacity, hook height, radius, forbidden slew sectors).
+      CREATE TABLE device_settings (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        settings TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      ) STRICT;
+
+      -- The crane's mode as last reported in event order: wind limits depend on it after a restart too.
+      ALTER TABLE device_state ADD COLUMN mode TEXT;
+    `,
+  },
 ]

@@ -9,15 +9,18 @@ import type {
 } from '../../domain/ports.js'
 import type { SqliteDatabase } from './database.js'
 
-interface PitPointRow {
+interface PitSeriesRow {
   site_id: string
+  device_id: string
   point_code: string
+  depth_key: string
   item: PitPointState['item']
   baseline: number
   baseline_ts: number
   baseline_configured: number
   last_value: number | null
   last_ts: number | null
+  history: string
 }
 
 /**
@@ -36,9 +39,9 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
       ),
       upsertDevice: db.prepare(`
         INSERT INTO device_state (device_id, online, last_seen_at, accepted_count, rejected_count, duplicate_count,
-                                  last_reject_reason, last_reject_at, seq_ranges, latest_ts)
+                                  last_reject_reason, last_reject_at, seq_ranges, latest_ts, mode)
         SELECT @deviceId, coalesce(@online, 0), @lastSeenAt, @accepted, @rejected, @duplicates, @lastRejectReason,
-               @lastRejectAt, @seqRanges, @latestTs
+               @lastRejectAt, @seqRanges, @latestTs, @mode
         WHERE EXISTS (SELECT 1 FROM devices WHERE id = @deviceId)
         ON CONFLICT (device_id) DO UPDATE SET
           online = coalesce(@online, online),
@@ -49,6 +52,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           last_reject_reason = coalesce(@lastRejectReason, last_reject_reason),
           last_reject_at = coalesce(@lastRejectAt, last_reject_at),
           seq_ranges = coalesce(@seqRanges, seq_ranges),
+          mode = CASE WHEN @mode IS NOT NULL AND @modeTs >= coalesce(latest_ts, 0) THEN @mode ELSE mode END,
           latest_ts = max(coalesce(latest_ts, @latestTs), coalesce(@latestTs, latest_ts))`),
       addReadings: db.prepare(`
         INSERT INTO device_hours (device_id, hour, readings) VALUES (@deviceId, @hour, @readings)
@@ -57,11 +61,14 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
         INSERT INTO dead_letters (received_at, site_id, device_id, topic, stage, reason, payload)
         VALUES (@receivedAt, @siteId, @deviceId, @topic, @stage, @reason, @payload)`),
       upsertPitPoint: db.prepare(`
-        INSERT INTO pit_points (site_id, point_code, item, baseline, baseline_ts, baseline_configured, last_value, last_ts)
-        VALUES (@siteId, @pointCode, @item, @baseline, @baselineTs, @baselineConfigured, @lastValue, @lastTs)
-        ON CONFLICT (site_id, point_code) DO UPDATE SET item = excluded.item, baseline = excluded.baseline,
-          baseline_ts = excluded.baseline_ts, baseline_configured = excluded.baseline_configured,
-          last_value = excluded.last_value, last_ts = excluded.last_ts`),
+        INSERT INTO pit_series (site_id, device_id, point_code, depth_key, item, baseline, baseline_ts,
+                                baseline_configured, last_value, last_ts, history)
+        VALUES (@siteId, @deviceId, @pointCode, @depthKey, @item, @baseline, @baselineTs, @baselineConfigured,
+                @lastValue, @lastTs, @history)
+        ON CONFLICT (site_id, device_id, point_code, depth_key) DO UPDATE SET item = excluded.item,
+          baseline = excluded.baseline, baseline_ts = excluded.baseline_ts,
+          baseline_configured = excluded.baseline_configured, last_value = excluded.last_value,
+          last_ts = excluded.last_ts, history = excluded.history`),
     }
   }
 
@@ -101,17 +108,40 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   loadPitPoints(): PitPointState[] {
-    const rows = this.db.prepare('SELECT * FROM pit_points').all() as PitPointRow[]
+    const rows = this.db.prepare('SELECT * FROM pit_series').all() as PitSeriesRow[]
     return rows.map((row) => ({
       siteId: row.site_id,
+      deviceId: row.device_id,
       pointCode: row.point_code,
+      depthM: row.depth_key === '' ? null : Number(row.depth_key),
       item: row.item,
       baseline: row.baseline,
       baselineTs: row.baseline_ts,
       baselineConfigured: row.baseline_configured === 1,
       lastValue: row.last_value,
       lastTs: row.last_ts,
+      history: JSON.parse(row.history) as [number, number][],
     }))
+  }
+
+  /** Known pit points per site (a point measured at several depths counts once). */
+  pitPointsOf(siteId: string): { deviceId: string; pointCode: string; item: PitPointState['item'] }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT DISTINCT device_id, point_code, item FROM pit_series WHERE site_id = ? ORDER BY point_code, device_id',
+        )
+        .all(siteId) as { device_id: string; point_code: string; item: PitPointState['item'] }[]
+    ).map((row) => ({ deviceId: row.device_id, pointCode: row.point_code, item: row.item }))
+  }
+
+  /** The crane mode each device last reported in event order (wind limits depend on it). */
+  modes(): Map<string, string> {
+    const rows = this.db.prepare('SELECT device_id, mode FROM device_state WHERE mode IS NOT NULL').all() as {
+      device_id: string
+      mode: string
+    }[]
+    return new Map(rows.map((row) => [row.device_id, row.mode]))
   }
 
   commit(batch: {
@@ -129,11 +159,25 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           ...change,
           online: change.online === null ? null : Number(change.online),
           seqRanges: change.seqRanges === null ? null : JSON.stringify(change.seqRanges),
+          mode: change.mode ?? null,
+          modeTs: change.modeTs ?? null,
         })
       }
       for (const letter of batch.deadLetters) this.statements.insertDeadLetter.run(letter)
       for (const point of batch.pitPoints) {
-        this.statements.upsertPitPoint.run({ ...point, baselineConfigured: Number(point.baselineConfigured) })
+        this.statements.upsertPitPoint.run({
+          siteId: point.siteId,
+          deviceId: point.deviceId,
+          pointCode: point.pointCode,
+          depthKey: point.depthM === null ? '' : String(point.depthM),
+          item: point.item,
+          baseline: point.baseline,
+          baselineTs: point.baselineTs,
+          baselineConfigured: Number(point.baselineConfigured),
+          lastValue: point.lastValue,
+          lastTs: point.lastTs,
+          history: JSON.stringify(point.history),
+        })
       }
       this.statements.setCursor.run(batch.consumer, batch.position)
     })()

@@ -23,6 +23,8 @@ interface SiteRow {
   pit_grade: number | null
   pit_depth_m: number | null
   base_slab_cast: number
+  support_type: Site['supportType']
+  rock_socketed: number
   created_at: string
   updated_at: string
 }
@@ -64,11 +66,16 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     const now = new Date().toISOString()
     this.db
       .prepare(
-        `INSERT INTO sites (id, name, region, pit_grade, pit_depth_m, base_slab_cast, created_at, updated_at)
-         VALUES (@id, @name, @region, @pitGrade, @pitDepthM, coalesce(@baseSlabCast, 0), @now, @now)
+        `INSERT INTO sites (id, name, region, pit_grade, pit_depth_m, base_slab_cast, support_type, rock_socketed,
+                            created_at, updated_at)
+         VALUES (@id, @name, @region, @pitGrade, @pitDepthM, coalesce(@baseSlabCast, 0), @supportType,
+                 coalesce(@rockSocketed, 0), @now, @now)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, region = excluded.region,
-           pit_grade = coalesce(excluded.pit_grade, pit_grade), pit_depth_m = coalesce(excluded.pit_depth_m, pit_depth_m),
+           pit_grade = CASE WHEN @clearGrade THEN NULL ELSE coalesce(excluded.pit_grade, pit_grade) END,
+           pit_depth_m = CASE WHEN @clearDepth THEN NULL ELSE coalesce(excluded.pit_depth_m, pit_depth_m) END,
            base_slab_cast = coalesce(@baseSlabCast, base_slab_cast),
+           support_type = CASE WHEN @clearSupport THEN NULL ELSE coalesce(excluded.support_type, support_type) END,
+           rock_socketed = coalesce(@rockSocketed, rock_socketed),
            updated_at = excluded.updated_at`,
       )
       .run({
@@ -78,6 +85,12 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
         pitGrade: input.pitGrade ?? null,
         pitDepthM: input.pitDepthM ?? null,
         baseSlabCast: input.baseSlabCast === undefined ? null : Number(input.baseSlabCast),
+        supportType: input.supportType ?? null,
+        rockSocketed: input.rockSocketed === undefined ? null : Number(input.rockSocketed),
+        // An explicit null removes a value; an absent field keeps it.
+        clearGrade: Number(input.pitGrade === null),
+        clearDepth: Number(input.pitDepthM === null),
+        clearSupport: Number(input.supportType === null),
         now,
       })
     const site = this.getSite(input.id)
@@ -244,6 +257,8 @@ function toSite(row: SiteRow): Site {
     pitGrade: row.pit_grade as Site['pitGrade'],
     pitDepthM: row.pit_depth_m,
     baseSlabCast: row.base_slab_cast === 1,
+    supportType: row.support_type,
+    rockSocketed: row.rock_socketed === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

@@ -1,5 +1,7 @@
 import type { LoadChart } from '../../domain/load-chart.js'
 import type {
+  DeviceSettings,
+  DeviceSettingsValues,
   PointSettings,
   PointSettingsInput,
   RuleOverride,
@@ -15,6 +17,13 @@ interface PointRow {
   design_value: number | null
   cumulative_alarm: number | null
   rate_alarm: number | null
+  capacity: number | null
+  prestress: number | null
+  design_load: number | null
+  differential_alarm: number | null
+  pair_point_code: string | null
+  expected_interval_ms: number | null
+  resolution: number | null
   updated_at: string
   updated_by: string
 }
@@ -49,27 +58,42 @@ export class SettingsRepository {
     return { siteId, ruleId, deviceId, settings, updatedAt, updatedBy: by }
   }
 
+  /** Replaces the point's settings: a field left out is no longer set. */
   putPoint(siteId: string, pointCode: string, input: PointSettingsInput, by: string): PointSettings {
     const updatedAt = new Date().toISOString()
     this.db
       .prepare(
-        `INSERT INTO point_settings (site_id, point_code, item, baseline, design_value, cumulative_alarm, rate_alarm, updated_at, updated_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO point_settings (site_id, point_code, item, baseline, design_value, capacity, prestress, design_load,
+           cumulative_alarm, rate_alarm, pair_point_code, differential_alarm, expected_interval_ms, resolution,
+           updated_at, updated_by)
+         VALUES (@siteId, @pointCode, @item, @baseline, @designValue, @capacity, @prestress, @designLoad,
+           @cumulativeAlarm, @rateAlarm, @pairPointCode, @differentialAlarm, @expectedIntervalMs, @resolution,
+           @updatedAt, @by)
          ON CONFLICT (site_id, point_code) DO UPDATE SET item = excluded.item, baseline = excluded.baseline,
-           design_value = excluded.design_value, cumulative_alarm = excluded.cumulative_alarm, rate_alarm = excluded.rate_alarm,
-           updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+           design_value = excluded.design_value, capacity = excluded.capacity, prestress = excluded.prestress,
+           design_load = excluded.design_load, cumulative_alarm = excluded.cumulative_alarm,
+           rate_alarm = excluded.rate_alarm, pair_point_code = excluded.pair_point_code,
+           differential_alarm = excluded.differential_alarm, expected_interval_ms = excluded.expected_interval_ms,
+           resolution = excluded.resolution, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
       )
-      .run(
+      .run({
         siteId,
         pointCode,
-        input.item,
-        input.baseline ?? null,
-        input.designValue ?? null,
-        input.cumulativeAlarm ?? null,
-        input.rateAlarm ?? null,
+        item: input.item,
+        baseline: input.baseline ?? null,
+        designValue: input.designValue ?? null,
+        capacity: input.capacity ?? null,
+        prestress: input.prestress ?? null,
+        designLoad: input.designLoad ?? null,
+        cumulativeAlarm: input.cumulativeAlarm ?? null,
+        rateAlarm: input.rateAlarm ?? null,
+        pairPointCode: input.pairPointCode ?? null,
+        differentialAlarm: input.differentialAlarm ?? null,
+        expectedIntervalMs: input.expectedIntervalMs ?? null,
+        resolution: input.resolution ?? null,
         updatedAt,
         by,
-      )
+      })
     const point = this.points().find((p) => p.siteId === siteId && p.pointCode === pointCode)
     if (point === undefined) throw new Error(`point ${siteId}/${pointCode} vanished after upsert`)
     return point
@@ -125,10 +149,49 @@ export class SettingsRepository {
       item: row.item,
       baseline: row.baseline,
       designValue: row.design_value,
+      capacity: row.capacity,
+      prestress: row.prestress,
+      designLoad: row.design_load,
       cumulativeAlarm: row.cumulative_alarm,
       rateAlarm: row.rate_alarm,
+      pairPointCode: row.pair_point_code,
+      differentialAlarm: row.differential_alarm,
+      expectedIntervalMs: row.expected_interval_ms,
+      resolution: row.resolution,
       updatedAt: row.updated_at,
       updatedBy: row.updated_by,
     }))
+  }
+
+  /** Stores a device's settings (already merged by the caller). */
+  putDeviceSettings(deviceId: string, settings: DeviceSettingsValues, by: string): DeviceSettings {
+    const updatedAt = new Date().toISOString()
+    this.db
+      .prepare(
+        `INSERT INTO device_settings (device_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      )
+      .run(deviceId, JSON.stringify(settings), updatedAt, by)
+    return { deviceId, settings, updatedAt, updatedBy: by }
+  }
+
+  deviceSettings(): Map<string, DeviceSettings> {
+    const rows = this.db.prepare('SELECT * FROM device_settings').all() as {
+      device_id: string
+      settings: string
+      updated_at: string
+      updated_by: string
+    }[]
+    return new Map(
+      rows.map((row) => [
+        row.device_id,
+        {
+          deviceId: row.device_id,
+          settings: JSON.parse(row.settings) as DeviceSettingsValues,
+          updatedAt: row.updated_at,
+          updatedBy: row.updated_by,
+        },
+      ]),
+    )
   }
 }

@@ -106,12 +106,13 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     if (device !== undefined) clauses.push('device = @device')
     const value = `json_extract(fields, '$.${query.field}')`
     const sqlAggregate = { mean: 'avg', max: 'max', min: 'min' } as const
+    const order = query.newestFirst === true ? 'DESC' : 'ASC'
     const sql =
       query.everyMs === undefined
-        ? `SELECT series, ts, ${value} AS value, json_type(fields, '$.${query.field}') AS type FROM telemetry WHERE ${clauses.join(' AND ')} ORDER BY ts`
+        ? `SELECT series, ts, ${value} AS value, json_type(fields, '$.${query.field}') AS type FROM telemetry WHERE ${clauses.join(' AND ')} ORDER BY ts ${order}`
         : // better-sqlite3 binds JS numbers as REAL: cast so the window division is an integer one.
           `SELECT series, CAST(ts / @every AS INTEGER) * @every AS ts, ${sqlAggregate[query.aggregate ?? 'mean']}(${value}) AS value FROM telemetry
-           WHERE ${clauses.join(' AND ')} GROUP BY series, CAST(ts / @every AS INTEGER) ORDER BY ts`
+           WHERE ${clauses.join(' AND ')} GROUP BY series, CAST(ts / @every AS INTEGER) ORDER BY ts ${order}`
     const rows = db.prepare(sql).all({
       measurement: query.measurement,
       from: Math.floor(query.from),
@@ -139,10 +140,11 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
       if (group.points.length < query.limit) group.points.push({ ts: row.ts, value })
     }
     // Several series can land in one group (e.g. all points of a device): merge by timestamp.
-    return [...grouped.values()].map((group) => ({
-      tags: group.tags,
-      points: group.points.sort((a, b) => a.ts - b.ts),
-    }))
+    const byTime =
+      query.newestFirst === true
+        ? (a: { ts: number }, b: { ts: number }) => b.ts - a.ts
+        : (a: { ts: number }, b: { ts: number }) => a.ts - b.ts
+    return [...grouped.values()].map((group) => ({ tags: group.tags, points: group.points.sort(byTime) }))
   }
 
   private sweep(): void {

@@ -56,9 +56,12 @@ function messagePoints(record: MessageRecord, tags: Readonly<Record<string, stri
         item.points.map((point) => {
           const fields: Fields = { value: point.value, cumulative: point.cumulative }
           if (point.ratePerDay !== null) fields.rate_per_day = point.ratePerDay
+          // Each inclinometer depth is a series of its own (a tag), or depths would overwrite each other.
+          const pitTags: Record<string, string> = { ...tags, point: point.pointCode, item: point.item }
+          if (point.depthM !== undefined) pitTags.depth = String(point.depthM)
           return {
             measurement: 'pit',
-            tags: { ...tags, point: point.pointCode, item: point.item },
+            tags: pitTags,
             fields,
             ts: item.ts,
           }

@@ -19,6 +19,7 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
   const actions = h('div')
   const timeline = h('ol', { class: 'timeline' })
   const chart = h('div', { class: 'chart-box' })
+  const profile = h('div', { class: 'profile-box' })
   replace(
     main,
     h('p', {}, h('a', { href: '#/board' }, `← ${t('back')}`)),
@@ -27,6 +28,7 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
     actions,
     h('h3', {}, t('telemetry')),
     chart,
+    profile,
     h('h3', {}, t('timeline')),
     timeline,
   )
@@ -84,6 +86,8 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
   let retry: ReturnType<typeof setTimeout> | null = null
   let left = false
   let attempts = 0
+  let profileRetry: ReturnType<typeof setTimeout> | null = null
+  let profileAttempts = 0
   const loadChart = async (alert: Alert): Promise<void> => {
     const data = await api.get<AlertTelemetry>(`${path}/telemetry`)
     const points = data.points.filter((p) => typeof p.value === 'number')
@@ -121,11 +125,30 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
     .get<Alert>(path)
     .then((alert) => {
       show(alert)
+      loadProfile(alert).catch(() => undefined)
       return loadChart(alert)
     })
     .catch((error: unknown) =>
       replace(facts, h('p', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),
     )
+  // An inclinometer depth (subject CX-01@12.5): the whole profile down the wall, this depth marked.
+  const loadProfile = async (alert: Alert) => {
+    const at = alert.subject.lastIndexOf('@')
+    if (!alert.ruleId.startsWith('pit.') || at <= 0) return
+    const point = alert.subject.slice(0, at)
+    const depth = Number(alert.subject.slice(at + 1))
+    const data = await api.get<{ depths: { depthM: number; value: number | null }[] }>(
+      `/api/devices/${encodeURIComponent(alert.deviceId)}/profile?point=${encodeURIComponent(point)}`,
+    )
+    // Not stored yet (the shipper writes a second later): ask again, like the chart.
+    if (!data.depths.some((d) => d.depthM === depth) && !left && profileAttempts++ < chartRetries) {
+      profileRetry = setTimeout(() => {
+        profileRetry = null
+        loadProfile(alert).catch(() => undefined)
+      }, chartRetryMs)
+    }
+    if (data.depths.length > 0) replace(profile, profileFigure(data.depths, depth, alert.threshold))
+  }
   const stopStream = streamAlerts(
     ({ alert }) => {
       if (alert.id === id) show(alert)
@@ -135,8 +158,41 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
   return () => {
     left = true
     if (retry !== null) clearTimeout(retry)
+    if (profileRetry !== null) clearTimeout(profileRetry)
     stopStream()
   }
+}
+
+/** One row per depth, the bar as long as the displacement, red where it reaches the threshold. */
+function profileFigure(
+  depths: { depthM: number; value: number | null }[],
+  marked: number,
+  threshold: number | null,
+): HTMLElement {
+  const max = Math.max(1e-9, ...depths.map((d) => Math.abs(d.value ?? 0)))
+  return h(
+    'figure',
+    { class: 'bars profile' },
+    h('figcaption', {}, t('profile')),
+    depths.map((d) => {
+      const value = d.value ?? 0
+      const over = threshold !== null && Math.abs(value) >= threshold
+      return h(
+        'div',
+        { class: `bar-row${d.depthM === marked ? ' marked' : ''}`, 'data-depth': d.depthM },
+        h('span', { class: 'bar-label' }, `${t('depth')} ${d.depthM} m`),
+        h(
+          'div',
+          { class: 'bar-line' },
+          h('span', {
+            class: 'bar',
+            style: `width:${(Math.abs(value) / max) * 100}%;background:${over ? '#c62828' : '#1f5fbf'}`,
+          }),
+          h('span', { class: 'bar-value' }, `${value} mm`),
+        ),
+      )
+    }),
+  )
 }
 
 const chartRetryMs = 2_000

@@ -82,7 +82,7 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
         'header',
         {},
         severityBadge(alert.severity),
-        h('strong', {}, ` ${alert.deviceId} · ${alert.ruleId}`),
+        h('strong', {}, ` ${alert.deviceId} · ${alert.ruleId}${pointOrCode(alert)}`),
         h('span', { class: `state ${alert.state}` }, t(alert.state)),
       ),
       h(
@@ -179,4 +179,9 @@ function beep(): void {
   } catch {
     // no audio device: the banner and title still signal
   }
+}
+
+/** The pit point (and depth) or device code an alert is about; crane metrics need no repeating. */
+function pointOrCode(alert: Alert): string {
+  return alert.subject === 'telemetry' || /^[a-z]/.test(alert.subject) ? '' : ` · ${alert.subject}`
 }

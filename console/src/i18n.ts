@@ -99,6 +99,13 @@ const zh = {
   loading: '加载中…',
   signedInAs: '当前用户',
   done: '已完成',
+  profile: '测斜剖面：各深度累计位移',
+  depth: '深度',
+  configIssues: '配置问题（规则因此无法完整判断）',
+  PIT_GRADE_MISSING: '未设置基坑安全等级：按最严格的一级判断',
+  PIT_DEPTH_MISSING: '已设等级但没有设计开挖深度：无法按 %H 取累计限值，只用绝对值',
+  POINT_VALUE_MISSING: '测点 {point}：规则 {rule} 需要设计方给定的值，尚未生效',
+  CRANE_CAPACITY_MISSING: '塔吊 {device}：没有额定起重量或起重性能表，吊次起重量无法判断',
 }
 export type MessageKey = keyof typeof zh
 
@@ -234,6 +241,13 @@ const en: Record<MessageKey, string> = {
   loading: 'Loading…',
   signedInAs: 'Signed in as',
   done: 'Done',
+  profile: 'Inclinometer profile: cumulative displacement by depth',
+  depth: 'Depth',
+  configIssues: 'Configuration gaps (the rules cannot judge everything)',
+  PIT_GRADE_MISSING: 'No pit safety grade: grade 1, the strictest, is assumed',
+  PIT_DEPTH_MISSING: 'A grade without a design depth: the %H limits cannot apply, only the absolute ones',
+  POINT_VALUE_MISSING: "Point {point}: rule {rule} needs the designer's value and does not apply yet",
+  CRANE_CAPACITY_MISSING: "Crane {device}: no rated capacity or load chart, so a lift's load is not judged",
 }
 
 export type Language = 'zh-CN' | 'en'

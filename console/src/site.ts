@@ -5,6 +5,37 @@ import { type Device, deviceTable, type Site } from './devices.js'
 import { h, replace } from './dom.js'
 import { t } from './i18n.js'
 
+interface SiteIssue {
+  code: string
+  message: string
+  pointCode?: string
+  ruleId?: string
+  deviceId?: string
+}
+
+interface SiteWithIssues extends Site {
+  issues: SiteIssue[]
+}
+
+const issueCodes = [
+  'PIT_GRADE_MISSING',
+  'PIT_DEPTH_MISSING',
+  'POINT_VALUE_MISSING',
+  'CRANE_CAPACITY_MISSING',
+] as const
+
+/** An issue in the viewer's language; the engine's own sentence (with the fix) beneath it. */
+function issueItem(issue: SiteIssue): HTMLElement {
+  const known = (issueCodes as readonly string[]).includes(issue.code)
+  const text = known
+    ? t(issue.code as (typeof issueCodes)[number])
+        .replace('{point}', issue.pointCode ?? '')
+        .replace('{rule}', issue.ruleId ?? '')
+        .replace('{device}', issue.deviceId ?? '')
+    : issue.message
+  return h('li', { 'data-code': issue.code }, text, known ? h('div', { class: 'hint' }, issue.message) : null)
+}
+
 interface Group {
   key: string
   raised: number
@@ -20,7 +51,7 @@ export function renderSite({ main }: { main: HTMLElement; me: Me }, siteId: stri
   const id = encodeURIComponent(siteId)
   void (async () => {
     const [site, devices, perDevice, perSite] = await Promise.all([
-      api.get<Site>(`/api/sites/${id}`),
+      api.get<SiteWithIssues>(`/api/sites/${id}`),
       api.get<{ items: Device[] }>(`/api/sites/${id}/devices`),
       api.get<{ groups: Group[] }>(`/api/reports/summary?${range}&groupBy=device&siteId=${id}`),
       api.get<{ groups: Group[] }>(`/api/reports/summary?${range}&groupBy=site&siteId=${id}`),
@@ -48,6 +79,15 @@ export function renderSite({ main }: { main: HTMLElement; me: Me }, siteId: stri
         h('dt', {}, `${t('raised')} (24 h)`),
         h('dd', {}, total?.raised ?? 0),
       ),
+      // What the site's configuration leaves the rules unable to judge: shown, never silent.
+      site.issues.length === 0
+        ? null
+        : h(
+            'section',
+            { class: 'issues', 'aria-label': t('configIssues') },
+            h('h3', {}, t('configIssues')),
+            h('ul', {}, site.issues.map(issueItem)),
+          ),
       deviceTable(devices.items, {
         head: `${t('completeness')} (24 h)`,
         cell: (device) =>

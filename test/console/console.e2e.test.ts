@@ -215,4 +215,58 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(problemsOf(page)).toEqual([])
     await context.close()
   })
+
+  // Last: its site and alerts would change the regulator's figures above.
+  it("shows an inclinometer's profile on its alert, and what a site's configuration leaves unjudged", async () => {
+    t.provisioning.addSite({ id: 'S3', name: '测斜工地', region: '330106', pitGrade: 1 })
+    const secret = t.addDevice('S3', 'PIT-03', 'pit')
+    const token = t.token('supervisor', { sites: ['S3'] })
+    const pit = await connectDevice(t.mqttUrl, 'PIT-03', secret)
+    const profile = (values: number[], ts: number) =>
+      pit.publishAsync(
+        'sites/S3/devices/PIT-03/telemetry',
+        JSON.stringify({
+          ts,
+          points: values.map((value, i) => ({
+            pointCode: 'CX-01',
+            item: 'deep_horizontal',
+            value,
+            depthM: (i + 1) * 2,
+          })),
+        }),
+        { qos: 1 },
+      )
+    await profile([0, 0, 0], Date.now() - 60_000)
+    await profile([5, 12, 31], Date.now())
+    const { context, page } = await signIn(token)
+    await page.getByRole('heading', { name: '告警看板' }).waitFor()
+    const card = page.locator('.alert-card').filter({ hasText: 'CX-01@6' })
+    await card.waitFor()
+    const alerts = (await (
+      await fetch(`${t.httpUrl}/api/alerts?siteId=S3&ruleId=pit.deep_horizontal.cumulative`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { items: { id: string; subject: string }[] }
+    const alert = alerts.items.find((a) => a.subject === 'CX-01@6')
+    if (alert === undefined) throw new Error('no alert for the 6 m depth')
+    await page.goto(`${t.httpUrl}/#/alerts/${alert.id}`)
+    const rows = page.locator('figure.profile .bar-row')
+    // The telemetry store is written about a second after the rules: the page asks again until then.
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3)
+    expect(await page.locator('figure.profile figcaption').textContent()).toContain('测斜剖面')
+    expect(await page.locator('figure.profile .bar-row.marked').getAttribute('data-depth')).toBe('6')
+    expect(await page.locator('figure.profile .bar-row.marked').textContent()).toContain('31 mm')
+    await page.screenshot({ path: `${artifacts}/inclinometer-profile.png`, fullPage: true })
+    // The site: a grade without a design depth, and the rate rule that needs the designer's value.
+    await page.goto(`${t.httpUrl}/#/sites/S3`)
+    const issues = page.locator('section.issues li')
+    await issues.first().waitFor()
+    const codes = await issues.evaluateAll((els) => els.map((el) => el.getAttribute('data-code')))
+    expect(codes).toEqual(expect.arrayContaining(['PIT_DEPTH_MISSING', 'POINT_VALUE_MISSING']))
+    expect(await issues.first().textContent()).toContain('没有设计开挖深度')
+    await page.screenshot({ path: `${artifacts}/site-issues.png`, fullPage: true })
+    expect(problemsOf(page)).toEqual([])
+    await context.close()
+    await pit.endAsync()
+  })
 })

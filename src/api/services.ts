@@ -99,7 +99,7 @@ export interface ApiServices {
   readonly monitoring: {
     readingsPerDevice(from: number, to: number): ReadonlyMap<string, number>
     /** Each kind's reporting interval, from its data-gap rule. */
-    readonly expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>
+    expectedIntervalMs(device: { readonly id: string; readonly kind: 'crane' | 'pit' }): number
   }
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }

@@ -24,7 +24,8 @@ export function apiServicesOf(parts: {
   readonly telemetry: TelemetryStore
   readonly escalation: EscalationPolicy
   readonly projection: ProjectionRepository
-  readonly expectedIntervalMs: ApiServices['monitoring']['expectedIntervalMs']
+  /** Each kind's reporting interval, from its data-gap rule; a device's setting comes first. */
+  readonly expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>
   readonly readiness: ApiServices['readiness']
   readonly metrics: ApiServices['metrics']
 }): ApiServices {
@@ -52,7 +53,8 @@ export function apiServicesOf(parts: {
     escalation: parts.escalation,
     monitoring: {
       readingsPerDevice: (from, to) => parts.projection.readingsPerDevice(from, to),
-      expectedIntervalMs: parts.expectedIntervalMs,
+      expectedIntervalMs: (device) =>
+        settings.deviceSettings(device.id)?.expectedIntervalMs ?? parts.expectedIntervalMs[device.kind],
     },
     readiness: parts.readiness,
     metrics: parts.metrics,

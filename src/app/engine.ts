@@ -287,6 +287,7 @@ export class Engine {
     })
     this.shipper.start()
     projector.start()
+    await this.markNotYetReconnected()
     this.broker = new Broker({
       host: this.config.mqtt.host,
       port: this.config.mqtt.port,
@@ -344,6 +345,27 @@ export class Engine {
     this.escalationTimer = setInterval(() => this.escalate(), escalationCheckMs)
     this.escalationTimer.unref()
     this.escalate()
+  }
+
+  /**
+   * Devices online when the engine stopped are watched for silence from their last reading
+   * (`watchFromStart`); until they reconnect they are not online, so the registry says so.
+   */
+  private async markNotYetReconnected(): Promise<void> {
+    const now = Date.now()
+    const online = this.registry.heardDevices().filter((device) => device.online)
+    await Promise.all(
+      online.map((device) =>
+        this.log.append({
+          type: 'presence',
+          receivedAt: now,
+          siteId: device.siteId,
+          deviceId: device.deviceId,
+          online: false,
+          cause: 'engine_restart',
+        }),
+      ),
+    )
   }
 
   private refreshSettings(): void {

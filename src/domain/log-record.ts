@@ -40,14 +40,17 @@ export type MessageRecord = {
   readonly raw?: string | undefined
 } & MessageBody
 
-/** A device went away: it disconnected, or its connection was lost (its Last Will fired). */
+/**
+ * A device went away: it disconnected, or its connection was lost (its Last Will fired); or the
+ * engine started again and the device has not reconnected yet (`engine_restart`).
+ */
 export interface PresenceRecord {
   readonly type: 'presence'
   readonly receivedAt: number
   readonly siteId: string
   readonly deviceId: string
   readonly online: boolean
-  readonly cause: 'disconnect' | 'connection_lost'
+  readonly cause: 'disconnect' | 'connection_lost' | 'engine_restart'
 }
 
 /** An alert's timeline event, logged so the shipper writes it to InfluxDB (CONTRACT §3 alert_event). */

@@ -152,15 +152,13 @@ export function dayOf(ms: number, utcOffsetMinutes: number): string {
 export function deviceFigures(
   devices: readonly { readonly id: string; readonly kind: 'crane' | 'pit'; readonly online: boolean }[],
   received: ReadonlyMap<string, number>,
-  expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>,
+  /** A device's reporting interval: its own setting, or its kind's (a daily survey is not 15 min). */
+  expectedIntervalMs: (device: { readonly id: string; readonly kind: 'crane' | 'pit' }) => number,
   periodMs: number,
 ): DeviceFigures {
   const onlineNow = devices.filter((d) => d.online).length
   const readingsReceived = devices.reduce((sum, d) => sum + (received.get(d.id) ?? 0), 0)
-  const readingsExpected = devices.reduce(
-    (sum, d) => sum + Math.floor(periodMs / expectedIntervalMs[d.kind]),
-    0,
-  )
+  const readingsExpected = devices.reduce((sum, d) => sum + Math.floor(periodMs / expectedIntervalMs(d)), 0)
   return {
     devices: devices.length,
     onlineNow,

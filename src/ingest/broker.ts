@@ -53,6 +53,8 @@ export class Broker {
   private readonly willTopics = new WeakMap<Client, string>()
   private readonly unauthenticated = new Set<Socket>()
   private readonly sockets = new Set<Socket>()
+  /** The engine is closing the connections itself: that is no device going offline. */
+  private stopping = false
   private readonly throttle = new ThrottledLog(logIntervalMs)
   private readonly logins: LoginThrottle
   private readonly now: () => number
@@ -178,6 +180,7 @@ export class Broker {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true
     const servers = [this.server, this.tlsServer].filter((server) => server !== null)
     const closed = Promise.all(
       servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
@@ -375,7 +378,9 @@ export class Broker {
 
   private recordDisconnect(client: Client): void {
     const identity = this.identities.get(client)
-    if (identity === undefined) return
+    // Devices online at a stop stay so: the next start watches their silence from their last
+    // reading (a monitor that never comes back after a deploy is a data gap, not "offline").
+    if (identity === undefined || this.stopping) return
     const clean = (client as unknown as { _disconnected?: boolean })._disconnected === true
     this.options.log
       .append({

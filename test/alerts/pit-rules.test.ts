@@ -243,6 +243,29 @@ describe('pit rules that miss nothing (GB 50497-2019, DOMAIN.md §4)', () => {
     expect((await alertsOf('PIT-SV', 'pit.data_gap')).map((a) => a.subject)).toEqual(['SV-1'])
   })
 
+  it("counts a daily survey device's completeness against its own interval, not the automatic sensors' 15 minutes", async () => {
+    await sensor('P1', 'PIT-DAY')
+    const set = await api('PUT', '/api/devices/PIT-DAY/settings', admin, { expectedIntervalMs: day })
+    expect(set).toMatchObject({ status: 200, body: { settings: { expectedIntervalMs: day } } })
+    await publish('P1', 'PIT-DAY', Date.now() - 2 * hour, [
+      { pointCode: 'SV-D', item: 'surface_settlement', value: 1 },
+    ])
+    const to = new Date()
+    const from = new Date(to.getTime() - day)
+    const group = await waitFor(async () => {
+      const { body } = await api(
+        'GET',
+        `/api/reports/summary?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=device&siteId=P1`,
+        supervisor,
+      )
+      const found = (body.groups as { key: string; monitoring: { readingsReceived: number } | null }[]).find(
+        (g) => g.key === 'PIT-DAY',
+      )
+      return found?.monitoring?.readingsReceived === 1 && found
+    }, 'the survey counted')
+    expect(group.monitoring).toMatchObject({ readingsExpected: 1, completeness: 1 })
+  })
+
   it('keeps the series of two devices reporting the same point code apart', async () => {
     const start = Date.now() - 10 * minute
     await publish('P1', 'PIT-D1', start, [{ pointCode: 'DB-1', item: 'surface_settlement', value: 100 }])

@@ -125,4 +125,74 @@ describe('rule state across restarts, and late data', () => {
     expect(after).toMatchObject({ id: alert.id, state: 'open', version: alert.version })
     await crane.endAsync()
   })
+
+  it("remembers a crane's mode across a restart: a jacking crane is judged by the 9 m/s limit, not the working one", async () => {
+    t = await startTestEngine()
+    const secret = t.addDevice('S1', 'TC-01', 'crane')
+    const officer = t.token('officer', { sites: ['S1'] })
+    let crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
+    await crane.publishAsync(
+      'sites/S1/devices/TC-01/telemetry',
+      JSON.stringify({ ts: Date.now(), mode: 'jacking' }),
+      {
+        qos: 1,
+      },
+    )
+    await crane.endAsync()
+    t = await t.restart()
+    crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
+    // The monitor says its mode only when it changes: after the restart, only the wind.
+    await crane.publishAsync(
+      'sites/S1/devices/TC-01/telemetry',
+      JSON.stringify({ ts: Date.now(), windMps: 9.5 }),
+      {
+        qos: 1,
+      },
+    )
+    const erection = await waitFor(
+      async () => (await alertsOf(officer, 'crane.wind_erection'))[0],
+      'the jacking wind alarm',
+    )
+    expect(erection).toMatchObject({ severity: 'alarm', threshold: 9 })
+    expect(await alertsOf(officer, 'crane.wind_work')).toEqual([])
+    await crane.endAsync()
+  })
+
+  it("resumes a device's and a survey point's own silence watch after a restart", async () => {
+    t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
+    t.provisioning.addSite({ id: 'S1', name: 'Pit', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    const secret = t.addDevice('S1', 'PIT-01', 'pit')
+    const admin = t.token('admin')
+    expect(
+      (await api('PUT', '/api/devices/PIT-01/settings', admin, { expectedIntervalMs: 2_000 })).status,
+    ).toBe(200)
+    const point = await api('PUT', '/api/sites/S1/points/SV-1', admin, {
+      item: 'surface_settlement',
+      expectedIntervalMs: 1_000,
+    })
+    expect(point.status).toBe(200)
+    const sensor = await connectDevice(t.mqttUrl, 'PIT-01', secret)
+    const points = [{ pointCode: 'SV-1', item: 'surface_settlement', value: 3 }]
+    await sensor.publishAsync(
+      'sites/S1/devices/PIT-01/telemetry',
+      JSON.stringify({ ts: Date.now(), points }),
+      {
+        qos: 1,
+      },
+    )
+    // Online when the engine stops: the restart drops the connection, and it does not come back.
+    t = await t.restart()
+    sensor.end(true)
+    // Silent after the restart: the point's 4 × 1 s and the device's 4 × 2 s, not 4 × 15 min.
+    const gaps = await waitFor(async () => {
+      const found = await alertsOf(admin, 'pit.data_gap')
+      return found.length === 2 && found
+    }, 'both gaps')
+    // Not online until it reconnects (the registry says so), yet watched.
+    expect((await api('GET', '/api/devices/PIT-01', admin)).body).toMatchObject({ online: false })
+    expect(gaps.map((gap) => [gap.subject, gap.threshold]).sort()).toEqual([
+      ['SV-1', 4],
+      ['telemetry', 8],
+    ])
+  })
 })

@@ -88,7 +88,7 @@ function monitoringOf(
     )
   const received = services.monitoring.readingsPerDevice(from, to)
   const figures = (devices: Device[]) =>
-    deviceFigures(devices, received, services.monitoring.expectedIntervalMs, to - from)
+    deviceFigures(devices, received, (device) => services.monitoring.expectedIntervalMs(device), to - from)
   const result = new Map<string, DeviceFigures>()
   for (const site of sites) {
     const devices = services.registry

@@ -70,6 +70,74 @@ describe('siteward CLI (CONTRACT §1)', () => {
     expect(result.stdout).toBe('')
   })
 
+  it('sets a site model and device settings, and lists the rules in force with what they still need', async () => {
+    const own = { SITEWARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'siteward-cli-rules-')) }
+    try {
+      const site = await siteward(
+        ['site', 'add', '--id', 'K1', '--name', '基坑', '--region', '330106', '--pit-grade', '2'],
+        own,
+      )
+      expect(site.code).toBe(0)
+      const updated = await siteward(
+        [
+          ...['site', 'add', '--id', 'K1', '--name', '基坑', '--region', '330106'],
+          ...['--support-type', 'soil_nailing', '--base-slab-cast', 'true', '--rock-socketed', 'false'],
+        ],
+        own,
+      )
+      expect(JSON.parse(updated.stdout)).toMatchObject({
+        pitGrade: 2, // kept when not given
+        supportType: 'soil_nailing',
+        baseSlabCast: true,
+        rockSocketed: false,
+      })
+      expect(
+        (await siteward(['device', 'add', '--site', 'K1', '--id', 'TC-9', '--kind', 'crane'], own)).code,
+      ).toBe(0)
+      const set = await siteward(
+        [
+          'device',
+          'set',
+          '--id',
+          'TC-9',
+          '--hook-height-max-m',
+          '60',
+          '--forbidden-slew',
+          '30-60',
+          '--expected-interval',
+          '1m',
+        ],
+        own,
+      )
+      expect(JSON.parse(set.stdout)).toMatchObject({
+        settings: {
+          hookHeightMaxM: 60,
+          forbiddenSlewSectors: [{ fromDeg: 30, toDeg: 60 }],
+          expectedIntervalMs: 60_000,
+        },
+      })
+      const list = await siteward(['rule', 'list', '--device', 'TC-9'], own)
+      expect(list.code).toBe(0)
+      const line = (rule: string) => list.stdout.split('\n').find((l) => l.startsWith(`${rule} `)) ?? ''
+      expect(line('crane.hook_height')).toMatch(/warning 58 · alarm 60 m\s+crane setting hookHeightMaxM: 60/)
+      expect(line('crane.radius_max')).toContain("NEEDS the crane's radiusMaxM (device set --radius-max-m)")
+      expect(line('crane.tilt')).toContain('UNCONFIRMED')
+      expect(list.stdout).not.toContain('pit.')
+      // The site's soil-nailing row and the base slab: 3 mm/d × 0.7 at grade 2 → 4 × 0.7 = 2.8.
+      const json = await siteward(['rule', 'list', '--site', 'K1', '--json'], own)
+      const rows = JSON.parse(json.stdout) as { ruleId: string; levels: { alarm?: number }; origin: string }[]
+      expect(rows.find((r) => r.ruleId === 'pit.wall_top_horizontal.rate')).toMatchObject({
+        levels: { alarm: 2.8 },
+        origin: 'grade 2 (soil_nailing): 4 per day × 0.7 after the base slab = 2.8',
+      })
+      const bad = await siteward(['device', 'set', '--id', 'TC-9', '--radius-min-m=-3'], own)
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/^siteward: error: --radius-min-m: /)
+    } finally {
+      rmSync(own.SITEWARD_DATA_DIR, { recursive: true, force: true })
+    }
+  })
+
   it('stops start-up on invalid configuration, listing every problem as path: message', async () => {
     const result = await siteward(['serve'], {
       SITEWARD_MQTT_PORT: '99999',

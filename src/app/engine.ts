@@ -31,7 +31,7 @@ import type { Config } from './config.js'
 import { createMetrics } from './metrics.js'
 import { readinessChecks } from './readiness.js'
 import { expectedIntervals, loadRuleCatalogue } from './rule-catalogue.js'
-import { pointWatches, restartSeeds } from './rule-seeds.js'
+import { markNotYetReconnected, ruleEnvironment } from './rule-environment.js'
 import { RuleViews } from './rule-views.js'
 import { SettingsService } from './settings-service.js'
 
@@ -40,8 +40,6 @@ const trimIntervalMs = 1_000
 const escalationCheckMs = 5_000
 /** How often the engine looks for threshold changes made by the CLI. */
 const settingsPollMs = 2_000
-/** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
-const lateAfterMs = 5 * 60_000
 
 /** `npm run build` writes the console here; src/app and dist/app are both two levels below. */
 const consoleBuildDir = fileURLToPath(new URL('../../dist/console', import.meta.url))
@@ -221,55 +219,32 @@ export class Engine {
   /** Readings → rules → alerts; subscribed before the projector starts, so the replayed tail counts too. */
   private subscribeRules(projector: Projector, alerts: AlertService, settings: SettingsService): void {
     const logger = this.logger.child({ component: 'rules' })
-    const { seeds, openGapDevices } = restartSeeds(this.rules, this.alertStore.activeBreaches())
     const unknownCodeRules = new Set(
       this.rules.filter((rule) => rule.condition.kind === 'unknown_code').map((rule) => rule.id),
     )
-    this.ruleSubscription = projector.readings$
-      .pipe(
-        evaluateRules(this.rules, {
-          pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
-          ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
-          loadChart: (deviceId) => settings.loadChart(deviceId),
-          deviceSettings: (deviceId) => settings.deviceSettings(deviceId),
-          pointInterval: (siteId, pointCode) => settings.pointInterval(siteId, pointCode),
-          pairCumulative: (siteId, pointCode) =>
-            this.state?.pitPoints.cumulativeOf(siteId, pointCode) ?? null,
-          initialModes: () => this.projection.modes(),
-          onKeyError: (key, error) =>
-            logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
-          lateAfterMs,
-          states: this.ruleStates,
-          // A seed is where a key starts once, at its first reading after the restart; after that
-          // the key's own (saved) state rules, including "back to normal".
-          initialState: (key) => {
-            const seed = seeds.get(key)
-            seeds.delete(key)
-            return seed
-          },
-          latestTimestamps: () => this.projection.latestTimestamps(),
-          // Devices online when the engine stopped, and those whose silence was already raised.
-          watchFromStart: () => [
-            ...this.registry
-              .heardDevices()
-              .filter((device) => device.online || openGapDevices.has(device.deviceId)),
-            ...pointWatches(settings, this.projection),
-          ],
-        }),
-      )
-      .subscribe({
-        next: (signal) => {
-          if (signal.signal.type === 'raise' && unknownCodeRules.has(signal.ruleId))
-            this.metrics.unknownDeviceCodes.inc({ rule: signal.ruleId })
-          // A throw here would end the pipeline (RxJS rethrows it): contain it to this signal.
-          try {
-            alerts.handle(signal)
-          } catch (error) {
-            logger.error({ err: error, signal }, 'could not store an alert signal')
-          }
-        },
-        error: (error: unknown) => logger.fatal({ err: error }, 'the rule pipeline stopped'),
-      })
+    const environment = ruleEnvironment({
+      rules: this.rules,
+      settings,
+      state: () => this.state,
+      projection: this.projection,
+      registry: this.registry,
+      states: this.ruleStates,
+      activeBreaches: this.alertStore.activeBreaches(),
+      logger,
+    })
+    this.ruleSubscription = projector.readings$.pipe(evaluateRules(this.rules, environment)).subscribe({
+      next: (signal) => {
+        if (signal.signal.type === 'raise' && unknownCodeRules.has(signal.ruleId))
+          this.metrics.unknownDeviceCodes.inc({ rule: signal.ruleId })
+        // A throw here would end the pipeline (RxJS rethrows it): contain it to this signal.
+        try {
+          alerts.handle(signal)
+        } catch (error) {
+          logger.error({ err: error, signal }, 'could not store an alert signal')
+        }
+      },
+      error: (error: unknown) => logger.fatal({ err: error }, 'the rule pipeline stopped'),
+    })
   }
 
   async start(): Promise<void> {
@@ -287,7 +262,7 @@ export class Engine {
     })
     this.shipper.start()
     projector.start()
-    await this.markNotYetReconnected()
+    await markNotYetReconnected(this.registry, this.log, Date.now())
     this.broker = new Broker({
       host: this.config.mqtt.host,
       port: this.config.mqtt.port,
@@ -345,27 +320,6 @@ export class Engine {
     this.escalationTimer = setInterval(() => this.escalate(), escalationCheckMs)
     this.escalationTimer.unref()
     this.escalate()
-  }
-
-  /**
-   * Devices online when the engine stopped are watched for silence from their last reading
-   * (`watchFromStart`); until they reconnect they are not online, so the registry says so.
-   */
-  private async markNotYetReconnected(): Promise<void> {
-    const now = Date.now()
-    const online = this.registry.heardDevices().filter((device) => device.online)
-    await Promise.all(
-      online.map((device) =>
-        this.log.append({
-          type: 'presence',
-          receivedAt: now,
-          siteId: device.siteId,
-          deviceId: device.deviceId,
-          online: false,
-          cause: 'engine_restart',
-        }),
-      ),
-    )
   }
 
   private refreshSettings(): void {

@@ -213,6 +213,13 @@ export class SettingsService {
   ): PointSettings {
     this.authorize(siteId, principal)
     const input = pointSettingsInputSchema.parse(raw)
+    if (input.pairPointCode === pointCode)
+      throw new SitewardError('VALIDATION_FAILED', 'body.pairPointCode: a point cannot be paired with itself')
+    if ((input.pairPointCode ?? null) !== null && (input.differentialAlarm ?? null) === null)
+      throw new SitewardError(
+        'VALIDATION_FAILED',
+        'body.differentialAlarm: a paired point needs the designer’s differential alarm value',
+      )
     const saved = this.repository.putPoint(siteId, pointCode, input, principal.name)
     if (saved.baseline !== null)
       ingest?.pitPoints.configure(siteId, pointCode, saved.item, saved.baseline, Date.now())

@@ -149,13 +149,15 @@ export function atResolution(value: number, resolution: number): number {
   return Number((steps * resolution).toFixed(decimals))
 }
 
+/** A pit point code; "@" separates a point from its depth in alert subjects (CX-01@12.5). */
+export const pointCodeSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s,=\\@|]+$/, 'no spaces, commas, "=", "@", "|" or backslashes')
+
 export const pitPointSchema = z.object({
-  pointCode: z
-    .string()
-    .min(1)
-    .max(64)
-    // "@" separates a point from its depth in alert subjects (CX-01@12.5).
-    .regex(/^[^\s,=\\@|]+$/, 'no spaces, commas, "=", "@", "|" or backslashes'),
+  pointCode: pointCodeSchema,
   item: pitItemSchema,
   value: z.number(),
   depthM: z.number().nonnegative().optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { pitItemSchema } from './payloads.js'
+import { pitItemSchema, pointCodeSchema } from './payloads.js'
 import { identifierSchema } from './registry.js'
 
 const level = z.number().nullable().optional()
@@ -51,7 +51,7 @@ export const pointSettingsInputSchema = z.strictObject({
   /** The designer's alarm value for the rate per day, replacing the table's. */
   rateAlarm: positive,
   /** Differential settlement: the point this one is compared with, and the designer's alarm (mm). */
-  pairPointCode: z.string().min(1).max(64).nullable().optional(),
+  pairPointCode: pointCodeSchema.nullable().optional(),
   differentialAlarm: positive,
   /** How often the point is read (a manual survey: once a day): silence beyond it is a data gap. */
   expectedIntervalMs: expectedIntervalSchema,

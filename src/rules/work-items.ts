@@ -47,6 +47,7 @@ export interface KeyInfo {
 /** At most this many distinct unknown codes get alerts of their own per device; the rest share one. */
 export const maxUnknownCodesPerDevice = 32
 export const otherUnknownCodes = '*'
+const recentCyclesPerDevice = 16
 
 /** What the rules remember beyond threshold state: modes and the unknown codes a monitor lists. */
 export class RuleMemory {
@@ -57,9 +58,22 @@ export class RuleMemory {
   /** Unknown codes a device's `deviceAlarms` lists right now (they clear when left out). */
   readonly listedUnknown = new Map<string, Set<string>>()
   private readonly unknownSeen = new Map<string, Set<string>>()
+  /** The last lift records judged per device: a resent one (no seq, a lost PUBACK) counts once. */
+  private readonly cyclesSeen = new Map<string, string[]>()
 
   constructor(modes: ReadonlyMap<string, string> = new Map()) {
     this.modes = new Map(modes)
+  }
+
+  /** Whether this lift (its number and end) was judged already; remembers it if not. */
+  cycleJudged(deviceId: string, cycleNo: number, ts: number): boolean {
+    const key = `${cycleNo}|${ts}`
+    const seen = this.cyclesSeen.get(deviceId) ?? []
+    if (seen.includes(key)) return true
+    seen.push(key)
+    if (seen.length > recentCyclesPerDevice) seen.shift()
+    this.cyclesSeen.set(deviceId, seen)
+    return false
   }
 
   /** The subject an unknown code is raised under: the code, until a device has sent too many. */
@@ -128,6 +142,7 @@ export function workItems(
     case 'event':
       return guarded('event', () => codeItems(context, [reading.data.code], 'event'))
     case 'cycle':
+      if (memory.cycleJudged(deviceId, reading.data.cycleNo, reading.ts)) return []
       return guarded('cycle', () => [
         ...craneCycleItems(context, reading.data),
         ...codeItems(context, reading.data.violations ?? [], 'violation'),

@@ -21,7 +21,8 @@ export class CraneModel {
   private readonly random: Random
   private readonly scenario: Scenario
   private readonly operators: readonly string[]
-  private tick = 0
+  /** One counter for every object the crane sends (telemetry and cycles): a seq names one object. */
+  private seq = 0
   private liftTick = 0
   private liftTicks = 0
   private cycleNo = 0
@@ -41,7 +42,6 @@ export class CraneModel {
     if (this.liftTick >= this.liftTicks) this.startLift(ts)
     const phase = this.liftTick / this.liftTicks
     this.liftTick += 1
-    this.tick += 1
     const { pickM, dropM } = this.lift
     // Hook up (0–20 %), slew and trolley out (20–80 %), lower and return empty (80–100 %).
     const radiusM =
@@ -58,7 +58,7 @@ export class CraneModel {
     this.lift.maxWindMps = Math.max(this.lift.maxWindMps, windMps)
     const telemetry: Telemetry = {
       ts,
-      seq: this.tick,
+      seq: ++this.seq,
       loadT: round(loadT),
       ratedLoadT: round(ratedLoadT),
       loadPct: round((loadT / ratedLoadT) * 100, 1),
@@ -74,6 +74,8 @@ export class CraneModel {
     if (this.liftTick < this.liftTicks) return { telemetry }
     const cycle: Cycle = {
       ts,
+      // A resent lift record (a PUBACK lost with a dropped connection) is then a duplicate.
+      seq: ++this.seq,
       startTs: this.lift.startTs,
       cycleNo: this.cycleNo,
       operatorId: this.operatorId,

@@ -138,6 +138,40 @@ describe('rule pipeline', () => {
     ])
   })
 
+  it("judges a lift's peaks once, however often its record is resent", () => {
+    const cycle = (ts: number, cycleNo: number, maxMomentPct: number): Reading =>
+      ({
+        siteId: 'S1',
+        deviceId: 'TC-01',
+        kind: 'crane',
+        channel: 'cycle',
+        ts,
+        receivedAt: ts,
+        source: 'mqtt',
+        data: {
+          ts,
+          startTs: ts - 60_000,
+          cycleNo,
+          operatorId: 'OP-1',
+          maxLoadT: 1,
+          maxMomentPct,
+          maxWindMps: 2,
+        },
+      }) as Reading
+    const signals = collect([cycle(100_000, 7, 105), cycle(100_000, 7, 105), cycle(200_000, 8, 95)])
+    expect(signals.map(brief)).toEqual([
+      'crane.moment/momentPct raise:alarm', // lift 7: its peak is a breach
+      'crane.moment/momentPct clear', // and the lift is over
+      'crane.moment/momentPct raise:warning', // lift 8, once; the resent lift 7 said nothing
+      'crane.moment/momentPct clear',
+    ])
+    expect(signals[0]?.signal).toMatchObject({
+      value: 105,
+      threshold: 100,
+      basis: expect.stringContaining('lift 7'),
+    })
+  })
+
   it('marks breaches found in late data as retrospective', () => {
     const [signal] = collect([crane(1_000, { momentPct: 101 }, 1_000 + 10 * 60_000)])
     expect(signal?.retrospective).toBe(true)

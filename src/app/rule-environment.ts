@@ -1,0 +1,82 @@
+import type { Logger } from 'pino'
+import type { WriteAheadLog } from '../domain/ports.js'
+import type { Rule } from '../domain/rules.js'
+import type { IngestState } from '../ingest/ingest-state.js'
+import type { RuleEnvironment } from '../rules/pipeline.js'
+import type { RuleStates } from '../rules/rule-states.js'
+import type { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
+import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
+import { pointWatches, restartSeeds } from './rule-seeds.js'
+import type { SettingsService } from './settings-service.js'
+
+/** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
+export const lateAfterMs = 5 * 60_000
+
+/**
+ * What the rule pipeline knows of the world, from the engine's parts: settings, ingest state (pit
+ * series), the projection (modes, newest timestamps), and where each key resumes after a restart.
+ */
+export function ruleEnvironment(parts: {
+  readonly rules: readonly Rule[]
+  readonly settings: SettingsService
+  readonly state: () => IngestState | null
+  readonly projection: ProjectionRepository
+  readonly registry: RegistryRepository
+  readonly states: RuleStates
+  readonly activeBreaches: Parameters<typeof restartSeeds>[1]
+  readonly logger: Logger
+}): RuleEnvironment {
+  const { settings, projection, registry } = parts
+  const { seeds, openGapDevices } = restartSeeds(parts.rules, parts.activeBreaches)
+  return {
+    pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
+    ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
+    loadChart: (deviceId) => settings.loadChart(deviceId),
+    deviceSettings: (deviceId) => settings.deviceSettings(deviceId),
+    pointInterval: (siteId, pointCode) => settings.pointInterval(siteId, pointCode),
+    pairCumulative: (siteId, pointCode) => parts.state()?.pitPoints.cumulativeOf(siteId, pointCode) ?? null,
+    initialModes: () => projection.modes(),
+    onKeyError: (key, error) =>
+      parts.logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
+    lateAfterMs,
+    states: parts.states,
+    // A seed is where a key starts once, at its first reading after the restart; after that the
+    // key's own (saved) state rules, including "back to normal".
+    initialState: (key) => {
+      const seed = seeds.get(key)
+      seeds.delete(key)
+      return seed
+    },
+    latestTimestamps: () => projection.latestTimestamps(),
+    // Devices online when the engine stopped, those whose silence was already raised, and pit
+    // points with an interval of their own.
+    watchFromStart: () => [
+      ...registry.heardDevices().filter((device) => device.online || openGapDevices.has(device.deviceId)),
+      ...pointWatches(settings, projection),
+    ],
+  }
+}
+
+/**
+ * Devices online when the engine stopped are watched for silence from their last reading
+ * (`watchFromStart`); until they reconnect they are not online, and the registry says so.
+ */
+export async function markNotYetReconnected(
+  registry: Pick<RegistryRepository, 'heardDevices'>,
+  log: Pick<WriteAheadLog, 'append'>,
+  now: number,
+): Promise<void> {
+  const online = registry.heardDevices().filter((device) => device.online)
+  await Promise.all(
+    online.map((device) =>
+      log.append({
+        type: 'presence',
+        receivedAt: now,
+        siteId: device.siteId,
+        deviceId: device.deviceId,
+        online: false,
+        cause: 'engine_restart',
+      }),
+    ),
+  )
+}

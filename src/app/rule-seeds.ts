@@ -34,19 +34,22 @@ export function restartSeeds(
  * Pit points with an expected interval of their own: their silence is watched from the start, from
  * the last reading of each device measuring them (a survey point that never comes back is a gap).
  */
+/** A pit point watched for silence on its own interval, from the last reading of its device. */
+export interface PointWatch {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly kind: 'pit'
+  readonly pointCode: string
+  readonly expectedIntervalMs: number
+  readonly lastSeenAt: number | null
+}
+
 export function pointWatches(
   settings: { pointSettings(): PointSettings[] },
   projection: {
     loadPitPoints(): readonly { siteId: string; deviceId: string; pointCode: string; lastTs: number | null }[]
   },
-): {
-  siteId: string
-  deviceId: string
-  kind: 'pit'
-  pointCode: string
-  expectedIntervalMs: number
-  lastSeenAt: number | null
-}[] {
+): PointWatch[] {
   const intervals = new Map(
     settings
       .pointSettings()
@@ -54,17 +57,7 @@ export function pointWatches(
       .map((point) => [`${point.siteId}|${point.pointCode}`, point.expectedIntervalMs as number]),
   )
   if (intervals.size === 0) return []
-  const watches = new Map<
-    string,
-    {
-      siteId: string
-      deviceId: string
-      kind: 'pit'
-      pointCode: string
-      expectedIntervalMs: number
-      lastSeenAt: number | null
-    }
-  >()
+  const watches = new Map<string, PointWatch>()
   for (const series of projection.loadPitPoints()) {
     const interval = intervals.get(`${series.siteId}|${series.pointCode}`)
     if (interval === undefined) continue

@@ -104,13 +104,7 @@ export class SettingsRepository {
     chart: LoadChart,
     by: string,
   ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string } {
-    const updatedAt = new Date().toISOString()
-    this.db
-      .prepare(
-        `INSERT INTO crane_load_charts (device_id, chart, updated_at, updated_by) VALUES (?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET chart = excluded.chart, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      )
-      .run(deviceId, JSON.stringify(chart), updatedAt, by)
+    const updatedAt = this.putPerDevice('crane_load_charts', 'chart', deviceId, chart, by)
     return { deviceId, chart, updatedAt, updatedBy: by }
   }
 
@@ -165,14 +159,26 @@ export class SettingsRepository {
 
   /** Stores a device's settings (already merged by the caller). */
   putDeviceSettings(deviceId: string, settings: DeviceSettingsValues, by: string): DeviceSettings {
+    const updatedAt = this.putPerDevice('device_settings', 'settings', deviceId, settings, by)
+    return { deviceId, settings, updatedAt, updatedBy: by }
+  }
+
+  /** One JSON document per device (a load chart, settings), with who changed it and when. */
+  private putPerDevice(
+    table: 'crane_load_charts' | 'device_settings',
+    column: 'chart' | 'settings',
+    deviceId: string,
+    value: unknown,
+    by: string,
+  ): string {
     const updatedAt = new Date().toISOString()
     this.db
       .prepare(
-        `INSERT INTO device_settings (device_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        `INSERT INTO ${table} (device_id, ${column}, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET ${column} = excluded.${column}, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
       )
-      .run(deviceId, JSON.stringify(settings), updatedAt, by)
-    return { deviceId, settings, updatedAt, updatedBy: by }
+      .run(deviceId, JSON.stringify(value), updatedAt, by)
+    return updatedAt
   }
 
   deviceSettings(): Map<string, DeviceSettings> {

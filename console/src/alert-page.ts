@@ -9,6 +9,7 @@ import { eventName, formatTime, t } from './i18n.js'
 
 interface AlertTelemetry {
   metric: string | null
+  threshold: number | null
   points: { ts: string; value: number | string | boolean | null }[]
   note: string | null
 }
@@ -108,18 +109,20 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
       points.map((p) => Date.parse(p.ts) / 1000),
       [
         { label: data.metric ?? t('value'), values: points.map((p) => p.value as number), color: '#1f5fbf' },
-        ...(alert.threshold === null
+        ...(data.threshold === null
           ? []
           : [
               {
                 label: t('threshold'),
-                values: points.map(() => alert.threshold),
+                values: points.map(() => data.threshold),
                 color: '#c62828',
                 dashed: true,
               },
             ]),
       ],
     )
+    // The series is not what the rule judged (a slew angle, a force): say what it shows.
+    if (data.note !== null) chart.append(h('p', { class: 'hint' }, data.note))
   }
   void api
     .get<Alert>(path)

@@ -166,10 +166,15 @@ describe('pit rules that miss nothing (GB 50497-2019, DOMAIN.md §4)', () => {
       { pointCode: 'ZC-1', item: 'strut_force', value: 400 }, // lost 60 % of its load
       { pointCode: 'MG-1', item: 'anchor_force', value: 450 }, // inside 80–100 % of fy: warning
     ])
-    expect(await alertOf('PIT-F', 'pit.strut_force.collapse')).toMatchObject({
-      severity: 'critical',
-      value: 60,
-    })
+    const collapse = await alertOf('PIT-F', 'pit.strut_force.collapse')
+    expect(collapse).toMatchObject({ severity: 'critical', value: 60 })
+    // Its evidence is the force itself: the 30 % threshold is not drawn over kN.
+    const evidence = await waitFor(async () => {
+      const { body } = await api('GET', `/api/alerts/${collapse.id}/telemetry`, supervisor)
+      return (body.points as unknown[]).length === 2 && body
+    }, 'the force readings stored')
+    expect(evidence).toMatchObject({ metric: 'value', point: 'ZC-1', threshold: null })
+    expect(evidence.note).toContain('share of it lost (60 %)')
     // 400 kN is also below 80 % of the 800 kN preload: the preload-loss rule alarms.
     expect(await alertOf('PIT-F', 'pit.strut_force.min')).toMatchObject({ severity: 'alarm', threshold: 640 })
     expect(await alertOf('PIT-F', 'pit.anchor_force.value')).toMatchObject({

@@ -36,6 +36,17 @@ function seriesOf(alert: Alert, kind: DeviceKind): { metric: string; point?: str
   return { metric, point: pointCode, ...(depthM === null ? {} : { depth: depthM }) }
 }
 
+/** Why the series shown is not the value the rule judged, or null when it is. */
+function derivedNote(alert: Alert): string | null {
+  if (alert.ruleId === 'crane.slew_sector')
+    return `the slew angle; the rule judged how far inside a forbidden sector it was (${alert.peakValue}°)`
+  const check = alert.ruleId.split('.')[2]
+  if (check === 'collapse') return `the force; the rule judged the share of it lost (${alert.peakValue} %)`
+  if (check === 'differential')
+    return `the point's cumulative change; the rule judged its difference from the paired point (${alert.peakValue})`
+  return null
+}
+
 /**
  * `GET /api/alerts/{id}/telemetry`: what the subject did from 30 minutes before the breach to 30
  * minutes after it cleared (or now), so a reviewer sees what happened. More than 1,000 readings
@@ -85,7 +96,9 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
         alertId: alert.id,
         from: new Date(from).toISOString(),
         to: new Date(to).toISOString(),
-        threshold: alert.threshold,
+        // A derived value (degrees into a forbidden sector, % of force lost, a difference from the
+        // paired point) is not the stored series: drawing its threshold over it would mislead.
+        threshold: derivedNote(alert) === null ? alert.threshold : null,
       }
       if (device === undefined || target === null) {
         const note = 'this alert has no numeric series (a device event or a data gap)'
@@ -130,7 +143,7 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
         everyMs: everyMs ?? null,
         aggregate: aggregate ?? null,
         points: (series[0]?.points ?? []).map((p) => ({ ts: new Date(p.ts).toISOString(), value: p.value })),
-        note: null,
+        note: derivedNote(alert),
       }
     },
   )

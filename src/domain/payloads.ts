@@ -144,10 +144,22 @@ export const pitItemUnits: Readonly<Record<PitItem, { readonly unit: string; rea
 
 /** A number at a decimal resolution (0.01, 0.5, 1…): the double nearest the decimal, exactly. */
 export function atResolution(value: number, resolution: number): number {
+  // On the per-reading path: a power of ten (0.01, 1) is a multiply, a round and a divide, and
+  // n / 10^d is the double nearest the decimal n × 10^-d; other steps (0.5) go through toFixed.
+  let scale = powersOfTen.get(resolution)
+  if (scale === undefined) {
+    const decimals = Math.max(0, Math.min(12, Math.ceil(-Math.log10(resolution) - 1e-9)))
+    scale = 10 ** -decimals === resolution ? 10 ** decimals : 0
+    powersOfTen.set(resolution, scale)
+    if (powersOfTen.size > 64) powersOfTen.clear() // point settings may name any resolution
+  }
+  if (scale > 0) return Math.round(value * scale) / scale
   const decimals = Math.max(0, Math.min(12, Math.ceil(-Math.log10(resolution) - 1e-9)))
-  const steps = Math.round(value / resolution)
-  return Number((steps * resolution).toFixed(decimals))
+  return Number((Math.round(value / resolution) * resolution).toFixed(decimals))
 }
+
+/** Resolutions seen, and their scale when they are 10^-d (0 when they are not). */
+const powersOfTen = new Map<number, number>()
 
 /** A pit point code; "@" separates a point from its depth in alert subjects (CX-01@12.5). */
 export const pointCodeSchema = z

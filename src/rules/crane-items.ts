@@ -1,6 +1,6 @@
 import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
 import { atResolution, type CraneCycle, type CraneTelemetry } from '../domain/payloads.js'
-import type { CraneLimitCondition, Rule, RuleMode } from '../domain/rules.js'
+import type { CraneLimitCondition, Rule, RuleMode, ThresholdCondition } from '../domain/rules.js'
 import type { DeviceSettingsValues } from '../domain/settings.js'
 import type { ThresholdLimits } from './threshold.js'
 import { applyOverride, type ItemContext, limitsOf, type WorkItem } from './work-items.js'
@@ -66,7 +66,7 @@ export function craneCycleItems(context: ItemContext, cycle: CraneCycle): WorkIt
       ...context.base(rule, rule.subject, override?.origin ?? 'rule default'),
       kind: 'peak',
       sample: { ts: reading.ts, value },
-      limits: { ...applyOverride(limitsOf(condition), override?.settings), resolution: craneResolution },
+      limits: applyOverride(craneLimitsOf(condition), override?.settings),
       basis: `peak of lift ${cycle.cycleNo} (${condition.cycleField}, operator ${cycle.operatorId})`,
     })
   }
@@ -100,7 +100,7 @@ function judge(
     case 'threshold':
       return {
         value: craneValue(rule.subject, data, chart),
-        limits: { ...limitsOf(condition), resolution: craneResolution },
+        limits: craneLimitsOf(condition),
         origin: 'rule default',
       }
     case 'crane_limit': {
@@ -132,6 +132,18 @@ function judge(
     default:
       return undefined
   }
+}
+
+const craneLimits = new WeakMap<ThresholdCondition, ThresholdLimits>()
+
+/** A crane threshold's limits at the crane resolution, built once per rule (every reading uses them). */
+function craneLimitsOf(condition: ThresholdCondition): ThresholdLimits {
+  let limits = craneLimits.get(condition)
+  if (limits === undefined) {
+    limits = { ...limitsOf(condition), resolution: craneResolution }
+    craneLimits.set(condition, limits)
+  }
+  return limits
 }
 
 function limitLevels(condition: CraneLimitCondition, limit: number): ThresholdLimits {

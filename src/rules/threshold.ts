@@ -84,12 +84,9 @@ export function step(
   sample: Sample,
 ): { state: ThresholdState; out: Signal[] } {
   if (sample.value !== null && !Number.isFinite(sample.value)) return { state, out: [] }
-  const resolution = limits.resolution
-  const value =
-    sample.value === null || resolution === undefined ? sample.value : atResolution(sample.value, resolution)
-  const at = (level: number) => (resolution === undefined ? level : atResolution(level, resolution))
-  const breaches = (level: number) =>
-    value !== null && (limits.direction === 'above' ? value >= at(level) : value <= at(level))
+  const at = atResolutionOf(limits)
+  const value = sample.value === null ? null : at(sample.value)
+  const breaches = (level: number) => value !== null && reaches(limits, value, at(level))
   const lasted = (run: { count: number; since: number }) =>
     run.count >= limits.minSamples && sample.ts - run.since >= (limits.minDurationMs ?? 0)
 
@@ -210,14 +207,12 @@ export function stepPeak(
   basis: string,
 ): { state: ThresholdState; out: Signal[] } {
   if (!Number.isFinite(sample.value)) return { state, out: [] }
-  const value = limits.resolution === undefined ? sample.value : atResolution(sample.value, limits.resolution)
-  const at = (level: number) =>
-    limits.resolution === undefined ? level : atResolution(level, limits.resolution)
+  const at = atResolutionOf(limits)
+  const value = at(sample.value)
   let reached: Severity | null = null
   for (const severity of severities) {
     const level = limits.levels[severity]
-    if (level !== undefined && (limits.direction === 'above' ? value >= at(level) : value <= at(level)))
-      reached = severity
+    if (level !== undefined && reaches(limits, value, at(level))) reached = severity
   }
   if (reached === null) return { state, out: [] }
   const threshold = limits.levels[reached] as number
@@ -242,3 +237,13 @@ export function stepPeak(
     return { state: { ...state, peak }, out: [{ type: 'peak', severity: state.active, ...common }] }
   return { state, out: [] }
 }
+
+/** Values and levels at the limits' resolution (as given, without one). */
+const atResolutionOf = (limits: ThresholdLimits) => {
+  const resolution = limits.resolution
+  return resolution === undefined ? (x: number) => x : (x: number) => atResolution(x, resolution)
+}
+
+/** Reaching a level is breaching it (GB 50497-2019: 达到): ≥ above, ≤ below. */
+const reaches = (limits: ThresholdLimits, value: number, level: number) =>
+  limits.direction === 'above' ? value >= level : value <= level

@@ -57,13 +57,22 @@ export function deriveValues(
 ): DerivedPitValues {
   const resolution = pitItemUnits[state.item].resolution
   const cumulative = atResolution(value - state.baseline, resolution)
-  const before = state.history.filter(([at]) => at < ts)
+  // One pass back through the (sorted) history: the reading just before this one, and the newest
+  // a window older; else the oldest known (the series is younger than a window).
+  const history = state.history
+  let before: [number, number] | undefined
+  let reference: [number, number] | undefined
+  for (let i = history.length - 1; i >= 0; i--) {
+    const entry = history[i] as [number, number]
+    if (entry[0] >= ts) continue
+    before ??= entry
+    reference = entry
+    if (entry[0] <= ts - window.windowMs) break
+  }
   const previous =
     state.lastTs !== null && state.lastValue !== null && state.lastTs < ts
       ? state.lastValue
-      : (before.at(-1)?.[1] ?? null)
-  // The newest reading at least a window older; else the oldest known (the series is younger).
-  const reference = before.filter(([at]) => at <= ts - window.windowMs).at(-1) ?? before[0]
+      : (before?.[1] ?? null)
   const ratePerDay =
     reference === undefined
       ? null
@@ -89,10 +98,9 @@ export function recordReading(state: PitSeriesState, value: number, ts: number, 
   if (neighbour === undefined || Math.floor(neighbour[0] / bucketMs) !== bucket)
     history.splice(index, 0, [ts, value])
   // Keep the newest reading a window older than the newest of all (the next rate's reference).
-  const newest = (history.at(-1) as [number, number])[0]
+  const cutoff = (history.at(-1) as [number, number])[0] - window.windowMs
   let keepFrom = 0
-  for (let i = 0; i < history.length; i++)
-    if ((history[i] as [number, number])[0] <= newest - window.windowMs) keepFrom = i
+  while (keepFrom + 1 < history.length && (history[keepFrom + 1] as [number, number])[0] <= cutoff) keepFrom++
   if (keepFrom > 0) history.splice(0, keepFrom)
   if (history.length > maxHistory) history.splice(0, history.length - maxHistory)
 }

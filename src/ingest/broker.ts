@@ -2,13 +2,12 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
-import type { MessageRecord } from '../domain/log-record.js'
 import { LoginThrottle } from '../domain/login-throttle.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
-import type { IngestMetrics } from './ingest-metrics.js'
+import { countRecord, type IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
 import { markRedeliveriesAsDuplicates } from './redelivery.js'
 import { GuardedSocket } from './socket-guard.js'
@@ -324,7 +323,7 @@ export class Broker {
       source: 'mqtt',
     }
     const record = admit(submission, this.options.state)
-    this.count(record)
+    countRecord(record, this.options.metrics, this.throttle, this.options.logger)
     const delayMs = pressure?.kind === 'delay' ? pressure.ms : 0
     this.options.log.append(record).then(
       () => {
@@ -337,28 +336,6 @@ export class Broker {
         done(error instanceof Error ? error : new Error(String(error)))
       },
     )
-  }
-
-  private count(record: MessageRecord): void {
-    const { metrics } = this.options
-    if (record.items.length > 0) metrics.accepted(record.items.length)
-    if (record.duplicates > 0) metrics.duplicates(record.duplicates)
-    for (const reject of record.rejects) metrics.rejected(reject.code, 1)
-    const first = record.rejects[0]
-    if (first !== undefined) {
-      this.throttle.maybe(`reject:${record.deviceId}`, record.receivedAt, (suppressed) =>
-        this.options.logger.warn(
-          {
-            deviceId: record.deviceId,
-            topic: record.topic,
-            reason: first.reason,
-            refusedObjects: record.rejects.length,
-            suppressed,
-          },
-          'payload refused and dead-lettered',
-        ),
-      )
-    }
   }
 
   private authorizeSubscribe(

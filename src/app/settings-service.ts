@@ -64,7 +64,8 @@ export class SettingsService {
     ruleId: string,
   ): { settings: RuleOverrideSettings; origin: string } | undefined {
     const site = this.overrides.get(`${siteId}||${ruleId}`)
-    const device = this.overrides.get(`${siteId}|${deviceId}|${ruleId}`)
+    // deviceId '' asks for the site alone (the rule list of a site): its key is the site's own.
+    const device = deviceId === '' ? undefined : this.overrides.get(`${siteId}|${deviceId}|${ruleId}`)
     if (site === undefined || device === undefined) return device ?? site
     const merged: RuleOverrideSettings = {
       ...site.settings,

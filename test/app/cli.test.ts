@@ -130,6 +130,15 @@ describe('siteward CLI (CONTRACT §1)', () => {
         levels: { alarm: 2.8 },
         origin: 'grade 2 (soil_nailing): 4 per day × 0.7 after the base slab = 2.8',
       })
+      // A site override reads as one, not as the site's over itself.
+      await siteward(['rule', 'set', '--site', 'K1', '--rule', 'crane.moment', '--warning', '85'], own)
+      const listed = JSON.parse(
+        (await siteward(['rule', 'list', '--site', 'K1', '--json'], own)).stdout,
+      ) as typeof rows
+      expect(listed.find((r) => r.ruleId === 'crane.moment')).toMatchObject({
+        levels: { warning: 85, alarm: 100 },
+        origin: 'site override by cli (over rule default)',
+      })
       const bad = await siteward(['device', 'set', '--id', 'TC-9', '--radius-min-m=-3'], own)
       expect(bad.code).toBe(2)
       expect(bad.stderr).toMatch(/^siteward: error: --radius-min-m: /)

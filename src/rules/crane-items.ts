@@ -1,6 +1,12 @@
 import { type LoadChart, momentPctFromChart } from '../domain/load-chart.js'
 import { atResolution, type CraneCycle, type CraneTelemetry } from '../domain/payloads.js'
-import type { CraneLimitCondition, Rule, RuleMode, ThresholdCondition } from '../domain/rules.js'
+import type {
+  CraneLimitCondition,
+  CraneSlewSectorCondition,
+  Rule,
+  RuleMode,
+  ThresholdCondition,
+} from '../domain/rules.js'
 import type { DeviceSettingsValues } from '../domain/settings.js'
 import type { ThresholdLimits } from './threshold.js'
 import { applyOverride, type ItemContext, limitsOf, type WorkItem } from './work-items.js'
@@ -103,31 +109,17 @@ function judge(
         limits: craneLimitsOf(condition),
         origin: 'rule default',
       }
-    case 'crane_limit': {
-      const limit = settings?.[condition.setting]
-      if (limit === undefined) return undefined
-      const value = data[rule.subject as 'hookHeightM' | 'radiusM']
-      return {
-        value,
-        limits: limitLevels(condition, limit),
-        origin: `crane setting ${condition.setting}: ${limit}`,
-      }
-    }
+    case 'crane_limit':
     case 'crane_slew_sector': {
-      const sectors = settings?.forbiddenSlewSectors
-      if (sectors === undefined || sectors.length === 0) return undefined
-      const value = data.slewDeg === undefined ? undefined : degreesIntoSectors(data.slewDeg, sectors)
-      return {
-        value,
-        limits: {
-          direction: 'above',
-          levels: { warning: -condition.warningMarginDeg, alarm: 0 },
-          hysteresis: condition.hysteresisDeg,
-          minSamples: condition.minSamples,
-          resolution: craneResolution,
-        },
-        origin: `forbidden slew sectors ${sectors.map((s) => `${s.fromDeg}°–${s.toDeg}°`).join(', ')}`,
-      }
+      const own = craneSettingLimits(condition, settings)
+      if ('needs' in own) return undefined
+      const value =
+        condition.kind === 'crane_limit'
+          ? data[rule.subject as 'hookHeightM' | 'radiusM']
+          : data.slewDeg === undefined
+            ? undefined
+            : degreesIntoSectors(data.slewDeg, settings?.forbiddenSlewSectors ?? [])
+      return { value, ...own }
     }
     default:
       return undefined
@@ -146,16 +138,46 @@ function craneLimitsOf(condition: ThresholdCondition): ThresholdLimits {
   return limits
 }
 
-function limitLevels(condition: CraneLimitCondition, limit: number): ThresholdLimits {
+/**
+ * The levels of a rule that reads a crane's own settings (height, radius, slew sectors), or what it
+ * needs when the crane has none: the rule list and the pipeline ask the same question here.
+ */
+export function craneSettingLimits(
+  condition: CraneLimitCondition | CraneSlewSectorCondition,
+  settings: DeviceSettingsValues | undefined,
+): { limits: ThresholdLimits; origin: string } | { needs: string } {
+  if (condition.kind === 'crane_slew_sector') {
+    const sectors = settings?.forbiddenSlewSectors
+    if (sectors === undefined || sectors.length === 0)
+      return { needs: "the crane's forbidden slew sectors (device set --forbidden-slew FROM-TO)" }
+    return {
+      limits: {
+        direction: 'above',
+        levels: { warning: -condition.warningMarginDeg, alarm: 0 },
+        hysteresis: condition.hysteresisDeg,
+        minSamples: condition.minSamples,
+        resolution: craneResolution,
+      },
+      origin: `forbidden slew sectors ${sectors.map((s) => `${s.fromDeg}°–${s.toDeg}°`).join(', ')}`,
+    }
+  }
+  const limit = settings?.[condition.setting]
+  if (limit === undefined) {
+    const flag = condition.setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+    return { needs: `the crane's ${condition.setting} (device set --${flag})` }
+  }
   const margin = condition.warningMargin
   const warning = condition.direction === 'above' ? limit - margin : limit + margin
   const warns = margin > 0 && warning > 0
   return {
-    direction: condition.direction,
-    levels: warns ? { warning, alarm: limit } : { alarm: limit },
-    hysteresis: condition.hysteresis,
-    minSamples: condition.minSamples,
-    resolution: craneResolution,
+    limits: {
+      direction: condition.direction,
+      levels: warns ? { warning, alarm: limit } : { alarm: limit },
+      hysteresis: condition.hysteresis,
+      minSamples: condition.minSamples,
+      resolution: craneResolution,
+    },
+    origin: `crane setting ${condition.setting}: ${limit}`,
   }
 }
 

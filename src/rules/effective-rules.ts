@@ -3,6 +3,7 @@ import type { DeviceKind } from '../domain/registry.js'
 import type { EffectiveRule } from '../domain/rule-views.js'
 import { type Rule, severities } from '../domain/rules.js'
 import type { DeviceSettingsValues, RuleOverrideSettings } from '../domain/settings.js'
+import { craneSettingLimits } from './crane-items.js'
 import { type PitCondition, type PitContext, resolvePitLimits } from './pit-limits.js'
 import type { ThresholdLimits } from './threshold.js'
 import { applyOverride, limitsOf } from './work-items.js'
@@ -91,46 +92,18 @@ export function effectiveRules(rules: readonly Rule[], scope: EffectiveScope = {
         )
         break
       }
-      case 'crane_limit': {
-        const limit = scope.deviceSettings?.[condition.setting]
-        if (limit === undefined) {
-          out.push(needs(`the crane's ${condition.setting} (device set --${flagOf(condition.setting)})`))
-          break
-        }
-        const warning =
-          condition.direction === 'above' ? limit - condition.warningMargin : limit + condition.warningMargin
-        out.push(
-          row(
-            {
-              direction: condition.direction,
-              levels:
-                condition.warningMargin > 0 && warning > 0 ? { warning, alarm: limit } : { alarm: limit },
-              hysteresis: condition.hysteresis,
-              minSamples: condition.minSamples,
-            },
-            `crane setting ${condition.setting}: ${limit}`,
-          ),
-        )
-        break
-      }
+      case 'crane_limit':
       case 'crane_slew_sector': {
-        const sectors = scope.deviceSettings?.forbiddenSlewSectors
-        if (sectors === undefined || sectors.length === 0) {
-          out.push(needs("the crane's forbidden slew sectors (device set --forbidden-slew FROM-TO)"))
-          break
-        }
-        out.push(
-          row(
-            {
-              direction: 'above',
-              levels: { warning: -condition.warningMarginDeg, alarm: 0 },
-              hysteresis: condition.hysteresisDeg,
-              minSamples: condition.minSamples,
-            },
-            `forbidden slew sectors ${sectors.map((s) => `${s.fromDeg}°–${s.toDeg}°`).join(', ')}`,
-            { unit: '° inside a sector' },
-          ),
-        )
+        const own = craneSettingLimits(condition, scope.deviceSettings)
+        if ('needs' in own) out.push(needs(own.needs))
+        else
+          out.push(
+            row(
+              own.limits,
+              own.origin,
+              condition.kind === 'crane_slew_sector' ? { unit: '° inside a sector' } : {},
+            ),
+          )
         break
       }
       default: {
@@ -149,8 +122,6 @@ export function effectiveRules(rules: readonly Rule[], scope: EffectiveScope = {
   }
   return out
 }
-
-const flagOf = (setting: string) => setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
 /** "warning 90 · alarm 100 · critical 110" */
 export function describeLevels(levels: EffectiveRule['levels']): string {

@@ -110,21 +110,22 @@ export const deviceSettingsInputSchema = z
   )
 export type DeviceSettingsInput = z.infer<typeof deviceSettingsInputSchema>
 
-export interface DeviceSettingsValues {
-  readonly expectedIntervalMs?: number | undefined
-  readonly ratedCapacityT?: number | undefined
-  readonly hookHeightMaxM?: number | undefined
-  readonly radiusMinM?: number | undefined
-  readonly radiusMaxM?: number | undefined
-  readonly forbiddenSlewSectors?: { fromDeg: number; toDeg: number }[] | undefined
-}
-
-export interface DeviceSettings {
-  readonly deviceId: string
-  readonly settings: DeviceSettingsValues
-  readonly updatedAt: string
-  readonly updatedBy: string
-}
+/** A device's settings as stored (input merged, nulls removed): what the API answers too. */
+export const deviceSettingsSchema = z.object({
+  deviceId: z.string(),
+  settings: z.object({
+    expectedIntervalMs: z.number().optional(),
+    ratedCapacityT: z.number().optional(),
+    hookHeightMaxM: z.number().optional(),
+    radiusMinM: z.number().optional(),
+    radiusMaxM: z.number().optional(),
+    forbiddenSlewSectors: z.array(slewSectorSchema).optional(),
+  }),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+})
+export type DeviceSettings = z.infer<typeof deviceSettingsSchema>
+export type DeviceSettingsValues = DeviceSettings['settings']
 
 export interface RuleOverride {
   readonly siteId: string

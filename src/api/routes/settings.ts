@@ -5,9 +5,9 @@ import { loadChartSchema } from '../../domain/load-chart.js'
 import { pitItemSchema } from '../../domain/payloads.js'
 import {
   deviceSettingsInputSchema,
+  deviceSettingsSchema,
   pointSettingsInputSchema,
   ruleOverrideInputSchema,
-  slewSectorSchema,
 } from '../../domain/settings.js'
 import { principalOf } from '../auth.js'
 import type { ApiServices } from '../services.js'
@@ -45,20 +45,6 @@ const pointSchema = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
 })
-const deviceSettingsSchema = z.object({
-  deviceId: z.string(),
-  settings: z.object({
-    expectedIntervalMs: z.number().optional(),
-    ratedCapacityT: z.number().optional(),
-    hookHeightMaxM: z.number().optional(),
-    radiusMinM: z.number().optional(),
-    radiusMaxM: z.number().optional(),
-    forbiddenSlewSectors: z.array(slewSectorSchema).optional(),
-  }),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-})
-
 /** Threshold overrides per site or device, and pit point settings (CONTRACT §4, §5.1). */
 export function settingsRoutes(app: FastifyInstance, services: ApiServices): void {
   const api = app.withTypeProvider<ZodTypeProvider>()

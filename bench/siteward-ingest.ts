@@ -30,7 +30,7 @@ const broker = new Broker({
   connectTimeoutMs: 60_000,
   maxUnauthenticated: 1_000,
   authenticator: new DeviceAuthenticator((id) => registry.getCredentials(id)),
-  state: new IngestState({ seqRanges: new Map(), pitPoints: [] }),
+  state: new IngestState({ deliveries: new Map(), pitPoints: [] }),
   log,
   metrics: uncounted,
   logger,

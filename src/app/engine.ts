@@ -161,7 +161,7 @@ export class Engine {
     if (this.projector !== null) return
     this.log.start()
     const state = new IngestState(
-      { seqRanges: this.projection.loadSeqRanges(), pitPoints: this.projection.loadPitPoints() },
+      { deliveries: this.projection.loadDeliveries(), pitPoints: this.projection.loadPitPoints() },
       this.config.pitRateWindow,
     )
     let replayed = 0

@@ -132,7 +132,8 @@ export interface DeviceStateChange {
   readonly latestTs: number | null
   readonly lastRejectReason: string | null
   readonly lastRejectAt: number | null
-  readonly seqRanges: unknown
+  /** What admission remembers of the device's recent deliveries (see RecentDeliveries), or null. */
+  readonly deliveries: unknown
   /** A crane's mode as last reported in event order within the batch, and that reading's ts. */
   readonly mode?: string | null
   readonly modeTs?: number | null
@@ -143,7 +144,7 @@ export interface DeviceStateChange {
  * projector's log cursor, so a crash replays exactly the records whose effects were not stored.
  */
 export interface ProjectionStore {
-  loadSeqRanges(): Map<string, unknown>
+  loadDeliveries(): Map<string, unknown>
   loadPitPoints(): PitPointState[]
   commit(batch: {
     readonly consumer: string

@@ -45,9 +45,19 @@ export type ReadingSource = 'mqtt' | 'manual'
 export type Reading = {
   readonly siteId: string
   readonly deviceId: string
-  /** Event time: the device's `ts`, epoch milliseconds. */
+  /** Event time: the device's `ts`, never later than `receivedAt` (see {@link eventTime}). */
   readonly ts: number
   /** When the engine accepted the message, epoch milliseconds. */
   readonly receivedAt: number
   readonly source: ReadingSource
 } & BodyToReading<MessageBody>
+
+/**
+ * The time the rules judge a reading at: the device's `ts`, but never ahead of the engine's clock.
+ * Admission lets a `ts` up to 5 minutes ahead through (a fast device clock), and the reading is
+ * stored as sent; but a reading stamped in the future must not clear a live alert at a future
+ * time, nor move the device's event-time mark ahead so that its on-time readings look late.
+ */
+export function eventTime(ts: number, receivedAt: number): number {
+  return ts > receivedAt ? receivedAt : ts
+}

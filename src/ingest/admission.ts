@@ -1,7 +1,7 @@
 import { formatIssues } from '../domain/issues.js'
 import type { MessageRecord, RejectedItem } from '../domain/log-record.js'
 import { type Channel, type PitTelemetry, payloadLimits, payloadSchemas } from '../domain/payloads.js'
-import type { ReadingSource } from '../domain/reading.js'
+import { eventTime, type ReadingSource } from '../domain/reading.js'
 import type { DeviceKind } from '../domain/registry.js'
 import type { IngestState } from './ingest-state.js'
 
@@ -21,8 +21,8 @@ const epochSecondsHintBelowMs = 10_000_000_000
 
 /**
  * Turns one message into the record the write-ahead log keeps: each object validated against
- * its kind's and channel's schema (CONTRACT §2.1), `ts` inside its limits, duplicates by `seq`
- * dropped, pit readings given their cumulative change and rate. Never throws on bad input: every
+ * its kind's and channel's schema (CONTRACT §2.1), `ts` inside its limits, resent objects (same
+ * `seq` and `ts`) dropped, pit readings given their cumulative change and rate. Never throws on bad input: every
  * refused object gets a reason naming the field, what was expected and what came.
  */
 export function admit(submission: Submission, state: IngestState): MessageRecord {
@@ -58,15 +58,15 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
         return
       }
       if (item.seq !== undefined) {
-        if (state.isDuplicate(submission.deviceId, item.seq, item.ts)) {
+        if (state.isDuplicate(submission.deviceId, submission.source, item.seq, item.ts)) {
           duplicates += 1
           return
         }
-        state.addSeq(submission.deviceId, item.seq, item.ts)
+        state.addDelivery(submission.deviceId, submission.source, item.seq, item.ts)
       }
       items.push(
         kind === 'pit' && channel === 'telemetry'
-          ? derivePit(submission.siteId, submission.deviceId, item as PitTelemetry, state)
+          ? derivePit(submission, item as PitTelemetry, state)
           : item,
       )
     })
@@ -131,10 +131,14 @@ function checkTimestamp(ts: number, receivedAt: number): Pick<RejectedItem, 'cod
   return null
 }
 
-function derivePit(siteId: string, deviceId: string, item: PitTelemetry, state: IngestState) {
+/** The point's history is kept in the rules' event time, so a fast clock cannot reorder it. */
+function derivePit(submission: Submission, item: PitTelemetry, state: IngestState) {
+  const at = eventTime(item.ts, submission.receivedAt)
   return {
     ts: item.ts,
     seq: item.seq,
-    points: item.points.map((point) => state.pitPoints.derive(siteId, deviceId, point, item.ts)),
+    points: item.points.map((point) =>
+      state.pitPoints.derive(submission.siteId, submission.deviceId, point, at),
+    ),
   }
 }

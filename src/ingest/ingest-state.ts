@@ -1,55 +1,68 @@
 import type { LogRecord } from '../domain/log-record.js'
 import type { RateWindow } from '../domain/pit-series.js'
 import type { PitPointState } from '../domain/ports.js'
+import { eventTime, type ReadingSource } from '../domain/reading.js'
 import { PitPoints } from './pit-points.js'
-import { type SeqRange, SeqRanges } from './seq-ranges.js'
+import { RecentDeliveries } from './recent-deliveries.js'
 
 /**
- * What admission must remember across messages: seqs seen per device and pit point history.
+ * What admission must remember across messages: recent deliveries per lane and pit point history.
  * It runs ahead of the projector (it changes at admission, before the log write); after a
  * restart it is rebuilt from the projector's last snapshot plus a replay of the log tail, which
  * is idempotent, so the two always agree.
  */
 export class IngestState {
   readonly pitPoints: PitPoints
-  private readonly seqs = new Map<string, SeqRanges>()
+  /**
+   * Per device, and apart from it what officers typed for it: an officer's seqs must never make
+   * the device's genuine readings look like resends.
+   */
+  private readonly deliveries = new Map<string, Partial<Record<ReadingSource, RecentDeliveries>>>()
 
   constructor(
-    snapshot: { seqRanges: Map<string, unknown>; pitPoints: readonly PitPointState[] },
+    snapshot: { deliveries: Map<string, unknown>; pitPoints: readonly PitPointState[] },
     rateWindow?: RateWindow,
   ) {
-    for (const [deviceId, ranges] of snapshot.seqRanges) {
-      if (Array.isArray(ranges)) this.seqs.set(deviceId, new SeqRanges(ranges as SeqRange[]))
+    for (const [deviceId, saved] of snapshot.deliveries) {
+      const lanes = (typeof saved === 'object' && saved !== null ? saved : {}) as Record<string, unknown>
+      this.deliveries.set(deviceId, {
+        mqtt: RecentDeliveries.fromJSON(lanes.mqtt),
+        manual: RecentDeliveries.fromJSON(lanes.manual),
+      })
     }
     this.pitPoints = new PitPoints(snapshot.pitPoints, rateWindow)
   }
 
-  isDuplicate(deviceId: string, seq: number, ts: number): boolean {
-    return this.seqs.get(deviceId)?.isDuplicate(seq, ts) ?? false
+  isDuplicate(deviceId: string, source: ReadingSource, seq: number, ts: number): boolean {
+    return this.deliveries.get(deviceId)?.[source]?.has(seq, ts) ?? false
   }
 
-  addSeq(deviceId: string, seq: number, ts: number): void {
-    let ranges = this.seqs.get(deviceId)
-    if (ranges === undefined) {
-      ranges = new SeqRanges()
-      this.seqs.set(deviceId, ranges)
+  addDelivery(deviceId: string, source: ReadingSource, seq: number, ts: number): void {
+    let lanes = this.deliveries.get(deviceId)
+    if (lanes === undefined) {
+      lanes = {}
+      this.deliveries.set(deviceId, lanes)
     }
-    ranges.add(seq, ts)
+    lanes[source] ??= new RecentDeliveries()
+    lanes[source].add(seq, ts)
   }
 
-  seqRangesOf(deviceId: string): SeqRange[] | null {
-    return this.seqs.get(deviceId)?.toJSON() ?? null
+  /** What to save for a device, or null when it has delivered nothing with a seq. */
+  deliveriesOf(deviceId: string): unknown {
+    const lanes = this.deliveries.get(deviceId)
+    return lanes === undefined ? null : { mqtt: lanes.mqtt?.toJSON(), manual: lanes.manual?.toJSON() }
   }
 
   /** Applies a logged record again, without re-deciding anything it already decided. */
   replay(record: LogRecord): void {
     if (record.type !== 'message') return
     for (const item of record.items) {
-      if (item.seq !== undefined) this.addSeq(record.deviceId, item.seq, item.ts)
+      if (item.seq !== undefined) this.addDelivery(record.deviceId, record.source, item.seq, item.ts)
     }
     if (record.kind === 'pit' && record.channel === 'telemetry') {
       for (const item of record.items) {
-        for (const point of item.points) this.pitPoints.replay(record.siteId, record.deviceId, point, item.ts)
+        const at = eventTime(item.ts, record.receivedAt)
+        for (const point of item.points) this.pitPoints.replay(record.siteId, record.deviceId, point, at)
       }
     }
   }

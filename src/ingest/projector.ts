@@ -9,7 +9,7 @@ import type {
   ReadingHour,
   WriteAheadLog,
 } from '../domain/ports.js'
-import type { Reading } from '../domain/reading.js'
+import { eventTime, type Reading } from '../domain/reading.js'
 import type { IngestState } from './ingest-state.js'
 
 export const projectorConsumer = 'projector'
@@ -136,7 +136,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
         latestTs: null,
         lastRejectReason: null,
         lastRejectAt: null,
-        seqRanges: null,
+        deliveries: null,
         mode: null,
         modeTs: null,
       }
@@ -157,11 +157,12 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     change.lastSeenAt = record.receivedAt
     if (record.channel === 'telemetry') {
       for (const item of record.items as readonly { ts: number; mode?: string }[]) {
-        if (item.mode !== undefined && (change.modeTs == null || item.ts >= change.modeTs)) {
+        const ts = eventTime(item.ts, record.receivedAt)
+        if (item.mode !== undefined && (change.modeTs == null || ts >= change.modeTs)) {
           change.mode = item.mode
-          change.modeTs = item.ts
+          change.modeTs = ts
         }
-        if (change.latestTs === null || item.ts > change.latestTs) change.latestTs = item.ts
+        if (change.latestTs === null || ts > change.latestTs) change.latestTs = ts
         const hour = Math.floor(item.ts / 3_600_000)
         const key = `${record.deviceId}|${hour}`
         const counted = hours.get(key)
@@ -170,7 +171,7 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
       }
     }
     change.online = !reportsOffline(record)
-    change.seqRanges = state.seqRangesOf(record.deviceId)
+    change.deliveries = state.deliveriesOf(record.deviceId)
     if (record.rejects.length > 0) {
       const letter = deadLetterOf(record)
       deadLetters.push(letter)
@@ -219,7 +220,14 @@ function readingsOf(record: MessageRecord): Reading[] {
     source: record.source,
   }
   const readings = (record.items as readonly { ts: number }[]).map(
-    (item) => ({ ...base, kind: record.kind, channel: record.channel, ts: item.ts, data: item }) as Reading,
+    (item) =>
+      ({
+        ...base,
+        kind: record.kind,
+        channel: record.channel,
+        ts: eventTime(item.ts, record.receivedAt),
+        data: item,
+      }) as Reading,
   )
   // A backfilled array is evaluated in event time, whatever order the device packed it in.
   for (let i = 1; i < readings.length; i++) {

@@ -7,10 +7,16 @@ import { admit } from '../../src/ingest/admission.js'
 import { IngestState } from '../../src/ingest/ingest-state.js'
 
 const now = Date.UTC(2026, 10, 29, 12, 0, 0)
-const fresh = () => new IngestState({ seqRanges: new Map(), pitPoints: [] })
+const fresh = () => new IngestState({ deliveries: new Map(), pitPoints: [] })
 const submit = (
   payload: unknown,
-  options: { kind?: DeviceKind; channel?: Channel; state?: IngestState; raw?: boolean } = {},
+  options: {
+    kind?: DeviceKind
+    channel?: Channel
+    state?: IngestState
+    raw?: boolean
+    source?: 'mqtt' | 'manual'
+  } = {},
 ): MessageRecord =>
   admit(
     {
@@ -21,7 +27,7 @@ const submit = (
       topic: 'sites/S1/devices/TC-01/telemetry',
       payload: Buffer.from(options.raw === true ? String(payload) : JSON.stringify(payload)),
       receivedAt: now,
-      source: 'mqtt',
+      source: options.source ?? 'mqtt',
     },
     options.state ?? fresh(),
   )
@@ -154,6 +160,28 @@ describe('admission of payloads (CONTRACT §2.1)', () => {
     )
     expect(again.duplicates).toBe(1)
     expect(again.items).toEqual([{ ts: now + 2, seq: 3, loadT: 3 }])
+  })
+
+  it('drops a resend only: a seq seen with another ts is a new reading', () => {
+    const state = fresh()
+    const poison = Array.from({ length: 500 }, (_, seq) => ({
+      ts: seq % 2 === 0 ? now - 29 * 86_400_000 : now + 290_000,
+      seq,
+      loadT: 1,
+    }))
+    expect(submit(poison, { state }).items).toHaveLength(500)
+    const genuine = Array.from({ length: 20 }, (_, i) => ({ ts: now + i, seq: 100 + i, momentPct: 125 }))
+    const record = submit(genuine, { state })
+    expect(record.duplicates).toBe(0)
+    expect(record.items).toHaveLength(20)
+  })
+
+  it("keeps an officer's seqs apart from the device's", () => {
+    const state = fresh()
+    submit({ ts: now, seq: 1, loadT: 1 }, { state, source: 'manual' })
+    expect(submit({ ts: now, seq: 1, loadT: 1 }, { state }).duplicates).toBe(0)
+    expect(submit({ ts: now, seq: 1, loadT: 1 }, { state }).duplicates).toBe(1)
+    expect(submit({ ts: now, seq: 1, loadT: 1 }, { state, source: 'manual' }).duplicates).toBe(1)
   })
 
   it('derives cumulative change from the first reading and the rate per day between readings', () => {

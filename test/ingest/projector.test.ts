@@ -57,7 +57,7 @@ describe('Projector', () => {
     const repository = new ProjectionRepository(db)
     let failures = 2
     const flaky: ProjectionStore = {
-      loadSeqRanges: () => repository.loadSeqRanges(),
+      loadDeliveries: () => repository.loadDeliveries(),
       loadPitPoints: () => repository.loadPitPoints(),
       commit: (batch) => {
         if (failures > 0) {
@@ -72,7 +72,7 @@ describe('Projector', () => {
       log,
       cursors: repository,
       store: flaky,
-      state: new IngestState({ seqRanges: new Map(), pitPoints: [] }),
+      state: new IngestState({ deliveries: new Map(), pitPoints: [] }),
       logger,
     })
     const readings: Reading[] = []
@@ -91,7 +91,7 @@ describe('Projector', () => {
 
   it('resumes after a restart at its cursor: nothing counted twice', async () => {
     const repository = new ProjectionRepository(db)
-    const state = () => new IngestState({ seqRanges: new Map(), pitPoints: [] })
+    const state = () => new IngestState({ deliveries: new Map(), pitPoints: [] })
     const first = new Projector({
       log,
       cursors: repository,

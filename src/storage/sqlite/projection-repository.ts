@@ -97,7 +97,8 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     })()
   }
 
-  loadSeqRanges(): Map<string, unknown> {
+  /** The column is still called seq_ranges, after what it held up to v0.3. */
+  loadDeliveries(): Map<string, unknown> {
     const rows = this.db
       .prepare('SELECT device_id, seq_ranges FROM device_state WHERE seq_ranges IS NOT NULL')
       .all() as {
@@ -158,7 +159,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
         this.statements.upsertDevice.run({
           ...change,
           online: change.online === null ? null : Number(change.online),
-          seqRanges: change.seqRanges === null ? null : JSON.stringify(change.seqRanges),
+          seqRanges: change.deliveries === null ? null : JSON.stringify(change.deliveries),
           mode: change.mode ?? null,
           modeTs: change.modeTs ?? null,
         })

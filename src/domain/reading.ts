@@ -59,5 +59,5 @@ export type Reading = {
  * time, nor move the device's event-time mark ahead so that its on-time readings look late.
  */
 export function eventTime(ts: number, receivedAt: number): number {
-  return ts > receivedAt ? receivedAt : ts
+  return Math.min(ts, receivedAt)
 }

@@ -65,9 +65,7 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
         state.addDelivery(submission.deviceId, submission.source, item.seq, item.ts)
       }
       items.push(
-        kind === 'pit' && channel === 'telemetry'
-          ? derivePit(submission, item as PitTelemetry, state)
-          : item,
+        kind === 'pit' && channel === 'telemetry' ? derivePit(submission, item as PitTelemetry, state) : item,
       )
     })
   }

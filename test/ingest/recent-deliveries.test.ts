@@ -29,11 +29,14 @@ describe('RecentDeliveries (which objects are resends)', () => {
 
   it('survives a save and a load, oldest first, and ignores the old range format', () => {
     const deliveries = new RecentDeliveries()
-    for (let seq = 0; seq < deliveriesPerDevice + 3; seq++) deliveries.add(seq * 3, 1_700_000_000_000 + seq * 997)
+    for (let seq = 0; seq < deliveriesPerDevice + 3; seq++)
+      deliveries.add(seq * 3, 1_700_000_000_000 + seq * 997)
     const saved = JSON.parse(JSON.stringify(deliveries)) as unknown
     const loaded = RecentDeliveries.fromJSON(saved)
     expect(loaded.toJSON()).toEqual(deliveries.toJSON())
-    expect(loaded.has(3 * (deliveriesPerDevice + 2), 1_700_000_000_000 + (deliveriesPerDevice + 2) * 997)).toBe(true)
+    expect(
+      loaded.has(3 * (deliveriesPerDevice + 2), 1_700_000_000_000 + (deliveriesPerDevice + 2) * 997),
+    ).toBe(true)
     expect(loaded.has(0, 1_700_000_000_000)).toBe(false)
     expect(RecentDeliveries.fromJSON([[0, 100, 0, 9e15]]).has(5, 1_000)).toBe(false)
   })

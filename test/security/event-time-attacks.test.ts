@@ -26,7 +26,10 @@ describe('attacks through seq and ts', () => {
     const momentAlerts = async () =>
       (await api('GET', '/api/alerts?ruleId=crane.moment', officer)).body.items as Alert[]
     const deviceCounts = async () =>
-      (await api('GET', '/api/devices/TC-01', officer)).body as { acceptedCount: number; duplicateCount: number }
+      (await api('GET', '/api/devices/TC-01', officer)).body as {
+        acceptedCount: number
+        duplicateCount: number
+      }
     return { officer, crane, publish, momentAlerts, deviceCounts }
   }
   /** Consecutive seqs whose ts alternate between 29 days ago and 4 min 50 s ahead. */
@@ -45,7 +48,12 @@ describe('attacks through seq and ts', () => {
     await publish(poison(Date.now()))
     await publish(overloads(150)) // seqs inside the poisoned range, with their own ts
     const alert = await waitFor(async () => (await momentAlerts())[0], 'the overload alert')
-    expect(alert).toMatchObject({ severity: 'critical', condition: 'active', retrospective: false, value: 125 })
+    expect(alert).toMatchObject({
+      severity: 'critical',
+      condition: 'active',
+      retrospective: false,
+      value: 125,
+    })
     const counts = await waitFor(async () => {
       const found = await deviceCounts()
       return found.acceptedCount === 403 && found
@@ -99,7 +107,9 @@ describe('attacks through seq and ts', () => {
     // The genuine overload that follows, stamped on time, is live.
     await publish({ ts: Date.now(), momentPct: 130 })
     const next = await waitFor(async () => {
-      const found = (await momentAlerts()).find((alert) => alert.value === 130 && alert.condition === 'active')
+      const found = (await momentAlerts()).find(
+        (alert) => alert.value === 130 && alert.condition === 'active',
+      )
       return found
     }, 'the next overload, live')
     expect(next.retrospective).toBe(false)

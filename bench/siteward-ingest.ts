@@ -29,6 +29,8 @@ const broker = new Broker({
   port: 0,
   connectTimeoutMs: 60_000,
   maxUnauthenticated: 1_000,
+  // Every bench client connects from loopback: one address, so no per-address cap.
+  maxUnauthenticatedPerAddress: 1_000,
   authenticator: new DeviceAuthenticator((id) => registry.getCredentials(id)),
   state: new IngestState({ deliveries: new Map(), pitPoints: [] }),
   log,

@@ -28,6 +28,8 @@ const bodyLimitBytes = 1024 * 1024
 export interface ApiOptions {
   /** Requests per minute per client address and per token (429 beyond). */
   readonly requestsPerMinute: number
+  /** Reverse proxies whose X-Forwarded-For is believed (Fastify's trustProxy). */
+  readonly trustProxy?: boolean | readonly string[]
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer } | undefined
   /** The web console's static build, served at `/`. */
@@ -43,6 +45,8 @@ export async function buildApi(
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: bodyLimitBytes,
     forceCloseConnections: true,
+    trustProxy:
+      typeof options.trustProxy === 'object' ? [...options.trustProxy] : (options.trustProxy ?? false),
     // Per-request lines would drown the log of a busy engine; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.tls === undefined ? {} : { https: { key: options.tls.key, cert: options.tls.cert } }),

@@ -17,18 +17,16 @@ declare module 'fastify' {
 export function registerAuth(app: FastifyInstance, tokens: TokenRepository): void {
   app.decorateRequest('principal', null)
   const guesses = tokenGuessThrottle()
-  const find = (request: FastifyRequest, token: string): Principal => {
+  const find = async (request: FastifyRequest, token: string): Promise<Principal> => {
     const principal = tokens.findPrincipal(token)
     if (principal === undefined) {
-      guesses.failed(request)
+      await guesses.failed(request)
       throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')
     }
-    guesses.succeeded(request)
     return principal
   }
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/api/')) return
-    await guesses.before(request)
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header)
     // EventSource cannot send headers: the alert stream also takes ?access_token=.
@@ -36,13 +34,13 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository): voi
       ? (request.query as { access_token?: string }).access_token
       : undefined
     if ((match === null || match[1] === undefined) && queryToken !== undefined) {
-      request.principal = find(request, queryToken)
+      request.principal = await find(request, queryToken)
       return
     }
     if (match === null || match[1] === undefined) {
       throw new SitewardError('UNAUTHORIZED', 'send Authorization: Bearer <token>')
     }
-    request.principal = find(request, match[1])
+    request.principal = await find(request, match[1])
   })
 }
 

@@ -63,28 +63,18 @@ export function registerRateLimits(app: FastifyInstance, options: GuardOptions):
 }
 
 /**
- * Slows guessing of API tokens per address: after 5 unknown tokens, requests from the address are
- * served one at a time with a doubling delay (until a known token resets it); 20 unknown tokens
- * within 10 minutes lock the address out for 10 minutes.
+ * Slows guessing of API tokens per address: a known token is served at once, always; only the
+ * 401 to an unknown one is held back (see LoginThrottle), so a guesser behind the same NAT or
+ * proxy as everyone else slows down nobody but itself.
  */
 export function tokenGuessThrottle(now?: () => number): {
-  before(request: FastifyRequest): Promise<void>
-  failed(request: FastifyRequest): void
-  succeeded(request: FastifyRequest): void
+  failed(request: FastifyRequest): Promise<void>
 } {
   const throttle = new LoginThrottle(now === undefined ? {} : { now })
-  const key = (request: FastifyRequest) => `token@${request.ip}`
   return {
-    async before(request) {
-      const gate = throttle.admit(key(request), request.ip)
-      if (gate.kind === 'refuse') throw new SitewardError('RATE_LIMITED', gate.reason)
-      if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs).unref())
-    },
-    failed(request) {
-      throttle.failed(key(request), request.ip)
-    },
-    succeeded(request) {
-      throttle.succeeded(key(request))
+    async failed(request) {
+      const holdMs = throttle.failed(`token@${request.ip}`, request.ip)
+      if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs).unref())
     },
   }
 }

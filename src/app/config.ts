@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { defaultEscalationPolicy, type EscalationPolicy } from '../domain/escalation.js'
@@ -29,6 +30,27 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value === '' ? undefined : value))
 
+/**
+ * Which reverse proxies may tell the client's address in X-Forwarded-For: unset or `false` for
+ * none (the socket's address counts), `true` for any, or the proxies' addresses and CIDR ranges.
+ * Without it, everyone behind a proxy shares one address's rate limit and guess throttle.
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((text, context): boolean | string[] => {
+    if (text === undefined || text === 'false') return false
+    if (text === 'true') return true
+    const entries = text.split(',').map((entry) => entry.trim())
+    const bad = entries.filter((entry) => isIP(entry.split('/')[0] ?? '') === 0)
+    if (bad.length > 0)
+      context.addIssue({
+        code: 'custom',
+        message: `expected true, false, or the proxies' IP addresses / CIDR ranges; not ${bad.join(', ')}`,
+      })
+    return entries
+  })
+
 /** The environment, as CONTRACT §1.1 and the README's configuration table name it. */
 const environmentSchema = z.object({
   SITEWARD_DATA_DIR: z.string().min(1).default('./data'),
@@ -51,7 +73,9 @@ const environmentSchema = z.object({
   SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
   SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
+  SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS: positiveInt.default(32),
   SITEWARD_HTTP_RATE_LIMIT: positiveInt.default(600),
+  SITEWARD_TRUST_PROXY: optionalText.pipe(trustProxy),
   SITEWARD_TLS_CERT_FILE: optionalText,
   SITEWARD_TLS_KEY_FILE: optionalText,
   SITEWARD_MQTTS_PORT: port.default(8883),
@@ -121,8 +145,14 @@ export interface Config {
     readonly port: number
     readonly connectTimeoutMs: number
     readonly maxUnauthenticated: number
+    readonly maxUnauthenticatedPerAddress: number
   }
-  readonly http: { readonly host: string; readonly port: number; readonly requestsPerMinute: number }
+  readonly http: {
+    readonly host: string
+    readonly port: number
+    readonly requestsPerMinute: number
+    readonly trustProxy: boolean | readonly string[]
+  }
   /** When set: the API is served over HTTPS and MQTT gets a TLS listener on `mqttsPort`. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly mqttsPort: number } | null
   readonly influx: {
@@ -160,11 +190,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.SITEWARD_MQTT_PORT,
       connectTimeoutMs: e.SITEWARD_MQTT_CONNECT_TIMEOUT_MS,
       maxUnauthenticated: e.SITEWARD_MQTT_MAX_UNAUTHENTICATED,
+      maxUnauthenticatedPerAddress: e.SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS,
     },
     http: {
       host: e.SITEWARD_HTTP_HOST,
       port: e.SITEWARD_HTTP_PORT,
       requestsPerMinute: e.SITEWARD_HTTP_RATE_LIMIT,
+      trustProxy: e.SITEWARD_TRUST_PROXY,
     },
     tls:
       e.SITEWARD_TLS_CERT_FILE === undefined || e.SITEWARD_TLS_KEY_FILE === undefined

@@ -268,6 +268,7 @@ export class Engine {
       port: this.config.mqtt.port,
       connectTimeoutMs: this.config.mqtt.connectTimeoutMs,
       maxUnauthenticated: this.config.mqtt.maxUnauthenticated,
+      maxUnauthenticatedPerAddress: this.config.mqtt.maxUnauthenticatedPerAddress,
       authenticator: new DeviceAuthenticator((id) => this.registry.getCredentials(id)),
       state,
       log: this.log,
@@ -304,6 +305,7 @@ export class Engine {
       this.logger,
       {
         requestsPerMinute: this.config.http.requestsPerMinute,
+        trustProxy: this.config.http.trustProxy,
         tls: this.tls ?? undefined,
         consoleDir: consoleBuildDir,
       },

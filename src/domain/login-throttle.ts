@@ -1,13 +1,21 @@
 /**
- * Slows password guessing against device logins, by device id and by network address.
+ * Slows guessing of device secrets and API tokens without ever slowing the rightful owner.
  *
- * - Per device id: the first `freeFailures` wrong secrets cost nothing; after that attempts for
- *   the id are served one at a time, each at least `delay` after the previous one, the delay
- *   doubling from `baseDelayMs` to `maxDelayMs`. Parallel connections do not help an attacker:
- *   they queue. A rightful device is slowed, never locked out; one success resets the id.
- * - Per address: `addressMaxFailures` wrong logins within `windowMs` lock the address out for
- *   `addressLockoutMs` (refused without looking at the secret).
+ * The credential is checked first (a SHA-256 comparison, cheap): a right one is let in at once,
+ * whatever others have guessed. Only the answer to a wrong one is held back, so a guesser learns
+ * nothing faster than the throttle allows, and a device whose id is being guessed from elsewhere
+ * (or from behind the same NAT) still logs in. The hold is decided in the same synchronous step
+ * that counts the failure, so parallel guesses cannot slip past it.
  *
+ * - Per id (a device id, or an address for tokens): the first `freeFailures` wrong answers come
+ *   at once; after that they are released one at a time, each `delay` after the previous, the
+ *   delay doubling from `baseDelayMs` to `maxDelayMs`. An id's failures are forgotten after
+ *   `windowMs` without one.
+ * - Per address: `addressMaxFailures` wrong logins within `windowMs` make every further wrong
+ *   answer to the address wait `maxHoldMs`, for `addressLockoutMs`.
+ *
+ * Holding an answer holds a connection: the broker caps connections waiting to log in per
+ * address, the API caps requests per address, so the hold bounds the guessing rate.
  * Memory is bounded: at most `maxTracked` ids and addresses are remembered (the oldest go first).
  */
 export interface LoginThrottleOptions {
@@ -15,30 +23,27 @@ export interface LoginThrottleOptions {
   readonly freeFailures?: number
   readonly baseDelayMs?: number
   readonly maxDelayMs?: number
-  /** A queue longer than this is refused at once rather than held open. */
-  readonly maxWaitMs?: number
+  /** No wrong answer waits longer than this. */
+  readonly maxHoldMs?: number
   readonly addressMaxFailures?: number
   readonly windowMs?: number
   readonly addressLockoutMs?: number
   readonly maxTracked?: number
 }
 
-export type LoginGate =
-  | { readonly kind: 'go'; readonly waitMs: number }
-  | { readonly kind: 'refuse'; readonly reason: string }
-
-interface DeviceRecord {
+interface IdRecord {
   failures: number
-  nextSlot: number
+  lastFailure: number
+  nextRelease: number
 }
 interface AddressRecord {
   failures: number[]
-  lockedUntil: number
+  slowUntil: number
 }
 
 export class LoginThrottle {
   private readonly options: Required<LoginThrottleOptions>
-  private readonly devices = new Map<string, DeviceRecord>()
+  private readonly ids = new Map<string, IdRecord>()
   private readonly addresses = new Map<string, AddressRecord>()
 
   constructor(options: LoginThrottleOptions = {}) {
@@ -47,7 +52,7 @@ export class LoginThrottle {
       freeFailures: 5,
       baseDelayMs: 1_000,
       maxDelayMs: 30_000,
-      maxWaitMs: 60_000,
+      maxHoldMs: 30_000,
       addressMaxFailures: 20,
       windowMs: 10 * 60_000,
       addressLockoutMs: 10 * 60_000,
@@ -56,65 +61,50 @@ export class LoginThrottle {
     }
   }
 
-  /** Before the secret is checked: go (after `waitMs`), or refuse outright. */
-  admit(deviceId: string, address: string): LoginGate {
+  /** Counts a wrong credential for `id` from `address`; returns how long to hold the answer (ms). */
+  failed(id: string, address: string): number {
     const now = this.options.now()
-    const host = this.addresses.get(address)
-    if (host !== undefined && host.lockedUntil > now) {
-      const minutes = Math.ceil((host.lockedUntil - now) / 60_000)
-      return {
-        kind: 'refuse',
-        reason: `too many failed logins from ${address}; locked for ${minutes} more min`,
-      }
-    }
-    const device = this.devices.get(deviceId)
-    if (device === undefined || device.failures < this.options.freeFailures) return { kind: 'go', waitMs: 0 }
-    const slot = Math.max(now, device.nextSlot)
-    if (slot - now > this.options.maxWaitMs)
-      return { kind: 'refuse', reason: `too many failed logins for ${deviceId}; try again later` }
-    device.nextSlot = slot + this.delayAfter(device.failures)
-    return { kind: 'go', waitMs: slot - now }
+    return Math.min(this.options.maxHoldMs, Math.max(this.idHold(id, now), this.addressHold(address, now)))
   }
 
-  failed(deviceId: string, address: string): void {
-    const now = this.options.now()
-    const device = remember(
-      this.devices,
-      deviceId,
-      () => ({ failures: 0, nextSlot: 0 }),
-      this.options.maxTracked,
+  /** Whether the address is being slowed (for logs and metrics). */
+  isSlowed(address: string): boolean {
+    return (this.addresses.get(address)?.slowUntil ?? 0) > this.options.now()
+  }
+
+  private idHold(id: string, now: number): number {
+    const record = remember(
+      this.ids,
+      id,
+      () => ({ failures: 0, lastFailure: 0, nextRelease: 0 }),
+      this.options,
     )
-    device.failures += 1
-    if (device.failures === this.options.freeFailures)
-      device.nextSlot = now + this.delayAfter(device.failures)
-    const host = remember(
-      this.addresses,
-      address,
-      () => ({ failures: [], lockedUntil: 0 }),
-      this.options.maxTracked,
-    )
-    host.failures = host.failures.filter((at) => now - at < this.options.windowMs)
-    host.failures.push(now)
-    if (host.failures.length >= this.options.addressMaxFailures) {
-      host.lockedUntil = now + this.options.addressLockoutMs
-      host.failures = []
-    }
+    if (now - record.lastFailure > this.options.windowMs) record.failures = 0
+    record.failures += 1
+    record.lastFailure = now
+    if (record.failures <= this.options.freeFailures) return 0
+    const doublings = Math.min(record.failures - this.options.freeFailures - 1, 30)
+    const delay = Math.min(this.options.baseDelayMs * 2 ** doublings, this.options.maxDelayMs)
+    record.nextRelease = Math.min(Math.max(now, record.nextRelease) + delay, now + this.options.maxHoldMs)
+    return record.nextRelease - now
   }
 
-  succeeded(deviceId: string): void {
-    this.devices.delete(deviceId)
-  }
-
-  private delayAfter(failures: number): number {
-    const doublings = Math.min(failures - this.options.freeFailures, 30)
-    return Math.min(this.options.baseDelayMs * 2 ** doublings, this.options.maxDelayMs)
+  private addressHold(address: string, now: number): number {
+    const record = remember(this.addresses, address, () => ({ failures: [], slowUntil: 0 }), this.options)
+    if (record.slowUntil > now) return this.options.maxHoldMs
+    record.failures = record.failures.filter((at) => now - at < this.options.windowMs)
+    record.failures.push(now)
+    if (record.failures.length < this.options.addressMaxFailures) return 0
+    record.slowUntil = now + this.options.addressLockoutMs
+    record.failures = []
+    return this.options.maxHoldMs
   }
 }
 
-function remember<V>(map: Map<string, V>, key: string, create: () => V, max: number): V {
+function remember<V>(map: Map<string, V>, key: string, create: () => V, options: { maxTracked: number }): V {
   let value = map.get(key)
   if (value === undefined) {
-    if (map.size >= max) {
+    if (map.size >= options.maxTracked) {
       const oldest = map.keys().next().value
       if (oldest !== undefined) map.delete(oldest)
     }

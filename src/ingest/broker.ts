@@ -12,6 +12,7 @@ import type { IngestState } from './ingest-state.js'
 import { markRedeliveriesAsDuplicates } from './redelivery.js'
 import { GuardedSocket } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
+import { WaitingLogins } from './waiting-logins.js'
 
 export type { IngestMetrics } from './ingest-metrics.js'
 
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   readonly port: number
   readonly connectTimeoutMs: number
   readonly maxUnauthenticated: number
+  /** Of those, how many one address may hold. */
+  readonly maxUnauthenticatedPerAddress: number
   readonly authenticator: DeviceAuthenticator
   readonly state: IngestState
   readonly log: WriteAheadLog
@@ -50,7 +53,7 @@ export class Broker {
   private readonly options: BrokerOptions
   private readonly identities = new WeakMap<Client, DeviceIdentity>()
   private readonly willTopics = new WeakMap<Client, string>()
-  private readonly unauthenticated = new Set<Socket>()
+  private readonly waiting: WaitingLogins
   private readonly sockets = new Set<Socket>()
   /** The engine is closing the connections itself: that is no device going offline. */
   private stopping = false
@@ -65,6 +68,7 @@ export class Broker {
     this.options = options
     this.now = options.now ?? Date.now
     this.logins = new LoginThrottle({ now: this.now })
+    this.waiting = new WaitingLogins(options.maxUnauthenticated, options.maxUnauthenticatedPerAddress)
   }
 
   get port(): number {
@@ -113,7 +117,7 @@ export class Broker {
       this.options.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
     )
     aedes.on('client', (client) => {
-      this.unauthenticated.delete((client.conn as GuardedSocket).socket)
+      this.waiting.delete((client.conn as GuardedSocket).socket)
     })
     aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
     markRedeliveriesAsDuplicates(aedes)
@@ -195,23 +199,37 @@ export class Broker {
 
   private accept(socket: Socket): void {
     const aedes = this.aedes
-    if (aedes === null || this.unauthenticated.size >= this.options.maxUnauthenticated) {
+    const decision = aedes === null ? null : this.waiting.add(socket)
+    if (aedes === null || decision?.kind !== 'admit') {
       this.options.metrics.refused('unauthenticated_cap')
-      this.throttle.maybe('unauthenticated-cap', this.now(), (suppressed) =>
+      this.throttle.maybe(`waiting:${socket.remoteAddress}`, this.now(), (suppressed) =>
         this.options.logger.warn(
-          { limit: this.options.maxUnauthenticated, suppressed },
-          'too many sockets waiting to log in; refusing more',
+          {
+            remoteAddress: socket.remoteAddress,
+            limit: this.options.maxUnauthenticatedPerAddress,
+            suppressed,
+          },
+          'too many connections from one address waiting to log in; refusing more from it',
         ),
       )
       socket.destroy()
       return
     }
+    if (decision.evicted !== null) {
+      this.options.metrics.refused('unauthenticated_cap')
+      this.throttle.maybe('waiting-evicted', this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { limit: this.options.maxUnauthenticated, suppressed },
+          'every login slot taken: closed the connection that waited longest without logging in',
+        ),
+      )
+      decision.evicted.destroy()
+    }
     socket.setNoDelay(true)
     this.sockets.add(socket)
-    this.unauthenticated.add(socket)
     socket.once('close', () => {
       this.sockets.delete(socket)
-      this.unauthenticated.delete(socket)
+      this.waiting.delete(socket)
     })
     const guarded = new GuardedSocket(socket, maxPacketBytes, (reason) => {
       this.options.metrics.refused('packet_too_large')
@@ -245,19 +263,15 @@ export class Broker {
     if (client.id !== username)
       return refuse('client id must equal the device id (username)', connackNotAuthorized)
     const address = (client.conn as GuardedSocket).socket?.remoteAddress ?? 'unknown'
-    const gate = this.logins.admit(username, address)
-    if (gate.kind === 'refuse') {
-      this.options.metrics.refused('login_lockout')
-      return refuse(gate.reason, connackBadCredentials)
-    }
-    // unref: a login waiting in the guessing queue must not keep a stopping engine alive.
-    if (gate.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.waitMs).unref())
+    // The secret is checked first: a right one logs in at once, whatever others guess.
     const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
     if (credentials === null) {
-      this.logins.failed(username, address)
+      const holdMs = this.logins.failed(username, address)
+      if (this.logins.isSlowed(address)) this.options.metrics.refused('login_lockout')
+      // unref: a wrong login waiting for its answer must not keep a stopping engine alive.
+      if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs).unref())
       return refuse('unknown device or wrong secret', connackBadCredentials)
     }
-    this.logins.succeeded(username)
     const identity: DeviceIdentity = {
       deviceId: credentials.id,
       siteId: credentials.siteId,

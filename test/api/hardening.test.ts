@@ -17,7 +17,13 @@ function call(
   base: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; raw?: string; from?: string } = {},
+  options: {
+    token?: string
+    body?: unknown
+    raw?: string
+    from?: string
+    headers?: Record<string, string>
+  } = {},
 ): Promise<Answer> {
   const url = new URL(path, base)
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
@@ -30,6 +36,7 @@ function call(
         headers: {
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+          ...options.headers,
         },
       },
       (res) => {
@@ -155,16 +162,30 @@ describe('HTTP hardening', () => {
     expect(answers.some((a) => a.status === 429 && /this token/.test(a.body.error?.message ?? ''))).toBe(true)
   })
 
-  it('slows token guessing from an address until a known token is used', async () => {
-    for (let i = 0; i < 5; i++) {
-      const answer = await call(t.httpUrl, 'GET', '/api/sites', { token: `guess-${i}`, from: '127.0.0.30' })
-      expect(answer.status).toBe(401)
+  it('holds the 401s of a token guesser, even in parallel, and never a known token from the same address', async () => {
+    const from = '127.0.0.30'
+    const guess = async (i: number) => {
+      const started = Date.now()
+      const answer = await call(t.httpUrl, 'GET', '/api/sites', { token: `guess-${i}`, from })
+      return { status: answer.status, ms: Date.now() - started }
     }
+    for (let i = 0; i < 5; i++) expect((await guess(i)).status).toBe(401)
+    // Parallel guesses cannot slip past the hold: their answers come one after another.
+    const parallel = await Promise.all([5, 6, 7].map(guess))
+    expect(parallel.map((a) => a.status)).toEqual([401, 401, 401])
+    expect(Math.max(...parallel.map((a) => a.ms))).toBeGreaterThanOrEqual(6_500)
+    // 20 failures in all: the address is slowed, yet its known token is served at once.
+    const more = Array.from({ length: 12 }, (_, i) => guess(8 + i))
+    await new Promise((resolve) => setTimeout(resolve, 300))
     const started = Date.now()
-    const slowed = await call(t.httpUrl, 'GET', '/api/sites', { token: tokens.officerS1, from: '127.0.0.30' })
-    expect(slowed.status).toBe(200)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900)
-  })
+    expect((await call(t.httpUrl, 'GET', '/api/sites', { token: tokens.officerS1, from })).status).toBe(200)
+    const board = await call(t.httpUrl, 'GET', `/api/alerts/stream?access_token=${tokens.officerS1}`, {
+      from,
+    })
+    expect(board.status).toBe(200)
+    expect(Date.now() - started).toBeLessThan(1_000)
+    void Promise.allSettled(more) // held up to 30 s: the engine's stop ends them
+  }, 20_000)
 
   /**
    * Object-level authorization: a supervisor of S2 and a regulator of another region try every
@@ -294,4 +315,25 @@ describe('HTTP hardening', () => {
       }
     },
   )
+})
+
+describe('behind a reverse proxy (SITEWARD_TRUST_PROXY)', () => {
+  let t: TestEngine
+  let token: string
+  beforeAll(async () => {
+    t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '60', SITEWARD_TRUST_PROXY: '127.0.0.1' } })
+    t.provisioning.addSite({ id: 'S1', name: 'Target', region: '330106' })
+    token = t.token('admin')
+  })
+  afterAll(async () => {
+    await t?.stop()
+  })
+
+  it("limits each forwarded client on its own, not everyone behind the proxy's address", async () => {
+    const viaProxy = (client: string, bearer = t.token('admin')) =>
+      call(t.httpUrl, 'GET', '/api/sites', { token: bearer, headers: { 'x-forwarded-for': client } })
+    const answers = await Promise.all(Array.from({ length: 30 }, () => viaProxy('10.9.9.9')))
+    expect(answers.some((a) => a.status === 429)).toBe(true)
+    expect((await viaProxy('10.9.9.8', token)).status).toBe(200)
+  })
 })

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js'
 import { incidentRoutes } from './routes/incidents.js'
 import { readingRoutes } from './routes/readings.js'
 import { registryRoutes } from './routes/registry.js'
+import { rejectedRoutes } from './routes/rejected.js'
 import { reportRoutes } from './routes/reports.js'
 import { ruleRoutes } from './routes/rules.js'
 import { settingsRoutes } from './routes/settings.js'
@@ -76,6 +77,7 @@ export async function buildApi(
   registerAuth(app, services.registry)
   healthRoutes(app, services)
   registryRoutes(app, services)
+  rejectedRoutes(app, services)
   telemetryRoutes(app, services)
   adminRoutes(app, services)
   alertRoutes(app, services)

@@ -2,7 +2,13 @@ import type { Observable } from 'rxjs'
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
 import type { EscalationPolicy } from '../domain/escalation.js'
 import type { LoadChart } from '../domain/load-chart.js'
-import type { DeviceRepository, SiteRepository, TelemetryStore, TokenRepository } from '../domain/ports.js'
+import type {
+  DeadLetter,
+  DeviceRepository,
+  SiteRepository,
+  TelemetryStore,
+  TokenRepository,
+} from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Principal } from '../domain/registry.js'
 import type { Grouping, GroupTally } from '../domain/report.js'
@@ -100,6 +106,14 @@ export interface ApiServices {
     readingsPerDevice(from: number, to: number): ReadonlyMap<string, number>
     /** Each kind's reporting interval, from its data-gap rule. */
     expectedIntervalMs(device: { readonly id: string; readonly kind: 'crane' | 'pit' }): number
+  }
+  /** Refused messages kept per device (the dead letters). */
+  readonly deadLetters: {
+    list(filter: {
+      deviceId: string
+      limit: number
+      before?: number
+    }): readonly (DeadLetter & { id: number })[]
   }
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }

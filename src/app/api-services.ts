@@ -56,6 +56,7 @@ export function apiServicesOf(parts: {
       expectedIntervalMs: (device) =>
         settings.deviceSettings(device.id)?.expectedIntervalMs ?? parts.expectedIntervalMs[device.kind],
     },
+    deadLetters: { list: (filter) => parts.projection.listDeadLetters(filter) },
     readiness: parts.readiness,
     metrics: parts.metrics,
   }

@@ -11,6 +11,7 @@ import type { Reading } from '../domain/reading.js'
 import type { Rule } from '../domain/rules.js'
 import { Backpressure } from '../ingest/backpressure.js'
 import { Broker } from '../ingest/broker.js'
+import { deadLetterRetention } from '../ingest/dead-letter-budget.js'
 import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
 import { Projector, projectorConsumer } from '../ingest/projector.js'
@@ -77,6 +78,7 @@ export class Engine {
   private broker: Broker | null = null
   private api: FastifyInstance | null = null
   private trimTimer: NodeJS.Timeout | null = null
+  private prunedAt = 0
 
   constructor(config: Config, logger: Logger) {
     this.config = config
@@ -182,6 +184,7 @@ export class Engine {
       state,
       logger: this.logger.child({ component: 'projector' }),
       batch: (work) => this.runBatch(work),
+      onDeadLetters: (stored, notStored) => this.metrics.deadLetters(stored, notStored),
     })
     this.ruleStates = new RuleStates(this.ruleStateStore.loadAll() as [string, StoredRuleState][])
     this.rules = loadRuleCatalogue(this.config.rulesDir)
@@ -315,7 +318,7 @@ export class Engine {
       { host: this.config.http.host, port: this.httpPort, https: this.tls !== null },
       this.tls === null ? 'HTTP API listening' : 'HTTPS API listening',
     )
-    this.trimTimer = setInterval(() => this.trimLog(), trimIntervalMs)
+    this.trimTimer = setInterval(() => this.housekeep(), trimIntervalMs)
     this.trimTimer.unref()
     this.settingsTimer = setInterval(() => this.refreshSettings(), settingsPollMs)
     this.settingsTimer.unref()
@@ -369,6 +372,23 @@ export class Engine {
     await this.telemetry.stop()
     this.db.close()
     this.logger.info('engine stopped')
+  }
+
+  /** Every second: trim the log; every minute: prune dead letters. */
+  private housekeep(): void {
+    this.trimLog()
+    const now = Date.now()
+    if (now - this.prunedAt < 60_000) return
+    this.prunedAt = now
+    try {
+      const removed = this.projection.pruneDeadLetters(
+        now - deadLetterRetention.maxAgeMs,
+        deadLetterRetention.perDevice,
+      )
+      if (removed > 0) this.metrics.deadLettersPruned(removed)
+    } catch (error) {
+      this.logger.error({ err: error }, 'pruning dead letters failed')
+    }
   }
 
   private trimLog(): void {

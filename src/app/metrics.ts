@@ -107,6 +107,18 @@ export function createMetrics(sources: GaugeSources) {
     registers: [registry],
   })
 
+  const deadLetters = new Counter({
+    name: 'siteward_dead_letters_total',
+    help: 'Refused messages: stored as dead letters, or over the device budget and only counted',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
+  const deadLettersPruned = new Counter({
+    name: 'siteward_dead_letters_pruned_total',
+    help: 'Dead letters removed for age (30 days) or beyond the newest 1,000 of a device',
+    registers: [registry],
+  })
+
   const ingest: IngestMetrics = {
     delayed: () => delayed.inc(),
     accepted: (objects) => accepted.inc(objects),
@@ -124,6 +136,11 @@ export function createMetrics(sources: GaugeSources) {
     ingest,
     shipper,
     unknownDeviceCodes,
+    deadLetters: (stored: number, notStored: number) => {
+      if (stored > 0) deadLetters.inc({ outcome: 'stored' }, stored)
+      if (notStored > 0) deadLetters.inc({ outcome: 'not_stored' }, notStored)
+    },
+    deadLettersPruned: (count: number) => deadLettersPruned.inc(count),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }

@@ -24,6 +24,8 @@ const connackNotAuthorized = 5
 /** 64 KiB payload (CONTRACT §2.1) plus room for the topic and packet id. */
 const maxPacketBytes = 64 * 1024 + 1024
 const logIntervalMs = 60_000
+/** A device needs two (its site's alerts, its commands); more is a broker's memory, not a use. */
+const maxSubscriptionsPerDevice = 16
 
 export interface BrokerOptions {
   readonly host: string
@@ -54,6 +56,8 @@ export class Broker {
   private readonly identities = new WeakMap<Client, DeviceIdentity>()
   private readonly willTopics = new WeakMap<Client, string>()
   private readonly waiting: WaitingLogins
+  /** The filters each client id holds, also while a persistent session is disconnected. */
+  private readonly subscriptions = new Map<string, Set<string>>()
   private readonly sockets = new Set<Socket>()
   /** The engine is closing the connections itself: that is no device going offline. */
   private stopping = false
@@ -118,6 +122,12 @@ export class Broker {
     )
     aedes.on('client', (client) => {
       this.waiting.delete((client.conn as GuardedSocket).socket)
+      // A clean session starts without subscriptions [MQTT-3.1.2-6].
+      if ((client as unknown as { clean?: boolean }).clean !== false) this.subscriptions.delete(client.id)
+    })
+    aedes.on('unsubscribe', (filters, client) => {
+      const held = client === null ? undefined : this.subscriptions.get(client.id)
+      for (const filter of filters) held?.delete(filter)
     })
     aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
     markRedeliveriesAsDuplicates(aedes)
@@ -359,8 +369,20 @@ export class Broker {
   ): void {
     const identity = this.identities.get(client)
     if (identity !== undefined && isAllowedSubscription(identity, subscription.topic)) {
-      done(null, subscription)
-      return
+      // Filters are kept per client id: a persistent session keeps them after a disconnect.
+      const filters = this.subscriptions.get(identity.deviceId) ?? new Set<string>()
+      if (filters.has(subscription.topic) || filters.size < maxSubscriptionsPerDevice) {
+        filters.add(subscription.topic)
+        this.subscriptions.set(identity.deviceId, filters)
+        done(null, subscription)
+        return
+      }
+      this.throttle.maybe(`subs:${identity.deviceId}`, this.now(), (suppressed) =>
+        this.options.logger.warn(
+          { deviceId: identity.deviceId, limit: maxSubscriptionsPerDevice, suppressed },
+          'subscription refused: the device holds as many as it may',
+        ),
+      )
     }
     this.options.metrics.refused('subscribe')
     this.options.logger.debug({ clientId: client.id, topic: subscription.topic }, 'subscription refused')

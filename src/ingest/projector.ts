@@ -10,6 +10,7 @@ import type {
   WriteAheadLog,
 } from '../domain/ports.js'
 import { eventTime, type Reading } from '../domain/reading.js'
+import { DeadLetterBudget, storedPayload } from './dead-letter-budget.js'
 import type { IngestState } from './ingest-state.js'
 
 export const projectorConsumer = 'projector'
@@ -31,6 +32,8 @@ export interface ProjectorOptions {
    * leaves either all of a batch's effects or none, and the batch is projected again.
    */
   readonly batch?: (work: () => void) => void
+  /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
+  readonly onDeadLetters?: (stored: number, notStored: number) => void
 }
 
 /**
@@ -46,6 +49,7 @@ export class Projector {
   private drainScheduled = false
   private retryMs = retryInitialMs
   private unsubscribe: (() => void) | null = null
+  private readonly deadLetterBudget = new DeadLetterBudget()
 
   /** Every validated reading, in log order (event time is `ts`). */
   readonly readings$: Observable<Reading> = this.readingsSubject.asObservable()
@@ -99,7 +103,12 @@ export class Projector {
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     if (records.length === 0) return 0
     // Readings are built only while someone (the rules) listens.
-    const projection = project(records, this.options.state, this.readingsSubject.observed)
+    const projection = project(
+      records,
+      this.options.state,
+      this.deadLetterBudget,
+      this.readingsSubject.observed,
+    )
     const batch = this.options.batch ?? ((work: () => void) => work())
     batch(() => {
       this.options.store.commit({ consumer: projectorConsumer, position: next, ...projection.changes })
@@ -112,15 +121,24 @@ export class Projector {
       }
     })
     this.position = next
+    const { deadLetters, deadLettersNotStored } = projection
+    if (deadLetters + deadLettersNotStored > 0)
+      this.options.onDeadLetters?.(deadLetters, deadLettersNotStored)
     return records.length
   }
 }
 
 type MutableChange = { -readonly [K in keyof DeviceStateChange]: DeviceStateChange[K] }
 
-function project(records: readonly PositionedRecord[], state: IngestState, withReadings: boolean) {
+function project(
+  records: readonly PositionedRecord[],
+  state: IngestState,
+  budget: DeadLetterBudget,
+  withReadings: boolean,
+) {
   const devices = new Map<string, MutableChange>()
   const deadLetters: DeadLetter[] = []
+  let deadLettersNotStored = 0
   const readings: Reading[] = []
   const hours = new Map<string, { -readonly [K in keyof ReadingHour]: ReadingHour[K] }>()
   const changeOf = (deviceId: string): MutableChange => {
@@ -174,7 +192,8 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
     change.deliveries = state.deliveriesOf(record.deviceId)
     if (record.rejects.length > 0) {
       const letter = deadLetterOf(record)
-      deadLetters.push(letter)
+      if (budget.take(record.deviceId, record.receivedAt)) deadLetters.push(letter)
+      else deadLettersNotStored += 1
       change.lastRejectReason = letter.reason
       change.lastRejectAt = record.receivedAt
     }
@@ -188,6 +207,8 @@ function project(records: readonly PositionedRecord[], state: IngestState, withR
       readingHours: [...hours.values()],
     },
     readings,
+    deadLetters: deadLetters.length,
+    deadLettersNotStored,
   }
 }
 
@@ -208,7 +229,7 @@ function deadLetterOf(record: MessageRecord): DeadLetter {
     topic: record.topic,
     stage: 'ingest',
     reason,
-    payload: record.raw ?? '',
+    payload: storedPayload(record.raw ?? ''),
   }
 }
 

@@ -210,6 +210,7 @@ describe('HTTP hardening', () => {
       path: `/api/devices/TC-01/cycles?from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date().toISOString()}`,
       expect: [404],
     }),
+    'GET /api/devices/{deviceId}/rejected': () => ({ path: '/api/devices/TC-01/rejected', expect: [404] }),
     'GET /api/devices/{deviceId}/telemetry': () => ({
       path: `/api/devices/TC-01/telemetry?metric=loadT&from=${new Date(Date.now() - 3_600_000).toISOString()}`,
       expect: [404],

@@ -205,14 +205,40 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.device_id, row.latest_ts]))
   }
 
-  /** Dead letters, newest first (for tests and, later, the API). */
-  listDeadLetters(filter: { deviceId?: string; limit: number }): (DeadLetter & { id: number })[] {
+  /**
+   * Keeps dead letters bounded: none older than `olderThan`, at most `perDevice` per device
+   * (the newest). Returns how many went.
+   */
+  pruneDeadLetters(olderThan: number, perDevice: number): number {
+    return this.db.transaction(() => {
+      let removed = this.db.prepare('DELETE FROM dead_letters WHERE received_at < ?').run(olderThan).changes
+      const crowded = this.db
+        .prepare('SELECT device_id FROM dead_letters GROUP BY device_id HAVING count(*) > ?')
+        .all(perDevice) as { device_id: string | null }[]
+      const trim = this.db.prepare(
+        `DELETE FROM dead_letters WHERE device_id IS ? AND id <= (
+           SELECT id FROM dead_letters WHERE device_id IS ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      )
+      for (const { device_id } of crowded) removed += trim.run(device_id, device_id, perDevice).changes
+      return removed
+    })()
+  }
+
+  /** Dead letters, newest first (`before`: ids below it, to page back). */
+  listDeadLetters(filter: {
+    deviceId?: string
+    limit: number
+    before?: number
+  }): (DeadLetter & { id: number })[] {
+    const before = filter.before ?? Number.MAX_SAFE_INTEGER
     const rows = (
       filter.deviceId === undefined
-        ? this.db.prepare('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(filter.limit)
+        ? this.db
+            .prepare('SELECT * FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?')
+            .all(before, filter.limit)
         : this.db
-            .prepare('SELECT * FROM dead_letters WHERE device_id = ? ORDER BY id DESC LIMIT ?')
-            .all(filter.deviceId, filter.limit)
+            .prepare('SELECT * FROM dead_letters WHERE device_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
+            .all(filter.deviceId, before, filter.limit)
     ) as {
       id: number
       received_at: number

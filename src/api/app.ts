@@ -13,6 +13,7 @@ import { alertRoutes } from './routes/alerts.js'
 import { craneHistoryRoutes } from './routes/crane-history.js'
 import { healthRoutes } from './routes/health.js'
 import { incidentRoutes } from './routes/incidents.js'
+import { overrideRoutes } from './routes/overrides.js'
 import { readingRoutes } from './routes/readings.js'
 import { registryRoutes } from './routes/registry.js'
 import { rejectedRoutes } from './routes/rejected.js'
@@ -78,6 +79,7 @@ export async function buildApi(
   healthRoutes(app, services)
   registryRoutes(app, services)
   rejectedRoutes(app, services)
+  overrideRoutes(app, services)
   telemetryRoutes(app, services)
   adminRoutes(app, services)
   alertRoutes(app, services)

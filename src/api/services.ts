@@ -16,10 +16,12 @@ import type { ConfigurationIssue, EffectiveRule } from '../domain/rule-views.js'
 import type {
   DeviceSettings,
   DeviceSettingsInput,
+  OverrideView,
   PointSettings,
   PointSettingsInput,
   RuleOverride,
   RuleOverrideInput,
+  SettingsChange,
 } from '../domain/settings.js'
 
 export interface ReadinessCheck {
@@ -92,6 +94,8 @@ export interface ApiServices {
       principal: Principal,
     ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }
     putDeviceSettings(deviceId: string, input: DeviceSettingsInput, principal: Principal): DeviceSettings
+    /** The overrides in force on these sites and their latest settings changes. */
+    overridesOf(siteIds: readonly string[]): { overrides: OverrideView[]; changes: SettingsChange[] }
   }
   readonly rules: {
     effective(principal: Principal, scope: { siteId?: string; deviceId?: string }): EffectiveRule[]

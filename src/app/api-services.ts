@@ -42,6 +42,7 @@ export function apiServicesOf(parts: {
       putRuleOverride: settings.putRuleOverride.bind(settings),
       putLoadChart: settings.putLoadChart.bind(settings),
       putDeviceSettings: settings.putDeviceSettings.bind(settings),
+      overridesOf: (siteIds) => settings.overridesOf(siteIds),
       putPoint: (siteId, pointCode, input, principal) =>
         settings.putPoint(siteId, pointCode, input, principal, state),
     },

@@ -24,6 +24,11 @@ export function renderRulesDoc(rules: readonly Rule[]): string {
     'overridden per site or device (`siteward rule set`), and a pit point’s design values replace the',
     'table’s (`siteward point set`). `siteward rule list --site S` shows what is in force for a site.',
     '',
+    'A supervisor may make any rule stricter. Loosening one (a laxer level, more samples before it',
+    'raises, switching it off) is for an admin only, and only as far as the rule’s **may be loosened**',
+    'note below says; a rule without that note cannot be loosened at all. Every override and who set it',
+    'is listed for regulators (`GET /api/overrides`, the site page) and named on the alerts it raises.',
+    '',
     'Severities: `warning` 预警 (yellow), `alarm` 报警 (orange), `critical` 危险 (red).',
   ]
   for (const [title, belongs] of sections) {
@@ -43,14 +48,29 @@ export function renderRulesDoc(rules: readonly Rule[]): string {
     }
     out.push('', '### Notes', '')
     for (const rule of chosen) {
-      const notes = rule.sources.filter((source) => source.note !== undefined)
+      const notes = rule.sources
+        .filter((source) => source.note !== undefined)
+        .map((source) => `${source.note} (${reference(source)})`)
+      const loosened = boundsOf(rule)
+      if (loosened !== null) notes.push(`**may be loosened** by an admin: ${loosened}`)
       if (notes.length === 0) continue
-      out.push(
-        `- \`${rule.id}\`: ${notes.map((source) => `${source.note} (${reference(source)})`).join('; ')}`,
-      )
+      out.push(`- \`${rule.id}\`: ${notes.join('; ')}`)
     }
   }
   return `${out.join('\n')}\n`
+}
+
+/** What an admin may loosen, in words, or null when the rule cannot be loosened. */
+function boundsOf(rule: Rule): string | null {
+  const bounds = rule.bounds
+  if (bounds === undefined) return null
+  const parts = [
+    ...Object.entries(bounds.laxestLevels ?? {}).map(([severity, level]) => `${severity} up to ${level}`),
+    ...(bounds.laxestFactor === undefined ? [] : [`levels up to ${bounds.laxestFactor} × those in force`]),
+    ...(bounds.maxMinSamples === undefined ? [] : [`up to ${bounds.maxMinSamples} readings before raising`]),
+    ...(bounds.mayDisable === true ? ['switched off'] : []),
+  ]
+  return parts.length === 0 ? null : parts.join(', ')
 }
 
 const mark = (rule: Rule) =>

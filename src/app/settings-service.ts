@@ -1,5 +1,6 @@
 import { SitewardError } from '../domain/errors.js'
 import { type LoadChart, loadChartSchema } from '../domain/load-chart.js'
+import { judgeOverride } from '../domain/override-policy.js'
 import type { Principal } from '../domain/registry.js'
 import { type Rule, severities } from '../domain/rules.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
@@ -8,6 +9,7 @@ import {
   type DeviceSettingsInput,
   type DeviceSettingsValues,
   deviceSettingsInputSchema,
+  type OverrideView,
   type PointSettings,
   type PointSettingsInput,
   pointSettingsInputSchema,
@@ -15,8 +17,10 @@ import {
   type RuleOverrideInput,
   type RuleOverrideSettings,
   ruleOverrideInputSchema,
+  type SettingsChange,
 } from '../domain/settings.js'
 import type { IngestState } from '../ingest/ingest-state.js'
+import { effectiveRules } from '../rules/effective-rules.js'
 import type { PitContext } from '../rules/pit-limits.js'
 import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import type { SettingsRepository } from '../storage/sqlite/settings-repository.js'
@@ -88,7 +92,12 @@ export class SettingsService {
     requireRole(principal, ['admin', 'supervisor'], 'change a load chart')
     if (device.kind !== 'crane')
       throw new SitewardError('VALIDATION_FAILED', `device ${deviceId} is a ${device.kind}, not a crane`)
-    const saved = this.repository.putLoadChart(deviceId, loadChartSchema.parse(raw), principal.name)
+    const chart = loadChartSchema.parse(raw)
+    const saved = this.repository.inTransaction(() => {
+      const put = this.repository.putLoadChart(deviceId, chart, principal.name)
+      this.record(site.id, deviceId, 'load-chart', chart, principal)
+      return put
+    })
     this.reload()
     return saved
   }
@@ -168,7 +177,11 @@ export class SettingsService {
         'VALIDATION_FAILED',
         `body.radiusMinM: must be below radiusMaxM (${radiusMaxM})`,
       )
-    const saved = this.repository.putDeviceSettings(deviceId, merged as DeviceSettingsValues, principal.name)
+    const saved = this.repository.inTransaction(() => {
+      const put = this.repository.putDeviceSettings(deviceId, merged as DeviceSettingsValues, principal.name)
+      this.record(site.id, deviceId, 'device-settings', input, principal)
+      return put
+    })
     this.reload()
     return saved
   }
@@ -200,9 +213,66 @@ export class SettingsService {
     }
     if (rule.condition.kind === 'threshold' && settings.levels !== undefined)
       checkOrder(rule.condition.direction, { ...rule.condition.levels }, settings.levels)
-    const saved = this.repository.putRuleOverride(siteId, ruleId, deviceId ?? null, settings, principal.name)
+    const judged = judgeOverride(rule, this.defaultsOf(siteId, rule, deviceId), settings)
+    if (judged.beyondBounds.length > 0)
+      throw new SitewardError(
+        'VALIDATION_FAILED',
+        `body: beyond what the catalogue allows for ${ruleId}: ${judged.beyondBounds.join('; ')}`,
+        { laxer: judged.laxer },
+      )
+    if (judged.laxer.length > 0 && principal.role !== 'admin')
+      throw new SitewardError(
+        'FORBIDDEN',
+        `only an admin may loosen ${ruleId} (${judged.laxer.join('; ')}); a stricter limit needs no admin`,
+      )
+    const saved = this.repository.putRuleOverride(
+      siteId,
+      ruleId,
+      deviceId ?? null,
+      settings,
+      principal.name,
+      judged.laxer,
+    )
     this.reload()
     return saved
+  }
+
+  /**
+   * Every override in force on these sites, each with how it loosens its rule, and the latest
+   * settings changes (who, when, what): what a regulator reads (issue 13).
+   */
+  overridesOf(siteIds: readonly string[]): { overrides: OverrideView[]; changes: SettingsChange[] } {
+    const wanted = new Set(siteIds)
+    const overrides = this.repository
+      .ruleOverrides()
+      .filter((override) => wanted.has(override.siteId))
+      .flatMap((override): OverrideView[] => {
+        const rule = this.rules.get(override.ruleId)
+        if (rule === undefined) return []
+        const defaults = this.defaultsOf(override.siteId, rule, override.deviceId ?? undefined)
+        return [
+          {
+            ...override,
+            title: rule.title,
+            defaults: defaults.map((row) => ({ pointCode: row.pointCode, levels: row.levels })),
+            laxer: judgeOverride(rule, defaults, override.settings).laxer,
+          },
+        ]
+      })
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    return { overrides, changes: this.repository.changes(siteIds, 200) }
+  }
+
+  /** The rule's limits for the scope as they would be without any override. */
+  private defaultsOf(siteId: string, rule: Rule, deviceId: string | undefined) {
+    const device = deviceId === undefined ? undefined : this.registry.getDevice(deviceId)
+    return effectiveRules([rule], {
+      deviceSettings: device === undefined ? undefined : this.deviceSettings(device.id),
+      pitContext: (pointCode) => this.pitContext(siteId, pointCode),
+      points: [...this.points.values()]
+        .filter((point) => point.siteId === siteId)
+        .map((point) => ({ pointCode: point.pointCode, item: point.item })),
+    })
   }
 
   putPoint(
@@ -221,11 +291,33 @@ export class SettingsService {
         'VALIDATION_FAILED',
         'body.differentialAlarm: a paired point needs the designer’s differential alarm value',
       )
-    const saved = this.repository.putPoint(siteId, pointCode, input, principal.name)
+    const saved = this.repository.inTransaction(() => {
+      const put = this.repository.putPoint(siteId, pointCode, input, principal.name)
+      this.record(siteId, null, `point:${pointCode}`, input, principal)
+      return put
+    })
     if (saved.baseline !== null)
       ingest?.pitPoints.configure(siteId, pointCode, saved.item, saved.baseline, Date.now())
     this.reload()
     return saved
+  }
+
+  private record(
+    siteId: string,
+    deviceId: string | null,
+    subject: string,
+    change: unknown,
+    principal: Principal,
+  ): void {
+    this.repository.recordChange({
+      at: new Date().toISOString(),
+      by: principal.name,
+      siteId,
+      deviceId,
+      subject,
+      change,
+      laxer: [],
+    })
   }
 
   private authorize(siteId: string, principal: Principal): void {
@@ -242,7 +334,7 @@ export class SettingsService {
         `${override.siteId}|${override.deviceId ?? ''}|${override.ruleId}`,
         {
           settings: override.settings,
-          origin: `${override.deviceId === null ? 'site' : 'device'} override by ${override.updatedBy}`,
+          origin: `${override.deviceId === null ? 'site' : 'device'} override by ${override.updatedBy}, ${override.updatedAt.slice(0, 16).replace('T', ' ')} UTC`,
         },
       ]),
     )

@@ -273,6 +273,27 @@ export const pitFixedRuleSchema = z.strictObject({
   dangerFactor: z.number().min(1).optional(),
 })
 
+/**
+ * How far a site or device override may loosen the rule (issue 13). Stricter is always allowed,
+ * to a supervisor. Laxer only to an admin, and only this far: `laxestLevels` for the catalogue's
+ * own levels, `laxestFactor` × the limit in force for computed ones (a pit grade's row, a crane's
+ * setting); `maxMinSamples` for waiting longer before raising; `mayDisable` to switch the rule
+ * off. Without bounds, a rule cannot be made laxer at all: its limits are the standard's.
+ */
+export const overrideBoundsSchema = z.strictObject({
+  laxestLevels: z
+    .strictObject({
+      warning: z.number().optional(),
+      alarm: z.number().optional(),
+      critical: z.number().optional(),
+    })
+    .optional(),
+  laxestFactor: z.number().min(1).max(10).optional(),
+  maxMinSamples: z.number().int().positive().optional(),
+  mayDisable: z.boolean().optional(),
+})
+export type OverrideBounds = z.infer<typeof overrideBoundsSchema>
+
 /** A rule for one kind of device, or `any` (unknown codes). */
 export const ruleDeviceKindSchema = z.union([deviceKindSchema, z.literal('any')])
 
@@ -298,6 +319,7 @@ export const ruleSchema = z.strictObject({
     pitFixedRuleSchema,
   ]),
   sources: z.array(ruleSourceSchema).min(1),
+  bounds: overrideBoundsSchema.optional(),
 })
 export type Rule = z.infer<typeof ruleSchema>
 export type ThresholdCondition = z.infer<typeof thresholdRuleSchema>

@@ -135,3 +135,27 @@ export interface RuleOverride {
   readonly updatedAt: string
   readonly updatedBy: string
 }
+
+/** An override in force, beside the limits it replaces and how it loosens them (GET /api/overrides). */
+export interface OverrideView extends RuleOverride {
+  readonly title: { readonly zh: string; readonly en: string }
+  readonly defaults: readonly {
+    readonly pointCode: string | null
+    readonly levels: Partial<Record<'warning' | 'alarm' | 'critical', number>> | null
+  }[]
+  /** Each way it loosens the rule, in words; empty when it only makes the rule stricter. */
+  readonly laxer: readonly string[]
+}
+
+/** One change of a site's settings, as regulators read it. */
+export interface SettingsChange {
+  readonly id: number
+  readonly at: string
+  readonly by: string
+  readonly siteId: string
+  readonly deviceId: string | null
+  /** `rule:<ruleId>`, `point:<pointCode>`, `device-settings` or `load-chart`. */
+  readonly subject: string
+  readonly change: unknown
+  readonly laxer: readonly string[]
+}

@@ -269,6 +269,7 @@ describe('HTTP hardening', () => {
       expect: [404],
     }),
     'GET /api/rules': () => ({ path: '/api/rules?siteId=S1', expect: [404] }),
+    'GET /api/overrides': () => ({ path: '/api/overrides?siteId=S1', expect: [404] }),
     'PUT /api/sites/{siteId}/points/{pointCode}': () => ({
       path: '/api/sites/S1/points/ZQS-01',
       body: { item: 'wall_top_horizontal', baseline: 1 },

@@ -137,7 +137,9 @@ describe('siteward CLI (CONTRACT §1)', () => {
       ) as typeof rows
       expect(listed.find((r) => r.ruleId === 'crane.moment')).toMatchObject({
         levels: { warning: 85, alarm: 100 },
-        origin: 'site override by cli (over rule default)',
+        origin: expect.stringMatching(
+          /^site override by cli, \d{4}-\d\d-\d\d \d\d:\d\d UTC \(over rule default\)$/,
+        ),
       })
       const bad = await siteward(['device', 'set', '--id', 'TC-9', '--radius-min-m=-3'], own)
       expect(bad.code).toBe(2)

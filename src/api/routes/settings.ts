@@ -14,7 +14,7 @@ import type { ApiServices } from '../services.js'
 import { bearer, errorResponses } from './schemas.js'
 
 const level = z.number().nullable().optional()
-const ruleOverrideSchema = z.object({
+export const ruleOverrideSchema = z.object({
   siteId: z.string(),
   ruleId: z.string(),
   deviceId: z.string().nullable(),
@@ -56,7 +56,7 @@ export function settingsRoutes(app: FastifyInstance, services: ApiServices): voi
         summary:
           "Override a rule's levels, hysteresis or sample count for a site, or for one device (deviceId); or disable it",
         description:
-          'Supervisors of the site and admins. A level set to null is removed. Alerts record which override fired.',
+          'Supervisors of the site and admins may make a rule stricter. Loosening it (a laxer level, more samples, switching it off) is for admins only, and only within the bounds the catalogue declares (RULES.md); anything else is refused with the reason. A level set to null is removed (never allowed for a level the rule has). Every change is recorded with who made it (GET /api/overrides), and alerts record which override fired.',
         security: bearer,
         params: z.object({ siteId: z.string().min(1).max(64), ruleId: z.string().min(1).max(64) }),
         body: ruleOverrideInputSchema,

@@ -262,4 +262,25 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE device_state ADD COLUMN mode TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'every settings change with who made it and how it loosens a rule; devices can be disabled',
+    sql: `
+      -- Regulators read this (GET /api/overrides): an override that loosens a statutory limit
+      -- can be undone, never hidden.
+      CREATE TABLE settings_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        device_id TEXT, -- NULL: the whole site
+        subject TEXT NOT NULL, -- 'rule:<ruleId>', 'point:<code>', 'device-settings', 'load-chart'
+        change TEXT NOT NULL, -- JSON: the settings as set
+        laxer TEXT NOT NULL DEFAULT '[]' -- JSON: each way it loosens the rule, in words
+      ) STRICT;
+      CREATE INDEX settings_changes_site ON settings_changes(site_id, id);
+
+      ALTER TABLE devices ADD COLUMN disabled_at TEXT;
+    `,
+  },
 ]

@@ -6,6 +6,7 @@ import type {
   PointSettingsInput,
   RuleOverride,
   RuleOverrideSettings,
+  SettingsChange,
 } from '../../domain/settings.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -36,26 +37,88 @@ export class SettingsRepository {
     this.db = db
   }
 
+  inTransaction<T>(work: () => T): T {
+    return this.db.transaction(work)()
+  }
+
   /** Changes whenever another connection (the CLI) commits: cheap to poll. */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number
   }
 
+  /** Sets the override and records the change, with each way it loosens the rule. */
   putRuleOverride(
     siteId: string,
     ruleId: string,
     deviceId: string | null,
     settings: RuleOverrideSettings,
     by: string,
+    laxer: readonly string[] = [],
   ): RuleOverride {
     const updatedAt = new Date().toISOString()
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO rule_overrides (site_id, rule_id, device_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (site_id, rule_id, device_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        )
+        .run(siteId, ruleId, deviceId ?? '', JSON.stringify(settings), updatedAt, by)
+      this.recordChange({
+        at: updatedAt,
+        by,
+        siteId,
+        deviceId,
+        subject: `rule:${ruleId}`,
+        change: settings,
+        laxer,
+      })
+    })()
+    return { siteId, ruleId, deviceId, settings, updatedAt, updatedBy: by }
+  }
+
+  recordChange(change: Omit<SettingsChange, 'id'>): void {
     this.db
       .prepare(
-        `INSERT INTO rule_overrides (site_id, rule_id, device_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (site_id, rule_id, device_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        'INSERT INTO settings_changes (at, by, site_id, device_id, subject, change, laxer) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(siteId, ruleId, deviceId ?? '', JSON.stringify(settings), updatedAt, by)
-    return { siteId, ruleId, deviceId, settings, updatedAt, updatedBy: by }
+      .run(
+        change.at,
+        change.by,
+        change.siteId,
+        change.deviceId,
+        change.subject,
+        JSON.stringify(change.change),
+        JSON.stringify(change.laxer),
+      )
+  }
+
+  /** Settings changes of these sites, newest first. */
+  changes(siteIds: readonly string[], limit: number): SettingsChange[] {
+    if (siteIds.length === 0) return []
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM settings_changes WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?`,
+      )
+      .all(JSON.stringify(siteIds), limit) as {
+      id: number
+      at: string
+      by: string
+      site_id: string
+      device_id: string | null
+      subject: string
+      change: string
+      laxer: string
+    }[]
+    return rows.map((row) => ({
+      id: row.id,
+      at: row.at,
+      by: row.by,
+      siteId: row.site_id,
+      deviceId: row.device_id,
+      subject: row.subject,
+      change: JSON.parse(row.change) as unknown,
+      laxer: JSON.parse(row.laxer) as string[],
+    }))
   }
 
   /** Replaces the point's settings: a field left out is no longer set. */

@@ -10,7 +10,7 @@ import type {
   TokenRepository,
 } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
-import type { Principal } from '../domain/registry.js'
+import type { Device, Principal, TokenSummary } from '../domain/registry.js'
 import type { Grouping, GroupTally } from '../domain/report.js'
 import type { ConfigurationIssue, EffectiveRule } from '../domain/rule-views.js'
 import type {
@@ -63,6 +63,13 @@ export interface AlertsApi {
 export interface ApiServices {
   readonly registry: SiteRepository & DeviceRepository & TokenRepository
   readonly provisioning: Provisioning
+  /** Revoking tokens, disabling and re-keying devices: effective at once on open connections. */
+  readonly access: {
+    listTokens(): TokenSummary[]
+    revokeToken(id: string): TokenSummary
+    setDeviceEnabled(deviceId: string, enabled: boolean): Device
+    rotateSecret(deviceId: string): { device: Device; secret: string }
+  }
   readonly alerts: AlertsApi
   readonly readings: {
     submit(

@@ -28,11 +28,28 @@ export function apiServicesOf(parts: {
   readonly expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>
   readonly readiness: ApiServices['readiness']
   readonly metrics: ApiServices['metrics']
+  /** A device was disabled or re-keyed: close the connections it made before. */
+  readonly credentialsChanged: () => void
 }): ApiServices {
   const { registry, state, log, backpressure, settings } = parts
+  const provisioning = new Provisioning(registry)
   return {
     registry,
-    provisioning: new Provisioning(registry),
+    provisioning,
+    access: {
+      listTokens: () => provisioning.listTokens(),
+      revokeToken: (id) => provisioning.revokeToken(id),
+      setDeviceEnabled: (deviceId, enabled) => {
+        const device = provisioning.setDeviceEnabled(deviceId, enabled)
+        parts.credentialsChanged()
+        return device
+      },
+      rotateSecret: (deviceId) => {
+        const rotated = provisioning.rotateSecret(deviceId)
+        parts.credentialsChanged()
+        return rotated
+      },
+    },
     alerts: parts.alerts,
     readings: {
       submit: (siteId, principal, body) =>

@@ -1,5 +1,5 @@
 import { Provisioning } from '../domain/provisioning.js'
-import type { Principal } from '../domain/registry.js'
+import type { Principal, TokenSummary } from '../domain/registry.js'
 import type { EffectiveRule } from '../domain/rule-views.js'
 import { describeLevels } from '../rules/effective-rules.js'
 import type { SqliteDatabase } from '../storage/sqlite/database.js'
@@ -94,6 +94,12 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
         throw new UsageError('device set needs at least one setting (see siteward device --help)')
       return json(settingsOf(store).putDeviceSettings(required(values, 'id'), input, cliPrincipal))
     },
+    disable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), false)),
+    enable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), true)),
+    'rotate-secret': (store, values) => {
+      const { device, secret } = provisioningOf(store).rotateSecret(required(values, 'id'))
+      return json({ siteId: device.siteId, deviceId: device.id, kind: device.kind, secret })
+    },
   },
   token: {
     create: (store, values) =>
@@ -105,6 +111,11 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
           region: optionalString(values, 'region') ?? null,
         }),
       ),
+    list: (store, values) => {
+      const tokens = provisioningOf(store).listTokens()
+      return values.json === true ? json(tokens) : { text: tokenTable(tokens) }
+    },
+    revoke: (store, values) => json(provisioningOf(store).revokeToken(required(values, 'id'))),
   },
   rule: {
     set: (store, values) => {
@@ -219,4 +230,17 @@ function displayWidth(text: string): number {
   let width = 0
   for (const char of text) width += /[\u3000-\u9fff\uff00-\uffef]/.test(char) ? 2 : 1
   return width
+}
+
+/** Tokens for people: one line each, revoked ones marked. */
+function tokenTable(tokens: readonly TokenSummary[]): string {
+  if (tokens.length === 0) return 'no tokens'
+  return tokens
+    .map((token) => {
+      const scope =
+        token.sites.length > 0 ? `sites ${token.sites.join(',')}` : `region ${token.region ?? 'everywhere'}`
+      const state = token.revokedAt === null ? 'active' : `revoked ${token.revokedAt}`
+      return `${token.id}  ${token.role.padEnd(10)} ${token.name}  (${scope})  created ${token.createdAt}  ${state}`
+    })
+    .join('\n')
 }

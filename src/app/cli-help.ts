@@ -7,7 +7,11 @@ Commands:
   site add              create or update a site
   device add            create a device and print its secret (shown once)
   device set            a device's expected interval; a crane's capacity and limits
+  device disable|enable refuse a device's logins (and close its connection), or allow them again
+  device rotate-secret  give a device a new secret (shown once); the old one stops working
   token create          create an API token (shown once)
+  token list            every token: role, scope, created, revoked (never the token itself)
+  token revoke          revoke a token: its requests get 401, its alert streams end
   rule list             the thresholds in force, where they come from, UNCONFIRMED marks
   rule set              override a rule's thresholds for a site or one device
   point set             configure a pit point (baseline, design values, alarm values)
@@ -35,6 +39,7 @@ Creates the site, or updates it when the id exists. Prints the site as JSON.
   --rock-socketed   whether the retaining wall is socketed into rock
   --base-slab-cast  once the base slab is cast, pit rate limits are × 0.7 (§8.0.3)`,
   device: `Usage: siteward device add --site S --id D --kind crane|pit [--name N]
+       siteward device disable --id D | device enable --id D | device rotate-secret --id D
        siteward device set --id D [--expected-interval 30s|15m|24h|none]
                           [--rated-capacity-t N|none] [--hook-height-max-m N|none]
                           [--radius-min-m N|none] [--radius-max-m N|none] [--forbidden-slew FROM-TO|none]...
@@ -47,10 +52,17 @@ set: changes a device's settings ("none" removes one) and prints them:
   --rated-capacity-t    a crane's maximum rated load: a lift's maxLoadT is judged against it
   --hook-height-max-m   the site's hook height limit (airspace, power lines)
   --radius-min-m, --radius-max-m   the radius the trolley may work in
-  --forbidden-slew      a sector the jib may not enter, clockwise FROM-TO in degrees (repeat)`,
+  --forbidden-slew      a sector the jib may not enter, clockwise FROM-TO in degrees (repeat)
+disable: its logins are refused (CONNACK 5) and a running engine closes its connection
+within seconds; its data and alerts stay. enable: lets it log in again.
+rotate-secret: prints a new secret like add does; the old secret stops working at once.`,
   token: `Usage: siteward token create --role officer|supervisor|regulator|admin --name N [--site S]... [--region R]
+       siteward token list [--json]
+       siteward token revoke --id ID
 
-Prints {"token","role",...}. The token is shown once and stored only as a hash.
+create: prints {"id","token","role",...}. The token is shown once and stored only as a hash.
+list: every token with its id, role, scope, creation and revocation (never the token).
+revoke: for good; requests with it get 401 and its open alert streams end within seconds.
   --site     a site the officer or supervisor works on (repeatable, required for them)
   --region   the region a regulator supervises (omit for everywhere)`,
   rule: `Usage: siteward rule list [--site S] [--device D] [--json]
@@ -61,7 +73,9 @@ list: the thresholds in force, per rule (and pit point), where each comes from (
 default, an override, the site's grade and depth, a design value), UNCONFIRMED marks and
 what a rule still needs (a designer's value, a crane's limit). Without --site: the catalogue.
 set: overrides a rule of the catalogue (SITEWARD_RULES_DIR) for a site, or for one of its
-devices. "none" removes a level. The running engine picks the change up within seconds.`,
+devices. Stricter is always allowed; laxer only within the bounds RULES.md names for the
+rule, and no level the rule has can be removed. Every change is recorded for regulators.
+The running engine picks the change up within seconds.`,
   point: `Usage: siteward point set --site S --point P --item I [--baseline N] [--design-value N]
                          [--capacity N] [--prestress N] [--design-load N]
                          [--cumulative-alarm N] [--rate-alarm N] [--pair P --differential-alarm N]

@@ -79,6 +79,7 @@ export class Engine {
   private api: FastifyInstance | null = null
   private trimTimer: NodeJS.Timeout | null = null
   private prunedAt = 0
+  private registryVersion = -1
 
   constructor(config: Config, logger: Logger) {
     this.config = config
@@ -304,6 +305,7 @@ export class Engine {
         expectedIntervalMs: expectedIntervals(this.rules),
         readiness: () => readinessChecks(this.readinessParts()),
         metrics: { contentType: this.metrics.contentType, render: () => this.metrics.render() },
+        credentialsChanged: () => this.broker?.recheckCredentials(),
       }),
       this.logger,
       {
@@ -327,11 +329,17 @@ export class Engine {
     this.escalate()
   }
 
+  /** What another connection (the CLI) committed: thresholds, and devices disabled or re-keyed. */
   private refreshSettings(): void {
     try {
       if (this.settings?.refreshIfChanged() === true) this.logger.info('threshold settings changed; reloaded')
+      const version = this.db.pragma('data_version', { simple: true }) as number
+      if (version !== this.registryVersion) {
+        this.registryVersion = version
+        this.broker?.recheckCredentials()
+      }
     } catch (error) {
-      this.logger.error({ err: error }, 'reloading threshold settings failed; will retry')
+      this.logger.error({ err: error }, 'reloading settings and credentials failed; will retry')
     }
   }
 

@@ -11,6 +11,7 @@ import type {
   Site,
   SiteInput,
   TokenInput,
+  TokenSummary,
 } from './registry.js'
 import type { Grouping, GroupTally } from './report.js'
 import type { KeyedSignal } from './rules.js'
@@ -43,11 +44,15 @@ export interface DeviceRepository {
   getDevice(id: string): Device | undefined
   listDevices(siteId: string): Device[]
   getCredentials(id: string): DeviceCredentials | undefined
+  updateDeviceAccess(id: string, change: { disabled?: boolean; secretHash?: string }): boolean
 }
 
 export interface TokenRepository {
   issueToken(input: TokenInput): IssuedToken
   findPrincipal(token: string): Principal | undefined
+  listTokens(): TokenSummary[]
+  revokeToken(id: string): boolean
+  isTokenActive(id: string): boolean
 }
 
 /** A point in the telemetry store, in the shape of CONTRACT §3. */

@@ -1,3 +1,4 @@
+import { SitewardError } from './errors.js'
 import type { DeviceRepository, SiteRepository, TokenRepository } from './ports.js'
 import {
   type Device,
@@ -8,6 +9,7 @@ import {
   type SiteInput,
   siteInputSchema,
   type TokenInput,
+  type TokenSummary,
 } from './registry.js'
 import { generateSecret, hashSecret } from './secrets.js'
 
@@ -37,5 +39,38 @@ export class Provisioning {
 
   createToken(input: TokenInput): IssuedToken {
     return this.registry.issueToken(input)
+  }
+
+  listTokens(): TokenSummary[] {
+    return this.registry.listTokens()
+  }
+
+  /** Ends the token for good: its requests get 401, its open alert streams end. */
+  revokeToken(id: string): TokenSummary {
+    if (!this.registry.revokeToken(id)) throw new SitewardError('NOT_FOUND', `no token ${id}`)
+    const revoked = this.registry.listTokens().find((token) => token.id === id)
+    if (revoked === undefined) throw new SitewardError('NOT_FOUND', `no token ${id}`)
+    return revoked
+  }
+
+  /** A disabled device's logins are refused and its connection is closed; its data is kept. */
+  setDeviceEnabled(deviceId: string, enabled: boolean): Device {
+    if (!this.registry.updateDeviceAccess(deviceId, { disabled: !enabled }))
+      throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
+    return this.requireDevice(deviceId)
+  }
+
+  /** A new secret, shown once; the old one stops working and its connection is closed. */
+  rotateSecret(deviceId: string): ProvisionedDevice {
+    const secret = generateSecret()
+    if (!this.registry.updateDeviceAccess(deviceId, { secretHash: hashSecret(secret) }))
+      throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
+    return { device: this.requireDevice(deviceId), secret }
+  }
+
+  private requireDevice(deviceId: string): Device {
+    const device = this.registry.getDevice(deviceId)
+    if (device === undefined) throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
+    return device
   }
 }

@@ -78,6 +78,8 @@ export const deviceSchema = z.object({
   lastRejectReason: z.string().nullable(),
   lastRejectAt: z.string().nullable(),
   createdAt: z.string(),
+  /** Set while an admin has disabled the device: its logins are refused. */
+  disabledAt: z.string().nullable(),
 })
 export type Device = z.infer<typeof deviceSchema>
 
@@ -88,6 +90,7 @@ export interface DeviceCredentials {
   readonly kind: DeviceKind
   readonly secretHash: string
   readonly updatedAt: string
+  readonly disabledAt: string | null
 }
 
 export const tokenInputSchema = z
@@ -122,6 +125,18 @@ export interface Principal {
   /** Region a regulator supervises; null means everywhere. */
   readonly region: string | null
 }
+
+/** A token as an admin lists it: never the token itself, which is stored only as a hash. */
+export const tokenSummarySchema = z.object({
+  id: z.string(),
+  role: roleSchema,
+  name: z.string(),
+  sites: z.array(z.string()),
+  region: z.string().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+})
+export type TokenSummary = z.infer<typeof tokenSummarySchema>
 
 export interface IssuedToken {
   readonly id: string

@@ -7,6 +7,7 @@ import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
+import { DeviceSessions, maxSubscriptionsPerDevice } from './device-sessions.js'
 import { countRecord, type IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
 import { markRedeliveriesAsDuplicates } from './redelivery.js'
@@ -24,8 +25,6 @@ const connackNotAuthorized = 5
 /** 64 KiB payload (CONTRACT §2.1) plus room for the topic and packet id. */
 const maxPacketBytes = 64 * 1024 + 1024
 const logIntervalMs = 60_000
-/** A device needs two (its site's alerts, its commands); more is a broker's memory, not a use. */
-const maxSubscriptionsPerDevice = 16
 
 export interface BrokerOptions {
   readonly host: string
@@ -53,11 +52,9 @@ export interface BrokerOptions {
  */
 export class Broker {
   private readonly options: BrokerOptions
-  private readonly identities = new WeakMap<Client, DeviceIdentity>()
+  private readonly sessions = new DeviceSessions()
   private readonly willTopics = new WeakMap<Client, string>()
   private readonly waiting: WaitingLogins
-  /** The filters each client id holds, also while a persistent session is disconnected. */
-  private readonly subscriptions = new Map<string, Set<string>>()
   private readonly sockets = new Set<Socket>()
   /** The engine is closing the connections itself: that is no device going offline. */
   private stopping = false
@@ -122,14 +119,15 @@ export class Broker {
     )
     aedes.on('client', (client) => {
       this.waiting.delete((client.conn as GuardedSocket).socket)
-      // A clean session starts without subscriptions [MQTT-3.1.2-6].
-      if ((client as unknown as { clean?: boolean }).clean !== false) this.subscriptions.delete(client.id)
+      this.sessions.opened(client)
     })
     aedes.on('unsubscribe', (filters, client) => {
-      const held = client === null ? undefined : this.subscriptions.get(client.id)
-      for (const filter of filters) held?.delete(filter)
+      if (client !== null) this.sessions.released(client.id, filters)
     })
-    aedes.on('clientDisconnect', (client) => this.recordDisconnect(client))
+    aedes.on('clientDisconnect', (client) => {
+      this.sessions.disconnected(client)
+      this.recordDisconnect(client)
+    })
     markRedeliveriesAsDuplicates(aedes)
     this.aedes = aedes
 
@@ -207,6 +205,19 @@ export class Broker {
     this.aedes = null
   }
 
+  /**
+   * Closes every connection whose device was disabled, removed or given a new secret since it
+   * logged in (an admin's `device disable` / `device rotate-secret` takes effect at once).
+   */
+  recheckCredentials(): number {
+    const stale = this.sessions.stale((deviceId) => this.options.authenticator.current(deviceId))
+    for (const { client, reason } of stale) {
+      this.options.logger.warn({ deviceId: client.id, reason }, `connection closed: the device was ${reason}`)
+      client.close()
+    }
+    return stale.length
+  }
+
   private accept(socket: Socket): void {
     const aedes = this.aedes
     const decision = aedes === null ? null : this.waiting.add(socket)
@@ -282,6 +293,8 @@ export class Broker {
       if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs).unref())
       return refuse('unknown device or wrong secret', connackBadCredentials)
     }
+    if (credentials.disabledAt !== null)
+      return refuse(`device ${credentials.id} is disabled by an admin`, connackNotAuthorized)
     const identity: DeviceIdentity = {
       deviceId: credentials.id,
       siteId: credentials.siteId,
@@ -294,7 +307,7 @@ export class Broker {
         connackNotAuthorized,
       )
     }
-    this.identities.set(client, identity)
+    this.sessions.loggedIn(client, identity, credentials.updatedAt)
     return true
   }
 
@@ -303,7 +316,7 @@ export class Broker {
     packet: PublishPacket,
     done: (error?: Error | null) => void,
   ): void {
-    const identity = client === null ? undefined : this.identities.get(client)
+    const identity = client === null ? undefined : this.sessions.identityOf(client)
     if (client === null || identity === undefined) {
       done(new Error('not authenticated'))
       return
@@ -367,13 +380,9 @@ export class Broker {
     subscription: Subscription,
     done: (error: Error | null, subscription?: Subscription | null) => void,
   ): void {
-    const identity = this.identities.get(client)
+    const identity = this.sessions.identityOf(client)
     if (identity !== undefined && isAllowedSubscription(identity, subscription.topic)) {
-      // Filters are kept per client id: a persistent session keeps them after a disconnect.
-      const filters = this.subscriptions.get(identity.deviceId) ?? new Set<string>()
-      if (filters.has(subscription.topic) || filters.size < maxSubscriptionsPerDevice) {
-        filters.add(subscription.topic)
-        this.subscriptions.set(identity.deviceId, filters)
+      if (this.sessions.mayHold(identity.deviceId, subscription.topic)) {
         done(null, subscription)
         return
       }
@@ -390,7 +399,7 @@ export class Broker {
   }
 
   private recordDisconnect(client: Client): void {
-    const identity = this.identities.get(client)
+    const identity = this.sessions.identityOf(client)
     // Devices online at a stop stay so: the next start watches their silence from their last
     // reading (a monitor that never comes back after a deploy is a data gap, not "offline").
     if (identity === undefined || this.stopping) return

@@ -22,6 +22,11 @@ export class DeviceAuthenticator {
     this.lookup = lookup
   }
 
+  /** The device's credentials as stored now. */
+  current(deviceId: string): DeviceCredentials | undefined {
+    return this.lookup(deviceId)
+  }
+
   async verify(deviceId: string, secret: string): Promise<DeviceCredentials | null> {
     const credentials = this.lookup(deviceId)
     if (credentials === undefined) return null

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectDevice, waitFor } from '../helpers/engine.js'
+import { connackCode, connectDevice, waitFor } from '../helpers/engine.js'
 
 const exec = promisify(execFile)
 const entry = ['--import', 'tsx', 'src/app/main.ts']
@@ -262,6 +262,40 @@ describe('siteward CLI (CONTRACT §1)', () => {
         return response.status === 200 && body.acceptedCount === 1 && body
       }, 'the device as the officer sees it')
       expect(seen).toMatchObject({ id: 'TC-01', name: 'North crane' })
+    })
+
+    it('lists and revokes tokens, disables a device and gives it a new secret, honoured by the running engine', async () => {
+      const issued = JSON.parse(
+        (await siteward(['token', 'create', '--role', 'regulator', '--name', 'City'], env)).stdout,
+      ) as { id: string; token: string }
+      const listed = await siteward(['token', 'list'], env)
+      expect(listed.code).toBe(0)
+      expect(listed.stdout).toMatch(
+        new RegExp(`${issued.id}\\s+regulator\\s+City\\s+\\(region everywhere\\).* active`),
+      )
+      expect(listed.stdout).not.toContain(issued.token)
+      const revoked = await siteward(['token', 'revoke', '--id', issued.id], env)
+      expect(JSON.parse(revoked.stdout)).toMatchObject({ id: issued.id, revokedAt: expect.any(String) })
+      const refused = await fetch(`http://127.0.0.1:${ports.http}/api/sites`, {
+        headers: { authorization: `Bearer ${issued.token}` },
+      })
+      expect(refused.status).toBe(401)
+
+      const disabled = await siteward(['device', 'disable', '--id', 'TC-01'], env)
+      expect(JSON.parse(disabled.stdout)).toMatchObject({ id: 'TC-01', disabledAt: expect.any(String) })
+      const rotated = JSON.parse(
+        (await siteward(['device', 'rotate-secret', '--id', 'TC-01'], env)).stdout,
+      ) as {
+        secret: string
+      }
+      const url = `mqtt://127.0.0.1:${ports.mqtt}`
+      const login = { clientId: 'TC-01', username: 'TC-01', password: rotated.secret }
+      expect(await connackCode(url, login)).toBe(5) // still disabled
+      expect((await siteward(['device', 'enable', '--id', 'TC-01'], env)).code).toBe(0)
+      expect(await connackCode(url, login)).toBe(0)
+      const missing = await siteward(['token', 'revoke', '--id', 'nope'], env)
+      expect(missing.code).toBe(1)
+      expect(missing.stderr).toMatch(/no token nope/)
     })
 
     it('stops cleanly on SIGTERM and exits 0', async () => {

@@ -4,10 +4,12 @@ import { z } from 'zod'
 import {
   deviceInputSchema,
   deviceKindSchema,
+  deviceSchema,
   roleSchema,
   siteInputSchema,
   siteSchema,
   tokenInputSchema,
+  tokenSummarySchema,
 } from '../../domain/registry.js'
 import { requireRole } from '../../domain/scope.js'
 import { principalOf } from '../auth.js'
@@ -20,6 +22,7 @@ const provisionedDeviceSchema = z.object({
   kind: deviceKindSchema,
   secret: z.string(),
 })
+const deviceParams = z.object({ deviceId: z.string().min(1).max(64) })
 const issuedTokenSchema = z.object({
   id: z.string(),
   token: z.string(),
@@ -32,7 +35,7 @@ const issuedTokenSchema = z.object({
 /** Admin provisioning (CONTRACT §5.1); secrets and tokens appear once, in these responses. */
 export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
   const api = app.withTypeProvider<ZodTypeProvider>()
-  const { provisioning } = services
+  const { provisioning, access } = services
 
   api.post(
     '/api/sites',
@@ -84,6 +87,84 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
       requireRole(principalOf(request), ['admin'], 'create tokens')
       const issued = provisioning.createToken(request.body)
       return reply.code(201).send({ ...issued, sites: [...issued.sites] })
+    },
+  )
+
+  api.get(
+    '/api/tokens',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Every API token: who, which role and scope, when created and revoked (never the token itself)',
+        security: bearer,
+        response: { 200: z.object({ items: z.array(tokenSummarySchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin'], 'list tokens')
+      return { items: access.listTokens() }
+    },
+  )
+
+  api.post(
+    '/api/tokens/:tokenId/revoke',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Revoke a token for good: its requests get 401 and its open alert streams end within a second',
+        security: bearer,
+        params: z.object({ tokenId: z.string().min(1).max(64) }),
+        response: { 200: tokenSummarySchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin'], 'revoke tokens')
+      return access.revokeToken(request.params.tokenId)
+    },
+  )
+
+  for (const [action, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    api.post(
+      `/api/devices/:deviceId/${action}`,
+      {
+        schema: {
+          tags: ['admin'],
+          summary: enabled
+            ? 'Let a disabled device log in again'
+            : 'Disable a device: its logins are refused (CONNACK 5) and its connection closes at once; its data and alerts stay',
+          security: bearer,
+          params: deviceParams,
+          response: { 200: deviceSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        requireRole(principalOf(request), ['admin'], `${action} devices`)
+        return access.setDeviceEnabled(request.params.deviceId, enabled)
+      },
+    )
+  }
+
+  api.post(
+    '/api/devices/:deviceId/secret',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          "Give a device a new secret, shown once; the old one stops working and the device's connection closes",
+        security: bearer,
+        params: deviceParams,
+        response: { 200: provisionedDeviceSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin'], 'rotate device secrets')
+      const { device, secret } = access.rotateSecret(request.params.deviceId)
+      return { siteId: device.siteId, deviceId: device.id, kind: device.kind, secret }
     },
   )
 }

@@ -37,6 +37,8 @@ function expectedVersion(request: FastifyRequest): number | undefined {
   return Number(match[1])
 }
 
+const revocationCheckMs = 1_000
+
 /** The alert routes of CONTRACT §5.1 and the live stream. */
 export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
   const api = app.withTypeProvider<ZodTypeProvider>()
@@ -105,10 +107,15 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
         if (alerts.visible(principal, change.alert.siteId)) send(change)
       })
       const heartbeat = setInterval(() => out.write(': ping\n\n'), heartbeatMs)
+      // A revoked token's stream ends within a second, not at the next reconnect.
+      const revocation = setInterval(() => {
+        if (!services.registry.isTokenActive(principal.tokenId)) out.end()
+      }, revocationCheckMs)
       const stream = { end: () => out.end() }
       openStreams.add(stream)
       request.raw.on('close', () => {
         clearInterval(heartbeat)
+        clearInterval(revocation)
         subscription.unsubscribe()
         openStreams.delete(stream)
       })

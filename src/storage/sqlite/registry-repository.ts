@@ -11,6 +11,7 @@ import {
   type Site,
   type SiteInput,
   type TokenInput,
+  type TokenSummary,
   tokenInputSchema,
 } from '../../domain/registry.js'
 import { generateToken, hashToken } from '../../domain/secrets.js'
@@ -42,10 +43,11 @@ interface DeviceRow {
   duplicate_count: number | null
   last_reject_reason: string | null
   last_reject_at: number | null
+  disabled_at: string | null
 }
 
 const deviceSelect = `
-  SELECT d.id, d.site_id, d.kind, d.name, d.created_at, s.online, s.last_seen_at, s.accepted_count,
+  SELECT d.id, d.site_id, d.kind, d.name, d.created_at, d.disabled_at, s.online, s.last_seen_at, s.accepted_count,
          s.rejected_count, s.duplicate_count, s.last_reject_reason, s.last_reject_at
   FROM devices d LEFT JOIN device_state s ON s.device_id = d.id`
 
@@ -192,9 +194,16 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
 
   getCredentials(id: string): DeviceCredentials | undefined {
     const row = this.db
-      .prepare('SELECT id, site_id, kind, secret_hash, updated_at FROM devices WHERE id = ?')
+      .prepare('SELECT id, site_id, kind, secret_hash, updated_at, disabled_at FROM devices WHERE id = ?')
       .get(id) as
-      | { id: string; site_id: string; kind: 'crane' | 'pit'; secret_hash: string; updated_at: string }
+      | {
+          id: string
+          site_id: string
+          kind: 'crane' | 'pit'
+          secret_hash: string
+          updated_at: string
+          disabled_at: string | null
+        }
       | undefined
     if (row === undefined) return undefined
     return {
@@ -203,6 +212,7 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
       kind: row.kind,
       secretHash: row.secret_hash,
       updatedAt: row.updated_at,
+      disabledAt: row.disabled_at,
     }
   }
 
@@ -230,6 +240,66 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
         new Date().toISOString(),
       )
     return { id, token, role: input.role, name: input.name, sites: input.sites, region }
+  }
+
+  /**
+   * Disables or enables a device's logins, or gives it a new secret hash; either moves
+   * `updated_at`, which ends the login cache and the connections made before. False: no device.
+   */
+  updateDeviceAccess(id: string, change: { disabled?: boolean; secretHash?: string }): boolean {
+    const now = new Date().toISOString()
+    const result = this.db
+      .prepare(
+        `UPDATE devices SET
+           disabled_at = CASE WHEN @disabled IS NULL THEN disabled_at WHEN @disabled = 1 THEN coalesce(disabled_at, @now) ELSE NULL END,
+           secret_hash = coalesce(@secretHash, secret_hash),
+           updated_at = @now
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        now,
+        disabled: change.disabled === undefined ? null : Number(change.disabled),
+        secretHash: change.secretHash ?? null,
+      })
+    return result.changes > 0
+  }
+
+  listTokens(): TokenSummary[] {
+    const rows = this.db
+      .prepare(
+        'SELECT id, role, name, sites, region, created_at, revoked_at FROM tokens ORDER BY created_at, id',
+      )
+      .all() as {
+      id: string
+      role: Role
+      name: string
+      sites: string
+      region: string | null
+      created_at: string
+      revoked_at: string | null
+    }[]
+    return rows.map((row) => ({
+      id: row.id,
+      role: row.role,
+      name: row.name,
+      sites: JSON.parse(row.sites) as string[],
+      region: row.region,
+      createdAt: row.created_at,
+      revokedAt: row.revoked_at,
+    }))
+  }
+
+  /** Revokes the token (for good); false when there is no such token. */
+  revokeToken(id: string): boolean {
+    const result = this.db
+      .prepare('UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?')
+      .run(new Date().toISOString(), id)
+    return result.changes > 0
+  }
+
+  isTokenActive(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM tokens WHERE id = ? AND revoked_at IS NULL').get(id) !== undefined
   }
 
   findPrincipal(token: string): Principal | undefined {
@@ -278,5 +348,6 @@ function toDevice(row: DeviceRow): Device {
     lastRejectReason: row.last_reject_reason,
     lastRejectAt: isoOrNull(row.last_reject_at),
     createdAt: row.created_at,
+    disabledAt: row.disabled_at,
   }
 }

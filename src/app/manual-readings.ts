@@ -1,5 +1,5 @@
 import { SitewardError } from '../domain/errors.js'
-import { type Channel, channels } from '../domain/payloads.js'
+import { type Channel, channels, nestsDeeperThan, payloadLimits } from '../domain/payloads.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import type { Principal } from '../domain/registry.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
@@ -46,6 +46,10 @@ export async function submitManualReadings(
   for (const [index, object] of objects.entries()) {
     if (object === null || typeof object !== 'object' || Array.isArray(object)) {
       rejected.push({ index, reason: '(root): expected an object with deviceId and the payload fields' })
+      continue
+    }
+    if (nestsDeeperThan(object, payloadLimits.maxNesting)) {
+      rejected.push({ index, reason: `(root): nests deeper than ${payloadLimits.maxNesting} levels` })
       continue
     }
     const { deviceId, channel = 'telemetry', ...payload } = object as Record<string, unknown>

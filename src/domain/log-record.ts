@@ -3,6 +3,7 @@ import type { MessageBody, ReadingSource } from './reading.js'
 /** Why an object was refused, as a short code (the metrics label); `reason` says it in full. */
 export type RejectCode =
   | 'too_large'
+  | 'too_deep'
   | 'invalid_json'
   | 'not_object'
   | 'empty'

@@ -206,6 +206,21 @@ export const payloadSchemas = {
 /** CONTRACT §2.1 limits. */
 export const payloadLimits = {
   maxPayloadBytes: 64 * 1024,
+  /** Deeper JSON than any payload needs; deeper still overflows the stack of JSON.stringify. */
+  maxNesting: 32,
   maxFutureSkewMs: 5 * 60_000,
   maxAgeMs: 30 * 24 * 3_600_000,
 } as const
+
+/** Whether a parsed JSON value nests arrays and objects deeper than `max` (checked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number]
+    if (current === null || typeof current !== 'object') continue
+    if (depth > max) return true
+    for (const child of Array.isArray(current) ? current : Object.values(current))
+      stack.push([child, depth + 1])
+  }
+  return false
+}

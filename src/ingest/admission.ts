@@ -1,6 +1,12 @@
 import { formatIssues } from '../domain/issues.js'
 import type { MessageRecord, RejectedItem } from '../domain/log-record.js'
-import { type Channel, type PitTelemetry, payloadLimits, payloadSchemas } from '../domain/payloads.js'
+import {
+  type Channel,
+  nestsDeeperThan,
+  type PitTelemetry,
+  payloadLimits,
+  payloadSchemas,
+} from '../domain/payloads.js'
 import { eventTime, type ReadingSource } from '../domain/reading.js'
 import type { DeviceKind } from '../domain/registry.js'
 import type { IngestState } from './ingest-state.js'
@@ -97,6 +103,14 @@ function parsePayload(payload: Buffer, rejects: RejectedItem[]): unknown {
   }
   try {
     const value: unknown = JSON.parse(payload.toString('utf8'))
+    if (nestsDeeperThan(value, payloadLimits.maxNesting)) {
+      rejects.push({
+        index: -1,
+        code: 'too_deep',
+        reason: `payload nests arrays or objects deeper than ${payloadLimits.maxNesting} levels`,
+      })
+      return undefined
+    }
     if (value === null || typeof value !== 'object') {
       rejects.push({
         index: -1,

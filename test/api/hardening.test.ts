@@ -123,6 +123,16 @@ describe('HTTP hardening', () => {
     expect(answer.body.error?.code).toBe('PAYLOAD_TOO_LARGE')
   })
 
+  it('answers a manual reading nested 5,000 deep with 400, not 500', async () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`
+    const answer = await call(t.httpUrl, 'POST', '/api/sites/S1/readings', {
+      token: tokens.officerS1,
+      raw: `{"deviceId": "TC-01", "ts": ${Date.now()}, "loadT": 1, "junk": ${deep}}`,
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body.error?.message).toMatch(/nests deeper than 32 levels/)
+  })
+
   it('rejects unknown fields by name instead of dropping them', async () => {
     const answer = await call(t.httpUrl, 'POST', `/api/alerts/${alert.id}/acknowledge`, {
       token: tokens.officerS1,

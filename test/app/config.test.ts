@@ -52,6 +52,18 @@ describe('configuration from the environment (CONTRACT §1.1)', () => {
     )
   })
 
+  it('reads the reverse proxies to trust, and refuses what is not an address', () => {
+    expect(loadConfig({ SITEWARD_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ])
+    expect(loadConfig({ SITEWARD_TRUST_PROXY: 'true' }).http.trustProxy).toBe(true)
+    expect(loadConfig({}).http.trustProxy).toBe(false)
+    expect(() => loadConfig({ SITEWARD_TRUST_PROXY: 'proxy.local' })).toThrow(
+      /SITEWARD_TRUST_PROXY: expected true, false, or the proxies' IP addresses \/ CIDR ranges; not proxy\.local/,
+    )
+  })
+
   it('lists every problem as path: message, and never echoes a secret', () => {
     let error: unknown
     try {

@@ -48,6 +48,12 @@ describe('admission of payloads (CONTRACT §2.1)', () => {
 
   const corpus: [string, unknown, RegExp, boolean?][] = [
     ['not JSON', '{"ts": 1,', /^payload is not valid JSON/, true],
+    [
+      'JSON nested 5,000 deep',
+      `{"ts": 1, "junk": ${'['.repeat(5_000)}${']'.repeat(5_000)}}`,
+      /^payload nests arrays or objects deeper than 32 levels$/,
+      true,
+    ],
     ['a bare number', 42, /expected an object or an array of objects, got number/],
     ['null', null, /got null/],
     ['an empty array', [], /empty array/],

@@ -8,6 +8,7 @@ import { ProjectionRepository } from '../../src/storage/sqlite/projection-reposi
 import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { memoryLogger } from '../helpers/log-sink.js'
+import { RawMqtt } from '../helpers/raw-mqtt.js'
 
 const run = promisify(execFile)
 
@@ -19,7 +20,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
 
   beforeAll(async () => {
     t = await startTestEngine()
-    for (const id of ['TC-01', 'TC-02', 'TC-03']) secrets[id] = t.addDevice('S1', id, 'crane')
+    for (const id of ['TC-01', 'TC-02', 'TC-03', 'TC-04']) secrets[id] = t.addDevice('S1', id, 'crane')
     secrets['PIT-01'] = t.addDevice('S1', 'PIT-01', 'pit')
     t.engine.readings$.subscribe((reading) => readings.push(reading))
   })
@@ -89,6 +90,60 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     await client.endAsync()
   })
 
+  const loggedOnDisk = (deviceId: string, ts: number) => {
+    const reader = new SegmentLog({
+      dir: join(t.dataDir, 'wal'),
+      segmentBytes: 64 * 1024 * 1024,
+      lingerMs: 0,
+      logger: memoryLogger().logger,
+    })
+    reader.start()
+    return reader
+      .readFrom(0, 100_000)
+      .records.filter(
+        ({ record: r }) =>
+          r.type === 'message' && r.deviceId === deviceId && r.items.some((i) => i.ts === ts),
+      ).length
+  }
+
+  it('QoS 2, taken as at least once: a PUBREC means the message is in the log on disk; a resend is a duplicate by seq', async () => {
+    const ts = Date.now()
+    const { client } = await RawMqtt.connect(t.engine.mqttPort, {
+      clientId: 'TC-04',
+      username: 'TC-04',
+      password: Buffer.from(secrets['TC-04'] as string),
+    })
+    const publish = { cmd: 'publish', topic: 'sites/S1/devices/TC-04/telemetry', qos: 2, messageId: 7 }
+    const payload = JSON.stringify({ ts, seq: 1, windMps: 4.25 })
+    client.send({ ...publish, payload })
+    await client.next('pubrec')
+    expect(loggedOnDisk('TC-04', ts)).toBe(1)
+    client.send({ ...publish, dup: true, payload }) // as if the PUBREC was lost
+    await client.next('pubrec')
+    client.send({ cmd: 'pubrel', messageId: 7 })
+    await client.next('pubcomp')
+    expect(loggedOnDisk('TC-04', ts)).toBe(1)
+    const counted = await waitFor(
+      () => (device('TC-04')?.duplicateCount ?? 0) > 0 && device('TC-04'),
+      'the resend',
+    )
+    expect(counted).toMatchObject({ duplicateCount: 1 })
+    client.destroy()
+  })
+
+  it('MQTT 3.1 (protocol level 3, older monitors): a PUBACK means the message is in the log on disk', async () => {
+    const ts = Date.now()
+    const client = await connectDevice(t.mqttUrl, 'TC-04', secrets['TC-04'] as string, {
+      protocolVersion: 3,
+      protocolId: 'MQIsdp',
+    })
+    await client.publishAsync('sites/S1/devices/TC-04/telemetry', JSON.stringify({ ts, windMps: 4.5 }), {
+      qos: 1,
+    })
+    expect(loggedOnDisk('TC-04', ts)).toBe(1)
+    await client.endAsync()
+  })
+
   it('dead-letters invalid payloads with reasons and counts, logs once a minute, and valid traffic flows on', async () => {
     const bad = await connectDevice(t.mqttUrl, 'TC-01', secrets['TC-01'] as string)
     const good = await connectDevice(t.mqttUrl, 'TC-02', secrets['TC-02'] as string)
@@ -125,7 +180,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       () => readings.filter((r) => r.deviceId === 'TC-02').length >= 20,
       'valid readings of TC-02',
     )
-    expect(readings.filter((r) => r.deviceId === 'TC-02').map((r) => r.ts)).toEqual(
+    expect(readings.filter((r) => r.deviceId === 'TC-02').map((r) => (r.data as { ts: number }).ts)).toEqual(
       Array.from({ length: 20 }, (_, i) => base + i),
     )
     // Nothing TC-01 sent in this burst was valid, so none of it may reach the rules.

@@ -10,7 +10,7 @@ import { eventName, formatTime, t } from './i18n.js'
 interface AlertTelemetry {
   metric: string | null
   threshold: number | null
-  points: { ts: string; value: number | string | boolean | null }[]
+  points: { ts: string; value: number | string | boolean | null; source: 'device' | 'manual' | null }[]
   note: string | null
 }
 
@@ -108,7 +108,22 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
       data.metric ?? '',
       points.map((p) => Date.parse(p.ts) / 1000),
       [
-        { label: data.metric ?? t('value'), values: points.map((p) => p.value as number), color: '#1f5fbf' },
+        {
+          label: data.metric ?? t('value'),
+          values: points.map((p) => (p.source === 'manual' ? null : (p.value as number))),
+          color: '#1f5fbf',
+        },
+        // Readings an officer typed: marked apart, never drawn as the device's line.
+        ...(points.some((p) => p.source === 'manual')
+          ? [
+              {
+                label: t('manualReading'),
+                values: points.map((p) => (p.source === 'manual' ? (p.value as number) : null)),
+                color: '#8e24aa',
+                pointsOnly: true,
+              },
+            ]
+          : []),
         ...(data.threshold === null
           ? []
           : [

@@ -8,6 +8,8 @@ export interface Series {
   readonly values: (number | null)[]
   readonly color: string
   readonly dashed?: boolean
+  /** Marks only, no line (readings typed by hand among a device's). */
+  readonly pointsOnly?: boolean
 }
 
 const width = (container: HTMLElement) => Math.max(320, Math.min(1100, container.clientWidth || 720))
@@ -29,8 +31,9 @@ export function lineChart(container: HTMLElement, title: string, x: number[], se
           label: s.label,
           stroke: s.color,
           width: 2,
-          points: { show: s.dashed !== true, size: 6 },
+          points: { show: s.dashed !== true, size: s.pointsOnly === true ? 10 : 6 },
           ...(s.dashed === true ? { dash: [6, 4] } : {}),
+          ...(s.pointsOnly === true ? { paths: () => null } : {}),
         })),
       ],
     },

@@ -9,7 +9,7 @@ interface Window {
   to: string
   everyMs: number | null
   aggregate: string | null
-  points: { ts: string; value: number }[]
+  points: { ts: string; value: number; source: 'device' | 'manual' | null }[]
   note: string | null
 }
 
@@ -54,6 +54,7 @@ describe('GET /api/alerts/{id}/telemetry: what happened around an alert', () => 
     }, 'the stored readings')
     expect(window).toMatchObject({ metric: 'loadPct', everyMs: null, aggregate: null, note: null })
     expect(window.points.map((p) => p.value)).toEqual([40, 104, 50, 45])
+    expect(new Set(window.points.map((p) => p.source))).toEqual(new Set(['device']))
     expect(window.from).toBe(new Date(start - 30 * 60_000).toISOString())
     expect(window.to).toBe(new Date(start + 60_000 + 30 * 60_000).toISOString())
   })
@@ -99,5 +100,49 @@ describe('GET /api/alerts/{id}/telemetry: what happened around an alert', () => 
     expect(body).toMatchObject({ metric: null, points: [], note: expect.stringMatching(/no numeric series/) })
     const other = t.token('officer', { sites: ['S2'] })
     expect((await api('GET', `/api/alerts/${alert.id}/telemetry`, other)).status).toBe(404)
+  })
+
+  it('marks the readings an officer typed, in the alert window and in the device telemetry', async () => {
+    const supervisor = t.token('supervisor', { sites: ['S1'] })
+    const crane = await connectDevice(t.mqttUrl, 'TC-03', t.addDevice('S1', 'TC-03', 'crane'))
+    const start = Date.now() - 3_600_000
+    await crane.publishAsync(
+      'sites/S1/devices/TC-03/telemetry',
+      JSON.stringify([{ ts: start - 60_000, windMps: 5 }]),
+      { qos: 1 },
+    )
+    await crane.endAsync()
+    const typed = await api('POST', '/api/sites/S1/readings', supervisor, [
+      { deviceId: 'TC-03', ts: start, windMps: 25 },
+      { deviceId: 'TC-03', ts: start + 60_000, windMps: 4 },
+    ])
+    expect(typed.status).toBe(201)
+    const alert = await waitFor(async () => {
+      const items = (await api('GET', '/api/alerts?deviceId=TC-03&ruleId=crane.wind_storm', officer)).body
+        .items as Alert[]
+      return items[0]?.condition === 'cleared' && items[0]
+    }, 'the cleared storm alert')
+    const window = await waitFor(async () => {
+      const body = (await api('GET', `/api/alerts/${alert.id}/telemetry`, officer)).body as unknown as Window
+      return body.points.length >= 3 && body
+    }, 'the stored readings')
+    expect(window.points.map((p) => [p.value, p.source])).toEqual([
+      [5, 'device'],
+      [25, 'manual'],
+      [4, 'manual'],
+    ])
+    const from = new Date(start - 120_000).toISOString()
+    const stored = await api(
+      'GET',
+      `/api/devices/TC-03/telemetry?metric=windMps&from=${encodeURIComponent(from)}`,
+      officer,
+    )
+    const series = stored.body.series as { tags: Record<string, string>; points: { value: number }[] }[]
+    expect(series.map((one) => [one.tags.source ?? 'device', one.points.map((p) => p.value)])).toEqual(
+      expect.arrayContaining([
+        ['device', [5]],
+        ['manual', [25, 4]],
+      ]),
+    )
   })
 })

@@ -74,7 +74,12 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
             aggregate: z.enum(['max', 'min']).nullable(),
             threshold: z.number().nullable(),
             points: z.array(
-              z.object({ ts: z.string(), value: z.union([z.number(), z.string(), z.boolean()]).nullable() }),
+              z.object({
+                ts: z.string(),
+                value: z.union([z.number(), z.string(), z.boolean()]).nullable(),
+                /** `manual`: typed by an officer; null for a window that may mix both. */
+                source: z.enum(['device', 'manual']).nullable(),
+              }),
             ),
             note: z.string().nullable(),
           }),
@@ -111,7 +116,7 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
       if (target.depth !== undefined) where.depth = String(target.depth)
       const query: TelemetryQuery = {
         measurement: measurement.measurement,
-        groupBy: [],
+        groupBy: ['source'],
         field: target.metric,
         where,
         from,
@@ -124,13 +129,19 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
       let series: Awaited<ReturnType<typeof services.telemetry.query>>
       try {
         series = await services.telemetry.query(query)
-        if ((series[0]?.points.length ?? 0) > maxPoints) {
+        if (series.reduce((sum, one) => sum + one.points.length, 0) > maxPoints) {
           everyMs = Math.ceil((to - from) / maxPoints / 1_000) * 1_000
           // A rule that fires below its level (low voltage, lost prestress) peaks under its threshold.
           const below =
             alert.peakValue !== null && alert.threshold !== null && alert.peakValue < alert.threshold
           aggregate = below ? 'min' : 'max'
-          series = await services.telemetry.query({ ...query, everyMs, aggregate, limit: maxPoints })
+          series = await services.telemetry.query({
+            ...query,
+            groupBy: [],
+            everyMs,
+            aggregate,
+            limit: maxPoints,
+          })
         }
       } catch (error) {
         request.log.warn({ err: error }, 'telemetry query failed')
@@ -142,7 +153,13 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
         point: target.point ?? null,
         everyMs: everyMs ?? null,
         aggregate: aggregate ?? null,
-        points: (series[0]?.points ?? []).map((p) => ({ ts: new Date(p.ts).toISOString(), value: p.value })),
+        points: series
+          .flatMap((one) => {
+            const source = everyMs !== undefined ? null : one.tags.source === 'manual' ? 'manual' : 'device'
+            return one.points.map((p) => ({ ts: p.ts, value: p.value, source }) as const)
+          })
+          .sort((a, b) => a.ts - b.ts)
+          .map((p) => ({ ...p, ts: new Date(p.ts).toISOString() })),
         note: derivedNote(alert),
       }
     },

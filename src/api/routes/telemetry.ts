@@ -55,16 +55,20 @@ const responseSchema = z.object({
   ),
 })
 
-/** Which measurement holds a metric for a kind of device (CONTRACT §3), and how it splits into series. */
+/**
+ * Which measurement holds a metric for a kind of device (CONTRACT §3), and how it splits into
+ * series: readings typed by hand (tag source=manual) are always a series of their own, so no
+ * chart passes them off as the device's.
+ */
 export function measurementFor(
   kind: DeviceKind,
   metric: string,
 ): { measurement: string; groupBy: string[] } | undefined {
   const isOneOf = (names: readonly string[]) => names.includes(metric)
-  if (kind === 'crane' && isOneOf(craneMetricNames)) return { measurement: 'crane', groupBy: [] }
+  if (kind === 'crane' && isOneOf(craneMetricNames)) return { measurement: 'crane', groupBy: ['source'] }
   if (kind === 'pit' && isOneOf(pitMetrics))
-    return { measurement: 'pit', groupBy: ['point', 'item', 'depth'] }
-  if (isOneOf(statusMetrics)) return { measurement: 'device_status', groupBy: [] }
+    return { measurement: 'pit', groupBy: ['point', 'item', 'depth', 'source'] }
+  if (isOneOf(statusMetrics)) return { measurement: 'device_status', groupBy: ['source'] }
   return undefined
 }
 
@@ -75,7 +79,7 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
       schema: {
         tags: ['telemetry'],
         summary: 'Stored telemetry of one device, raw or as the mean per window (`every`)',
-        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point and inclinometer depth; \`point\` and \`depth\` filter). Any device (status): ${statusMetrics.join(', ')}. Default window: the last hour.`,
+        description: `Crane metrics: ${craneMetricNames.join(', ')}. Pit metrics: ${pitMetrics.join(', ')} (one series per point and inclinometer depth; \`point\` and \`depth\` filter). Any device (status): ${statusMetrics.join(', ')}. Readings typed by hand (POST /api/sites/{siteId}/readings) are a series of their own, tagged \`source: manual\`. Default window: the last hour.`,
         security: bearer,
         params: z.object({ deviceId: z.string().min(1).max(64) }),
         querystring: querySchema,

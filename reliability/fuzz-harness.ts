@@ -23,6 +23,10 @@ export interface FuzzHarnessResult extends FuzzReport {
   readonly maxAckWaitMs: number
   readonly rssHighWaterMb: number
   readonly durationMs: number
+  /** From SIGTERM to the process's exit. */
+  readonly stopMs: number
+  /** What still held the event loop after the engine stopped (serve names it, then exits). */
+  readonly lingering: readonly string[]
 }
 
 const memoryOf = (pid: number, field: 'VmRSS' | 'VmHWM') => {
@@ -139,6 +143,8 @@ export async function fuzzHarness(options: {
 
   let validStored = 0
   let rssHighWaterMb = 0
+  let stopMs = 0
+  const lingering: string[] = []
   if (!crashed) {
     rssHighWaterMb = memoryOf(pid, 'VmHWM')
     // Every acknowledged reading of a valid device is counted once (seq dedupes a resend).
@@ -157,8 +163,15 @@ export async function fuzzHarness(options: {
       30_000,
     ).catch(() => 0)
     say(`readings checked after ${Date.now() - started} ms`)
+    engine.child.stdout?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n'))
+        if (line.includes('still holding handles'))
+          lingering.push(...((JSON.parse(line) as { resources?: string[] }).resources ?? []))
+    })
+    const stopping = Date.now()
     await stopServe(engine.child)
-    say(`engine stopped after ${Date.now() - started} ms`)
+    stopMs = Date.now() - stopping
+    say(`engine stopped after ${Date.now() - started} ms (${stopMs} ms after SIGTERM)`)
   }
   rmSync(dataDir, { recursive: true, force: true })
   return {
@@ -171,5 +184,7 @@ export async function fuzzHarness(options: {
     maxAckWaitMs,
     rssHighWaterMb,
     durationMs: Date.now() - started,
+    stopMs,
+    lingering,
   }
 }

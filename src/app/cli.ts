@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ZodError } from 'zod'
-import { isSitewardError } from '../domain/errors.js'
+import { isSitewardError, ListenerError } from '../domain/errors.js'
 import { formatIssues } from '../domain/issues.js'
 import { openDatabase } from '../storage/sqlite/database.js'
 import { parseValues, UsageError } from './cli-args.js'
@@ -21,7 +21,8 @@ export async function runCli(
   out: Out = (line) => process.stdout.write(`${line}\n`),
 ): Promise<number> {
   const [command, sub, ...rest] = argv
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined) throw new UsageError(`no command given\n${help.main}`)
+  if (command === '--help' || command === '-h' || command === 'help') {
     out(help.main)
     return 0
   }
@@ -112,6 +113,6 @@ export function describeFailure(error: unknown): { message: string; code: number
   if (error instanceof UsageError) return { message: error.message, code: 2 }
   if (error instanceof ConfigError) return { message: error.message, code: 2 }
   if (error instanceof ZodError) return { message: formatIssues(error).map(asFlag).join('; '), code: 2 }
-  if (isSitewardError(error)) return { message: error.message, code: 1 }
+  if (isSitewardError(error) || error instanceof ListenerError) return { message: error.message, code: 1 }
   return { message: error instanceof Error ? error.message : String(error), code: 1 }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
 import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
+import { ListenerError } from '../domain/errors.js'
 import type { TelemetryStore } from '../domain/ports.js'
 import type { Reading } from '../domain/reading.js'
 import type { Rule } from '../domain/rules.js'
@@ -251,7 +252,19 @@ export class Engine {
     })
   }
 
+  /** Starts every part, or none: a listener that cannot start stops what already runs. */
   async start(): Promise<void> {
+    try {
+      await this.startParts()
+    } catch (error) {
+      await this.stop().catch((stopError: unknown) =>
+        this.logger.error({ err: stopError }, 'stopping after a failed start failed too'),
+      )
+      throw error
+    }
+  }
+
+  private async startParts(): Promise<void> {
     this.prepare()
     const { state, projector } = this
     if (state === null || projector === null) throw new Error('engine is not prepared')
@@ -315,7 +328,11 @@ export class Engine {
         consoleDir: consoleBuildDir,
       },
     )
-    await this.api.listen({ host: this.config.http.host, port: this.config.http.port })
+    await this.api
+      .listen({ host: this.config.http.host, port: this.config.http.port })
+      .catch((error: unknown) => {
+        throw new ListenerError('HTTP', this.config.http.host, this.config.http.port, error)
+      })
     this.logger.info(
       { host: this.config.http.host, port: this.httpPort, https: this.tls !== null },
       this.tls === null ? 'HTTP API listening' : 'HTTPS API listening',

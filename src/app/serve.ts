@@ -34,7 +34,24 @@ export async function serve(config: Config): Promise<number> {
   deadline.unref()
   await engine.stop()
   clearTimeout(deadline)
+  exitWhenIdle(logger)
   return 0
 }
+
+/**
+ * Everything is stopped and flushed; the process should end by itself now. If a handle still
+ * holds the event loop (a socket a hostile client left half-closed, a library's timer), name it
+ * in the log and exit anyway: a stop must never leave a process that looks alive but serves
+ * nothing.
+ */
+function exitWhenIdle(logger: ReturnType<typeof createLogger>): void {
+  setTimeout(() => {
+    const resources = process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap')
+    logger.warn({ resources }, 'still holding handles after the engine stopped; exiting')
+    process.exit(0)
+  }, lingerAfterStopMs).unref()
+}
+
+const lingerAfterStopMs = 500
 
 const shutdownDeadlineMs = 9_000

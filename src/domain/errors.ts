@@ -44,3 +44,33 @@ export class SitewardError extends Error {
 }
 
 export const isSitewardError = (error: unknown): error is SitewardError => error instanceof SitewardError
+
+const listenProblems: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use (another Siteward, or another program)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'this machine has no such address',
+}
+
+/**
+ * A listener (MQTT, MQTT over TLS, HTTP) could not start. The engine stops rather than run half
+ * (a broker acknowledging readings that no API shows is worse than no engine): one line says
+ * which listener, where, why, and which variable moves it.
+ */
+export class ListenerError extends Error {
+  constructor(
+    readonly listener: 'MQTT' | 'MQTT over TLS' | 'HTTP',
+    host: string,
+    port: number,
+    cause: unknown,
+  ) {
+    const code = (cause as { code?: string } | null)?.code ?? ''
+    const variable = {
+      MQTT: 'SITEWARD_MQTT_PORT',
+      'MQTT over TLS': 'SITEWARD_MQTTS_PORT',
+      HTTP: 'SITEWARD_HTTP_PORT',
+    }[listener]
+    const why = listenProblems[code] ?? (cause instanceof Error ? cause.message : String(cause))
+    super(`cannot listen for ${listener} on ${host}:${port}: ${why}; set ${variable} to a free port`)
+    this.name = 'ListenerError'
+  }
+}

@@ -18,8 +18,16 @@ export const roles = ['officer', 'supervisor', 'regulator', 'admin'] as const
 export const roleSchema = z.enum(roles)
 export type Role = z.infer<typeof roleSchema>
 
-/** A region is an administrative division code (e.g. 6 digits, 330106) or a free code. */
-export const regionSchema = z.string().min(1).max(32)
+/**
+ * A region is a 6-digit administrative division code (GB/T 2260): 330000 浙江省, 330100 杭州市,
+ * 330106 西湖区. Supervision levels (project, city/county, province) are read from it.
+ */
+export const regionSchema = z
+  .string()
+  .regex(
+    /^\d{6}$/,
+    'expected a 6-digit administrative division code (GB/T 2260), e.g. 330106 for 杭州市西湖区',
+  )
 
 export const pitGradeSchema = z.union([z.literal(1), z.literal(2), z.literal(3)], {
   error: 'the pit safety grade is 1, 2 or 3 (GB 50497-2019)',

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
+import { ListenerError } from '../domain/errors.js'
 import { LoginThrottle } from '../domain/login-throttle.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import { admit, type Submission } from './admission.js'
@@ -134,6 +135,7 @@ export class Broker {
     this.server = await this.listen(
       createServer((socket) => this.accept(socket)),
       this.options.port,
+      'MQTT',
     )
     this.options.logger.info({ host: this.options.host, port: this.port }, 'MQTT broker listening')
     const tls = this.options.tls
@@ -146,16 +148,17 @@ export class Broker {
       server.on('tlsClientError', (error) =>
         this.options.logger.debug({ err: error.message }, 'TLS handshake failed'),
       )
-      this.tlsServer = await this.listen(server, tls.port)
+      this.tlsServer = await this.listen(server, tls.port, 'MQTT over TLS')
       this.options.logger.info({ host: this.options.host, port: this.tlsPort }, 'MQTT over TLS listening')
     }
   }
 
-  private async listen(server: Server, port: number): Promise<Server> {
+  private async listen(server: Server, port: number, listener: 'MQTT' | 'MQTT over TLS'): Promise<Server> {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      const failed = (error: Error) => reject(new ListenerError(listener, this.options.host, port, error))
+      server.once('error', failed)
       server.listen(port, this.options.host, () => {
-        server.off('error', reject)
+        server.off('error', failed)
         resolve()
       })
     })

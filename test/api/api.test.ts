@@ -124,7 +124,11 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
 
   it('lets only admins provision (403 for other roles)', async () => {
     for (const who of ['officerS1', 'supervisorS2', 'regulatorAll']) {
-      const response = await call('POST', '/api/sites', tokens[who], { id: 'S9', name: 'x', region: '1' })
+      const response = await call('POST', '/api/sites', tokens[who], {
+        id: 'S9',
+        name: 'x',
+        region: '330106',
+      })
       expect(response.status).toBe(403)
       expect(response.body).toMatchObject({ error: { code: 'FORBIDDEN' } })
     }
@@ -186,7 +190,7 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
     const unknown = await call('POST', '/api/sites', tokens.admin, {
       id: 'S10',
       name: 'x',
-      region: '1',
+      region: '330106',
       colour: 'red',
     })
     expect(unknown.status).toBe(400)
@@ -217,7 +221,7 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
     const big = await call('POST', '/api/sites', tokens.admin, {
       id: 'S11',
       name: 'x'.repeat(2 * 1024 * 1024),
-      region: '1',
+      region: '330106',
     })
     expect(big.status).toBe(413)
     expect(big.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })

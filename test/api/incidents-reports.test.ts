@@ -298,8 +298,8 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
   })
 
   it('reports monitoring per site: devices online, readings received against expected, also for a silent site', async () => {
-    t.provisioning.addSite({ id: 'S5', name: 'Quiet', region: 'X1' })
-    t.provisioning.addSite({ id: 'S6', name: 'Silent', region: 'X1' })
+    t.provisioning.addSite({ id: 'S5', name: 'Quiet', region: '510104' })
+    t.provisioning.addSite({ id: 'S6', name: 'Silent', region: '510104' })
     const secret = t.provisioning.addDevice({ siteId: 'S5', id: 'TC-05', kind: 'crane' }).secret
     t.provisioning.addDevice({ siteId: 'S6', id: 'PIT-06', kind: 'pit' })
     const hourStart = Math.floor(Date.now() / hour) * hour - 3 * hour
@@ -307,7 +307,7 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
     const readings = Array.from({ length: 120 }, (_, i) => ({ ts: hourStart + i * 30_000, loadT: 1 }))
     const crane = await connectDevice(t.mqttUrl, 'TC-05', secret)
     await crane.publishAsync('sites/S5/devices/TC-05/telemetry', JSON.stringify(readings), { qos: 1 })
-    const query = `from=${new Date(hourStart).toISOString()}&to=${new Date(hourStart + 2 * hour).toISOString()}&region=X1`
+    const query = `from=${new Date(hourStart).toISOString()}&to=${new Date(hourStart + 2 * hour).toISOString()}&region=510104`
     const groups = await waitFor(async () => {
       const { body } = await api('GET', `/api/reports/summary?${query}&groupBy=site`, tokens.admin as string)
       const found = body.groups as {

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -52,16 +53,32 @@ describe('siteward CLI (CONTRACT §1)', () => {
     [['launch'], /unknown command "launch"/],
     [['device', 'add', '--site', 'S1', '--id', 'D1'], /--kind is required/],
     [
-      ['site', 'add', '--id', 'S1', '--name', 'x', '--region', 'R', '--pit-grade', 'deep'],
+      ['site', 'add', '--id', 'S1', '--name', 'x', '--region', '330106', '--pit-grade', 'deep'],
       /--pit-grade must be a number/,
     ],
-    [['site', 'add', '--id', 'S1', '--name', 'x', '--region', 'R', '--pit-grade', '4'], /--pit-grade: /],
+    [['site', 'add', '--id', 'S1', '--name', 'x', '--region', '330106', '--pit-grade', '4'], /--pit-grade: /],
     [['site', 'add', '--id', 'S1', '--colour', 'red'], /Unknown option '--colour'/],
     [
       ['token', 'create', '--role', 'officer', '--name', 'x'],
       /--site: officer tokens need at least one site/,
     ],
     [['token', 'create', '--role', 'king', '--name', 'x'], /--role: /],
+    [[], /^siteward: error: no command given$/],
+    [
+      ['site', 'add', '--id', 'S1', '--name', 'x', '--region', 'abc'],
+      /--region: expected a 6-digit administrative division code/,
+    ],
+    [
+      ['site', 'add', '--id', 'S1', '--name', 'x', '--region', '330106', '--pit-depth-m=-3'],
+      /--pit-depth-m: /,
+    ],
+    [['simulate', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['simulate', '--cranes=-3', '--api-url', 'http://127.0.0.1:9', '--admin-token', 'x'],
+      /--cranes: expected a whole number/,
+    ],
+    [['simulate', '--duration', '5y', '--devices-file', 'x.json'], /--duration: expected a duration/],
+    [['simulate', '--api-url', 'nope', '--admin-token', 'x'], /--api-url: expected a URL/],
   ])('fails with one clear line and a non-zero exit for %j', async (args, message) => {
     const result = await siteward([...args], env)
     expect(result.code).toBe(2)
@@ -148,6 +165,49 @@ describe('siteward CLI (CONTRACT §1)', () => {
       rmSync(own.SITEWARD_DATA_DIR, { recursive: true, force: true })
     }
   })
+
+  it('names the API and the cause when simulate cannot reach it, and exits 1', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve)) // nothing listens there now
+    const url = `http://127.0.0.1:${port}`
+    const result = await siteward(['simulate', '--api-url', url, '--admin-token', 'x'], env)
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe(`siteward: error: cannot reach the API at ${url}: ECONNREFUSED`)
+  })
+
+  it.each([
+    ['HTTP', 'SITEWARD_HTTP_PORT'],
+    ['MQTT', 'SITEWARD_MQTT_PORT'],
+  ])(
+    'stops with exit 1 and one line when the %s port is taken, instead of running half',
+    async (listener, variable) => {
+      const holder = createServer()
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+      const port = (holder.address() as AddressInfo).port
+      const own = mkdtempSync(join(tmpdir(), 'siteward-port-'))
+      try {
+        const started = Date.now()
+        const result = await siteward(['serve'], {
+          SITEWARD_DATA_DIR: own,
+          SITEWARD_MQTT_HOST: '127.0.0.1',
+          SITEWARD_HTTP_HOST: '127.0.0.1',
+          SITEWARD_MQTT_PORT: '0',
+          SITEWARD_HTTP_PORT: '0',
+          [variable]: String(port),
+        })
+        expect(result.code).toBe(1)
+        expect(result.stderr.trim()).toBe(
+          `siteward: error: cannot listen for ${listener} on 127.0.0.1:${port}: the port is in use (another Siteward, or another program); set ${variable} to a free port`,
+        )
+        expect(Date.now() - started).toBeLessThan(10_000)
+      } finally {
+        holder.close()
+        rmSync(own, { recursive: true, force: true })
+      }
+    },
+  )
 
   it('stops start-up on invalid configuration, listing every problem as path: message', async () => {
     const result = await siteward(['serve'], {

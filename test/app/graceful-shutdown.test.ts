@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Socket } from 'node:net'
+import { connect as connectTcp, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Provisioning } from '../../src/domain/provisioning.js'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
-import { connectDevice, waitFor } from '../helpers/engine.js'
+import { connackCode, connectDevice, waitFor } from '../helpers/engine.js'
 import { spawnServe, stopServe } from '../helpers/serve.js'
 
 describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () => {
@@ -76,4 +76,50 @@ describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () =>
       await stopServe(second.child)
     }
   }, 40_000)
+
+  it('exits 0 within 10 s while guessers wait for held answers, idle sockets and an alert stream stay open', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'siteward-shutdown-hostile-'))
+    const db = openDatabase(join(own, 'siteward.db'))
+    const provisioning = new Provisioning(new RegistryRepository(db))
+    provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+    provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
+    const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+    db.close()
+    const serve = await spawnServe({ SITEWARD_DATA_DIR: own })
+    let output = ''
+    serve.child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const open: Socket[] = []
+    try {
+      // Wrong secrets and tokens: after the first five, their answers are held for seconds.
+      const guesses = Array.from({ length: 15 }, (_, i) =>
+        connackCode(`mqtt://127.0.0.1:${serve.mqttPort}`, {
+          clientId: 'TC-01',
+          username: 'TC-01',
+          password: `no-${i}`,
+        }),
+      )
+      const tokens = Array.from({ length: 15 }, (_, i) =>
+        fetch(`http://127.0.0.1:${serve.httpPort}/api/sites`, {
+          headers: { authorization: `Bearer guess-${i}` },
+        }).catch(() => undefined),
+      )
+      for (let i = 0; i < 20; i++)
+        open.push(connectTcp(serve.mqttPort, '127.0.0.1').on('error', () => undefined))
+      const stream = fetch(
+        `http://127.0.0.1:${serve.httpPort}/api/alerts/stream?access_token=${token}`,
+      ).catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const started = Date.now()
+      await stopServe(serve.child)
+      expect(serve.child.exitCode).toBe(0)
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(output).not.toContain('still holding handles')
+      void Promise.allSettled([...guesses, ...tokens, stream])
+    } finally {
+      for (const socket of open) socket.destroy()
+      rmSync(own, { recursive: true, force: true })
+    }
+  }, 30_000)
 })

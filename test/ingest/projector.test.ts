@@ -37,7 +37,7 @@ describe('Projector', () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-projector-'))
     db = openDatabase(join(dir, 'siteward.db'))
     const registry = new RegistryRepository(db)
-    registry.upsertSite({ id: 'S1', name: 'S1', region: '1' })
+    registry.upsertSite({ id: 'S1', name: 'S1', region: '330106' })
     registry.createDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }, 'x')
     log = new SegmentLog({
       dir: join(dir, 'wal'),

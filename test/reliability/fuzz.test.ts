@@ -15,6 +15,8 @@ describe('MQTT mutation fuzzing (short run; RELIABILITY.md has the long one)', (
     ])
     expect(result.crashed).toBe(false)
     expect(result.exitCode).toBe(0) // and it still shut down cleanly on SIGTERM afterwards
+    expect(result.stopMs).toBeLessThan(10_000)
+    expect(result.lingering).toEqual([]) // nothing held the process once the engine had stopped
     expect(result.validAcked).toBeGreaterThan(0)
     expect(result.validStored).toBe(result.validAcked) // every acknowledged reading, counted once
     expect(result.validDisconnects).toBe(0)

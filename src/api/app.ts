@@ -7,6 +7,7 @@ import { registerAuth } from './auth.js'
 import { registerConsole } from './console.js'
 import { registerErrorHandling } from './error-handler.js'
 import { registerRateLimits, registerSecurityHeaders } from './guards.js'
+import { completeOpenApi } from './openapi.js'
 import { adminRoutes } from './routes/admin.js'
 import { alertTelemetryRoutes } from './routes/alert-telemetry.js'
 import { alertRoutes } from './routes/alerts.js'
@@ -67,10 +68,17 @@ export async function buildApi(
         version: '1',
         description:
           'Safety alerts for tower cranes and foundation pits. Every /api/ route needs `Authorization: Bearer <token>`.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? (completeOpenApi(
+            documentObject.openapiObject as Parameters<typeof completeOpenApi>[0],
+          ) as typeof documentObject.openapiObject)
+        : documentObject.swaggerObject,
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
@@ -91,5 +99,7 @@ export async function buildApi(
   reportRoutes(app, services)
   ruleRoutes(app, services)
   if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir)
+  await app.ready()
+  app.swagger() // builds the document now: a route without an operationId fails here, not in use
   return app
 }

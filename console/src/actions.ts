@@ -3,6 +3,7 @@
 import { type Alert, ApiError, api, type Me } from './api.js'
 import { field, h } from './dom.js'
 import { t } from './i18n.js'
+import { ruleName } from './names.js'
 
 const mayClose = (me: Me) => me.role === 'supervisor' || me.role === 'admin'
 const mayAct = (me: Me) => me.role !== 'regulator'
@@ -27,7 +28,7 @@ export function alertActions(alert: Alert, me: Me, done: (updated: Alert) => voi
     }
   }
   const note = () => h('input', { type: 'text', name: 'note', maxlength: 2000 })
-  const label = `${alert.deviceId} ${alert.ruleId}`
+  const label = `${alert.deviceId} ${ruleName(alert.ruleId)}`
   switch (alert.state) {
     case 'open': {
       const noteInput = note()

@@ -6,6 +6,7 @@ import { type Alert, type AlertEvent, api, type Me, streamAlerts } from './api.j
 import { lineChart } from './chart.js'
 import { field, h, replace } from './dom.js'
 import { eventName, formatTime, t } from './i18n.js'
+import { actorName, formatMeasure, ruleName, unitOf } from './names.js'
 
 interface AlertTelemetry {
   metric: string | null
@@ -36,7 +37,7 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
   const show = (alert: Alert) => {
     replace(facts, alertFacts(alert, me))
     replace(actions, alertActions(alert, me, show), me.role === 'regulator' ? null : commentForm(alert))
-    loadTimeline().catch((error: unknown) =>
+    loadTimeline(alert).catch((error: unknown) =>
       replace(timeline, h('li', { class: 'problem', role: 'alert' }, `${t('error')}: ${String(error)}`)),
     )
   }
@@ -53,7 +54,7 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
             await api.post(`/api/alerts/${encodeURIComponent(alert.id)}/comments`, { text: text.value })
             text.value = ''
             problem.hidden = true
-            await loadTimeline()
+            await loadTimeline(alert)
           } catch (error) {
             problem.hidden = false
             problem.textContent = `${t('error')}: ${String(error)}`
@@ -65,7 +66,7 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
       problem,
     )
   }
-  const loadTimeline = async () => {
+  const loadTimeline = async (alert: Alert) => {
     const { items } = await api.get<{ items: AlertEvent[] }>(`${path}/events`)
     replace(
       timeline,
@@ -76,8 +77,10 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
           h('time', { datetime: event.at }, formatTime(event.at)),
           ' ',
           h('strong', { 'data-type': event.type }, eventName(event.type)),
-          ` · ${event.actor}`,
-          eventText(event) === '' ? null : h('span', { class: 'hint' }, ` · ${eventText(event)}`),
+          ` · ${actorName(event.actor)}`,
+          eventText(event, alert) === ''
+            ? null
+            : h('span', { class: 'hint' }, ` · ${eventText(event, alert)}`),
         ),
       ),
     )
@@ -103,9 +106,10 @@ export function renderAlertPage({ main, me }: { main: HTMLElement; me: Me }, id:
       return
     }
     replace(chart)
+    const unit = unitOf(alert.ruleId)
     lineChart(
       chart,
-      data.metric ?? '',
+      `${ruleName(alert.ruleId)}${unit === null ? '' : ` (${unit})`}`,
       points.map((p) => Date.parse(p.ts) / 1000),
       [
         {
@@ -206,7 +210,7 @@ function profileFigure(
             class: 'bar',
             style: `width:${(Math.abs(value) / max) * 100}%;background:${over ? '#c62828' : '#1f5fbf'}`,
           }),
-          h('span', { class: 'bar-value' }, `${value} mm`),
+          h('span', { class: 'bar-value' }, formatMeasure(value, 'mm')),
         ),
       )
     }),
@@ -216,14 +220,17 @@ function profileFigure(
 const chartRetryMs = 2_000
 const chartRetries = 60
 
-function eventText(event: AlertEvent): string {
-  const { note, action, text, value, level } = event.data as Record<string, unknown>
+/** What a step says: the note or action, the value with its unit, and where a raised alert's
+ * threshold came from (an override names who set it and when). */
+function eventText(event: AlertEvent, alert: Alert): string {
+  const { note, action, text, value, level, origin } = event.data as Record<string, unknown>
   return [
     action,
     text,
     note,
-    value === undefined ? undefined : `${t('value')} ${value}`,
+    typeof value === 'number' ? `${t('value')} ${formatMeasure(value, unitOf(alert.ruleId))}` : undefined,
     level === undefined ? undefined : `${t('escalationLevel')} ${level}`,
+    event.type === 'raised' && typeof origin === 'string' ? `${t('thresholdFrom')}: ${origin}` : undefined,
   ]
     .filter((part) => part !== undefined && part !== null && part !== '')
     .join(' · ')

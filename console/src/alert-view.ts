@@ -1,10 +1,21 @@
-// How an alert reads everywhere in the console: severity badge in the contract's colours
-// (CONTRACT §4: warning yellow, alarm orange, critical red), state, value against threshold,
+// How an alert reads everywhere in the console: severity badge in its colour (warning yellow,
+// alarm orange, critical red), state, the rule by name, value against threshold with units,
 // escalation level and when it escalates next.
 import { type EscalationPolicy, nextEscalationAt } from '../../src/domain/escalation.js'
 import type { Alert, Me } from './api.js'
 import { h } from './dom.js'
 import { formatTime, type MessageKey, t } from './i18n.js'
+import { ruleName, siteName, unitOf, valueText } from './names.js'
+
+export { valueText }
+
+/** The rule by its name, with what it is about when that is not the rule's own metric (a pit point). */
+export function subjectText(alert: Alert): string {
+  const about = alert.subject === 'telemetry' || /^[a-z]/.test(alert.subject) ? '' : ` · ${alert.subject}`
+  return `${ruleName(alert.ruleId)}${about}`
+}
+
+export { unitOf }
 
 export function severityBadge(severity: Alert['severity']): HTMLElement {
   return h('span', { class: `badge ${severity}` }, t(severity))
@@ -30,11 +41,6 @@ export function escalationText(alert: Alert, me: Me): string {
   return `${level} · ${t('nextEscalation')} ${formatTime(new Date(next).toISOString())}${overdue}`
 }
 
-export function valueText(alert: Alert): string {
-  const value = alert.value ?? alert.peakValue
-  return `${value ?? '—'} / ${alert.threshold ?? '—'}`
-}
-
 export function alertFacts(alert: Alert, me: Me): HTMLElement {
   const row = (key: MessageKey, value: string | HTMLElement) => [h('dt', {}, t(key)), h('dd', {}, value)]
   return h(
@@ -43,9 +49,9 @@ export function alertFacts(alert: Alert, me: Me): HTMLElement {
     row('severity', severityBadge(alert.severity)),
     row('state', t(alert.state)),
     row('condition', t(alert.condition)),
-    row('site', alert.siteId),
+    row('site', siteName(alert.siteId)),
     row('device', alert.deviceId),
-    row('rule', `${alert.ruleId} (${alert.subject})`),
+    row('rule', subjectText(alert)),
     row('value', valueText(alert)),
     row('firstAt', formatTime(alert.firstAt)),
     row('raisedAt', formatTime(alert.raisedAt)),

@@ -2,10 +2,12 @@
 // sites, grouped by site, most severe first, kept current by the alert stream. A new critical
 // alert raises a banner that stays until dismissed, changes the tab title and beeps.
 import { alertActions } from './actions.js'
-import { escalationText, severityBadge, valueText } from './alert-view.js'
+import { escalationText, severityBadge, subjectText, valueText } from './alert-view.js'
 import { type Alert, type AlertEvent, api, type Me, streamAlerts } from './api.js'
 import { h, replace } from './dom.js'
 import { formatTime, t } from './i18n.js'
+import { siteName } from './names.js'
+import { criticalSignal } from './signal.js'
 
 const severityOrder = { critical: 0, alarm: 1, warning: 2 } as const
 const shown = new Set<Alert['severity']>(['critical', 'alarm', 'warning'])
@@ -35,19 +37,26 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
       ),
     ),
   )
-  replace(main, h('h2', {}, t('board')), h('div', { class: 'board-tools' }, filters, status), list)
+  replace(
+    main,
+    h('h2', {}, t('board')),
+    h('div', { class: 'board-tools' }, filters, status, criticalSignal.soundControl()),
+    list,
+  )
 
   const draw = () => {
     const open = [...alerts.values()].filter((alert) => alert.state !== 'closed' && shown.has(alert.severity))
     if (open.length === 0) return replace(list, h('p', { class: 'empty' }, t('noAlerts')))
-    const sites = [...new Set(open.map((alert) => alert.siteId))].sort()
+    const sites = [...new Set(open.map((alert) => alert.siteId))].sort((a, b) =>
+      siteName(a).localeCompare(siteName(b)),
+    )
     replace(
       list,
       sites.map((siteId) =>
         h(
           'section',
-          { class: 'site', 'aria-label': `${t('site')} ${siteId}` },
-          h('h3', {}, h('a', { href: `#/sites/${encodeURIComponent(siteId)}` }, siteId)),
+          { class: 'site', 'aria-label': `${t('site')} ${siteName(siteId)}` },
+          h('h3', {}, h('a', { href: `#/sites/${encodeURIComponent(siteId)}` }, siteName(siteId))),
           open
             .filter((alert) => alert.siteId === siteId)
             .sort(
@@ -76,13 +85,13 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
       {
         class: `alert-card ${alert.severity}`,
         'data-alert-id': alert.id,
-        'aria-label': `${t(alert.severity)} ${alert.deviceId} ${alert.ruleId}`,
+        'aria-label': `${t(alert.severity)} ${alert.deviceId} ${subjectText(alert)}`,
       },
       h(
         'header',
         {},
         severityBadge(alert.severity),
-        h('strong', {}, ` ${alert.deviceId} · ${alert.ruleId}${pointOrCode(alert)}`),
+        h('strong', {}, ` ${alert.deviceId} · ${subjectText(alert)}`),
         h('span', { class: `state ${alert.state}` }, t(alert.state)),
       ),
       h(
@@ -105,7 +114,7 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
     const becameCritical =
       alert.severity === 'critical' &&
       (event.type === 'raised' || event.type === 'severity_raised' || event.type === 're_activated')
-    if (becameCritical) announceCritical(alert)
+    if (becameCritical) criticalSignal.announce(alert)
     draw()
   }
 
@@ -138,50 +147,4 @@ export function renderBoard({ main, me }: { main: HTMLElement; me: Me }): () => 
     stop()
     clearInterval(ticker)
   }
-}
-
-/** The unmistakable signal: a banner that stays until dismissed, the tab title, and a beep. */
-function announceCritical(alert: Alert): void {
-  const banner = document.getElementById('critical-banner') as HTMLElement
-  banner.hidden = false
-  replace(
-    banner,
-    h('strong', {}, `⚠ ${t('newCritical')}: `),
-    h(
-      'a',
-      { class: 'banner-link', href: `#/alerts/${encodeURIComponent(alert.id)}` },
-      `${alert.siteId} · ${alert.deviceId} · ${alert.ruleId} ${valueText(alert)}`,
-    ),
-    h(
-      'button',
-      {
-        type: 'button',
-        onclick: () => {
-          banner.hidden = true
-          document.title = 'Siteward'
-        },
-      },
-      t('dismiss'),
-    ),
-  )
-  document.title = `⚠ ${t('newCritical')} · Siteward`
-  beep()
-}
-
-function beep(): void {
-  try {
-    const audio = new AudioContext()
-    const tone = audio.createOscillator()
-    tone.frequency.value = 880
-    tone.connect(audio.destination)
-    tone.start()
-    tone.stop(audio.currentTime + 0.4)
-  } catch {
-    // no audio device: the banner and title still signal
-  }
-}
-
-/** The pit point (and depth) or device code an alert is about; crane metrics need no repeating. */
-function pointOrCode(alert: Alert): string {
-  return alert.subject === 'telemetry' || /^[a-z]/.test(alert.subject) ? '' : ` · ${alert.subject}`
 }

@@ -2,6 +2,7 @@
 // readers read as the numbers they are.
 import uPlot from 'uplot'
 import { h } from './dom.js'
+import { language } from './i18n.js'
 
 export interface Series {
   readonly label: string
@@ -14,6 +15,22 @@ export interface Series {
 
 const width = (container: HTMLElement) => Math.max(320, Math.min(1100, container.clientWidth || 720))
 
+/**
+ * Time-axis labels in the reader's language and 24-hour China time: "14:05", with the date when
+ * the span passes a day ("12/1 14:05", "12月1日 14:05"). uPlot's own format is 12-hour English.
+ */
+function timeLabels(_chart: uPlot, splits: number[]): string[] {
+  const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0)
+  const format = new Intl.DateTimeFormat(language(), {
+    timeZone: 'Asia/Shanghai',
+    hour12: false,
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(span >= 86_400 ? { month: 'numeric', day: 'numeric' } : {}),
+  })
+  return splits.map((seconds) => format.format(new Date(seconds * 1000)))
+}
+
 /** x in seconds since the epoch; shown in China time. */
 export function lineChart(container: HTMLElement, title: string, x: number[], series: Series[]): void {
   const host = h('div', { class: 'chart', role: 'img', 'aria-label': title })
@@ -25,6 +42,8 @@ export function lineChart(container: HTMLElement, title: string, x: number[], se
       height: 260,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Shanghai'),
       scales: { x: { auto: false, range: timeRange(x) } },
+      // Labels at least 110 px apart: a date and time never run into the next one.
+      axes: [{ values: timeLabels, space: 110 }, {}],
       series: [
         {},
         ...series.map((s) => ({

@@ -2,6 +2,7 @@
 import { api, type Me } from './api.js'
 import { h, replace } from './dom.js'
 import { formatTime, t } from './i18n.js'
+import { siteName } from './names.js'
 
 export interface Site {
   id: string
@@ -54,9 +55,21 @@ export function deviceTable(
         h(
           'tr',
           { 'data-device-id': device.id },
-          h('th', { scope: 'row' }, device.name === null ? device.id : `${device.id} (${device.name})`),
-          h('td', {}, h('a', { href: `#/sites/${encodeURIComponent(device.siteId)}` }, device.siteId)),
-          h('td', {}, device.kind),
+          h(
+            'th',
+            { scope: 'row' },
+            h(
+              'a',
+              { href: `#/devices/${encodeURIComponent(device.id)}` },
+              device.name === null ? device.id : `${device.id} (${device.name})`,
+            ),
+          ),
+          h(
+            'td',
+            {},
+            h('a', { href: `#/sites/${encodeURIComponent(device.siteId)}` }, siteName(device.siteId)),
+          ),
+          h('td', {}, t(device.kind === 'pit' ? 'kindPit' : 'kindCrane')),
           h('td', {}, onlineBadge(device.online)),
           h('td', {}, device.lastSeenAt === null ? t('never') : formatTime(device.lastSeenAt)),
           h('td', {}, device.rejectedCount),

@@ -1,8 +1,9 @@
 // Incident history with the incidents route's filters, paging on, and CSV export of the same set.
-import { severityBadge, valueText } from './alert-view.js'
+import { severityBadge, subjectText, valueText } from './alert-view.js'
 import { type Alert, api, type Me } from './api.js'
 import { field, h, replace } from './dom.js'
 import { formatTime, type MessageKey, t } from './i18n.js'
+import { ruleChoices, siteChoices, siteName } from './names.js'
 
 const choice = (name: string, options: [string, string][]) =>
   h(
@@ -17,9 +18,9 @@ export function renderIncidents({ main }: { main: HTMLElement; me: Me }): void {
   // The incidents route's filters (CONTRACT §5.1, README): one control each.
   const controls = {
     region: h('input', { type: 'text', name: 'region', maxlength: 32 }),
-    siteId: h('input', { type: 'text', name: 'siteId', maxlength: 64 }),
+    siteId: choice('siteId', siteChoices()),
     deviceId: h('input', { type: 'text', name: 'deviceId', maxlength: 64 }),
-    ruleId: h('input', { type: 'text', name: 'ruleId', maxlength: 64 }),
+    ruleId: choice('ruleId', ruleChoices()),
     severity: choice('severity', keyed(['critical', 'alarm', 'warning'])),
     state: choice('state', keyed(['open', 'acknowledged', 'resolved', 'closed'])),
     condition: choice('condition', keyed(['active', 'cleared'])),
@@ -160,9 +161,9 @@ function row(alert: Alert): HTMLElement {
     'tr',
     { 'data-alert-id': alert.id },
     h('td', {}, severityBadge(alert.severity)),
-    h('td', {}, h('a', { href: `#/sites/${encodeURIComponent(alert.siteId)}` }, alert.siteId)),
+    h('td', {}, h('a', { href: `#/sites/${encodeURIComponent(alert.siteId)}` }, siteName(alert.siteId))),
     h('td', {}, alert.deviceId),
-    h('td', {}, h('a', { href: `#/alerts/${encodeURIComponent(alert.id)}` }, alert.ruleId)),
+    h('td', {}, h('a', { href: `#/alerts/${encodeURIComponent(alert.id)}` }, subjectText(alert))),
     h('td', {}, valueText(alert)),
     h('td', {}, `${t(alert.state)} · ${t(alert.condition)}`),
     h('td', {}, formatTime(alert.raisedAt)),

@@ -5,16 +5,20 @@ import './styles.css'
 import { renderAlertPage } from './alert-page.js'
 import { ApiError, api, type Me, session } from './api.js'
 import { renderBoard } from './board.js'
+import { renderDevicePage } from './device-page.js'
 import { renderDevices } from './devices.js'
 import { field, h, replace } from './dom.js'
 import { language, type MessageKey, setLanguage, t } from './i18n.js'
 import { renderIncidents } from './incidents.js'
+import { loadNames, roleName } from './names.js'
 import { renderReports } from './reports.js'
+import { criticalSignal } from './signal.js'
 import { renderSite } from './site.js'
 
 const main = document.getElementById('main') as HTMLElement
 const top = document.getElementById('top') as HTMLElement
 let me: Me | null = null
+let namesLoaded = false
 /** Pages stop their streams and timers when the reader leaves them. */
 let leavePage: () => void = () => {}
 
@@ -33,12 +37,14 @@ const pagesOf = (role: Me['role']): [string, MessageKey][] =>
       ]
 
 function renderHeader(): void {
+  // The accessible name starts with the visible text (WCAG 2.5.3), then says what it does.
   const languageButton = h(
     'button',
     {
       type: 'button',
       class: 'link',
-      'aria-label': t('languageLabel'),
+      lang: language() === 'en' ? 'zh-CN' : 'en',
+      'aria-label': `${t('language')} · ${t('languageLabel')}`,
       onclick: () => {
         setLanguage(language() === 'en' ? 'zh-CN' : 'en')
         void route()
@@ -70,7 +76,7 @@ function renderHeader(): void {
       : h(
           'span',
           { class: 'user' },
-          `${t('signedInAs')}: ${me.name} (${me.role})`,
+          `${t('signedInAs')}: ${me.name} (${roleName(me.role)})`,
           h(
             'button',
             {
@@ -79,6 +85,7 @@ function renderHeader(): void {
               onclick: () => {
                 session.signOut()
                 me = null
+                namesLoaded = false
                 location.hash = '#/signin'
                 void route()
               },
@@ -133,7 +140,17 @@ async function route(): Promise<void> {
       session.signOut()
     }
   }
+  if (me !== null && !namesLoaded) {
+    // Rule and site names; without them the console shows ids, so a failure is not fatal.
+    await loadNames().then(
+      () => {
+        namesLoaded = true
+      },
+      () => undefined,
+    )
+  }
   renderHeader()
+  criticalSignal.refresh()
   if (me === null) return renderSignIn()
   const [, page = '', id = ''] = location.hash.split('/')
   const home = me.role === 'regulator' ? 'incidents' : 'board'
@@ -155,7 +172,8 @@ async function route(): Promise<void> {
       renderSite(target, decodeURIComponent(id))
       break
     case 'devices':
-      renderDevices(target)
+      if (id === '') renderDevices(target)
+      else renderDevicePage(target, decodeURIComponent(id))
       break
     default:
       location.hash = `#/${home}`
@@ -166,6 +184,7 @@ async function route(): Promise<void> {
 window.addEventListener('hashchange', () => void route())
 window.addEventListener('siteward:signed-out', () => {
   me = null
+  namesLoaded = false
   void route()
 })
 void route()

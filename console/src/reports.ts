@@ -4,6 +4,7 @@ import { type Alert, api, type Me } from './api.js'
 import { barChart } from './chart.js'
 import { field, h, replace } from './dom.js'
 import { formatDuration, t } from './i18n.js'
+import { ruleName, siteName } from './names.js'
 
 interface Group {
   key: string
@@ -131,7 +132,9 @@ function table(groups: Group[], kind: 'site' | 'rule', monitoring: boolean): HTM
           h(
             'th',
             { scope: 'row' },
-            kind === 'site' ? h('a', { href: `#/sites/${encodeURIComponent(g.key)}` }, g.key) : g.key,
+            kind === 'site'
+              ? h('a', { href: `#/sites/${encodeURIComponent(g.key)}` }, siteName(g.key))
+              : ruleName(g.key),
           ),
           [g.raised, g.open, percent(g.acknowledgeRate), percent(g.closeRate), g.overdue, g.escalated].map(
             (v) => h('td', {}, v),

@@ -3,7 +3,8 @@
 import { api, type Me } from './api.js'
 import { type Device, deviceTable, type Site } from './devices.js'
 import { h, replace } from './dom.js'
-import { t } from './i18n.js'
+import { formatTime, t } from './i18n.js'
+import { actorName, formatMeasure, ruleName, siteName, unitOf } from './names.js'
 
 interface SiteIssue {
   code: string
@@ -30,7 +31,7 @@ function issueItem(issue: SiteIssue): HTMLElement {
   const text = known
     ? t(issue.code as (typeof issueCodes)[number])
         .replace('{point}', issue.pointCode ?? '')
-        .replace('{rule}', issue.ruleId ?? '')
+        .replace('{rule}', issue.ruleId === undefined ? '' : ruleName(issue.ruleId))
         .replace('{device}', issue.deviceId ?? '')
     : issue.message
   return h('li', { 'data-code': issue.code }, text, known ? h('div', { class: 'hint' }, issue.message) : null)
@@ -43,18 +44,96 @@ interface Group {
   monitoring: { completeness: number | null; onlineNow: number; devices: number } | null
 }
 
+interface Override {
+  ruleId: string
+  deviceId: string | null
+  settings: { levels?: Record<string, number | null>; minSamples?: number; enabled?: boolean }
+  defaults: { pointCode: string | null; levels: Record<string, number> | null }[]
+  laxer: string[]
+  updatedAt: string
+  updatedBy: string
+}
+
+const severities = ['warning', 'alarm', 'critical'] as const
+
+/** "预警 95 %, 报警 —": levels in the reader's words and the rule's unit. */
+function levelsText(levels: Record<string, number | null> | null | undefined, ruleId: string): string {
+  if (levels === null || levels === undefined) return '—'
+  return severities
+    .filter((severity) => severity in levels)
+    .map(
+      (severity) =>
+        `${t(severity)} ${levels[severity] === null ? '—' : formatMeasure(levels[severity], unitOf(ruleId))}`,
+    )
+    .join(', ')
+}
+
+/** Every override of the site's thresholds, who set it, and how it loosens the rule (issue 13). */
+function overridesSection(overrides: Override[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'overrides', 'aria-label': t('overrides') },
+    h('h3', {}, t('overrides')),
+    h('p', { class: 'hint' }, t('overridesHint')),
+    overrides.length === 0
+      ? h('p', { class: 'empty' }, t('noOverrides'))
+      : h(
+          'table',
+          { class: 'overrides' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              [t('rule'), t('device'), t('value'), t('ruleDefault'), t('laxer'), t('setBy')].map((label) =>
+                h('th', { scope: 'col' }, label),
+              ),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            overrides.map((override) =>
+              h(
+                'tr',
+                { 'data-rule-id': override.ruleId, class: override.laxer.length > 0 ? 'laxer' : undefined },
+                h('th', { scope: 'row' }, ruleName(override.ruleId)),
+                h('td', {}, override.deviceId ?? t('site')),
+                h(
+                  'td',
+                  {},
+                  override.settings.enabled === false
+                    ? t('disabled')
+                    : levelsText(override.settings.levels, override.ruleId),
+                ),
+                h('td', {}, levelsText(override.defaults[0]?.levels, override.ruleId)),
+                h(
+                  'td',
+                  {},
+                  override.laxer.length === 0 ? t('stricterOnly') : `⚠ ${override.laxer.join('; ')}`,
+                ),
+                h('td', {}, `${actorName(override.updatedBy)} · ${formatTime(override.updatedAt)}`),
+              ),
+            ),
+          ),
+        ),
+  )
+}
+
 export function renderSite({ main }: { main: HTMLElement; me: Me }, siteId: string): void {
   const body = h('div', {}, t('loading'))
-  replace(main, h('h2', {}, `${t('site')} ${siteId}`), body)
+  replace(main, h('h2', {}, `${t('site')} ${siteName(siteId)}`), body)
   const to = new Date()
   const range = `from=${new Date(to.getTime() - 86_400_000).toISOString()}&to=${to.toISOString()}`
   const id = encodeURIComponent(siteId)
   void (async () => {
-    const [site, devices, perDevice, perSite] = await Promise.all([
+    const [site, devices, perDevice, perSite, overrides] = await Promise.all([
       api.get<SiteWithIssues>(`/api/sites/${id}`),
       api.get<{ items: Device[] }>(`/api/sites/${id}/devices`),
       api.get<{ groups: Group[] }>(`/api/reports/summary?${range}&groupBy=device&siteId=${id}`),
       api.get<{ groups: Group[] }>(`/api/reports/summary?${range}&groupBy=site&siteId=${id}`),
+      api.get<{ items: Override[] }>(`/api/overrides?siteId=${id}`),
     ])
     const completeness = (ratio: number | null | undefined) =>
       ratio === null || ratio === undefined ? '—' : `${Math.round(ratio * 100)} %`
@@ -88,6 +167,7 @@ export function renderSite({ main }: { main: HTMLElement; me: Me }, siteId: stri
             h('h3', {}, t('configIssues')),
             h('ul', {}, site.issues.map(issueItem)),
           ),
+      overridesSection(overrides.items),
       deviceTable(devices.items, {
         head: `${t('completeness')} (24 h)`,
         cell: (device) =>

@@ -115,6 +115,8 @@ export interface ApiServices {
   /** What the summary report's data completeness is measured with. */
   readonly monitoring: {
     readingsPerDevice(from: number, to: number): ReadonlyMap<string, number>
+    /** When each device's first reading was (hour start): its backfill from before it was registered. */
+    firstReadingAt(): ReadonlyMap<string, number>
     /** Each kind's reporting interval, from its data-gap rule. */
     expectedIntervalMs(device: { readonly id: string; readonly kind: 'crane' | 'pit' }): number
   }

@@ -71,6 +71,7 @@ export function apiServicesOf(parts: {
     escalation: parts.escalation,
     monitoring: {
       readingsPerDevice: (from, to) => parts.projection.readingsPerDevice(from, to),
+      firstReadingAt: () => parts.projection.firstReadingAt(),
       expectedIntervalMs: (device) =>
         settings.deviceSettings(device.id)?.expectedIntervalMs ?? parts.expectedIntervalMs[device.kind],
     },

@@ -148,17 +148,36 @@ export function dayOf(ms: number, utcOffsetMinutes: number): string {
   return new Date(ms + utcOffsetMinutes * 60_000).toISOString().slice(0, 10)
 }
 
-/** Monitoring figures of a set of devices over a period. */
+/**
+ * Monitoring figures of a set of devices over a period. A device is expected to report only from
+ * when it was created (or, if earlier, from its first reading: a backfill from before it was
+ * registered): a crane added an hour ago is not missing the 23 hours before it existed.
+ */
 export function deviceFigures(
-  devices: readonly { readonly id: string; readonly kind: 'crane' | 'pit'; readonly online: boolean }[],
+  devices: readonly {
+    readonly id: string
+    readonly kind: 'crane' | 'pit'
+    readonly online: boolean
+    readonly createdAt: string
+  }[],
   received: ReadonlyMap<string, number>,
   /** A device's reporting interval: its own setting, or its kind's (a daily survey is not 15 min). */
   expectedIntervalMs: (device: { readonly id: string; readonly kind: 'crane' | 'pit' }) => number,
-  periodMs: number,
+  period: { readonly from: number; readonly to: number },
+  firstReadingAt: ReadonlyMap<string, number> = new Map(),
 ): DeviceFigures {
   const onlineNow = devices.filter((d) => d.online).length
   const readingsReceived = devices.reduce((sum, d) => sum + (received.get(d.id) ?? 0), 0)
-  const readingsExpected = devices.reduce((sum, d) => sum + Math.floor(periodMs / expectedIntervalMs(d)), 0)
+  const expectedOf = (d: (typeof devices)[number]) => {
+    const created = Date.parse(d.createdAt) || period.from
+    // Readings are counted per hour: only a first hour before the creation's is a real backfill.
+    const first = firstReadingAt.get(d.id)
+    const backfilled = first !== undefined && first < Math.floor(created / 3_600_000) * 3_600_000
+    const since = Math.max(period.from, backfilled ? first : created)
+    // An interval begun is one reading expected (a daily survey registered this morning owes one).
+    return Math.max(0, Math.ceil((period.to - since) / expectedIntervalMs(d)))
+  }
+  const readingsExpected = devices.reduce((sum, d) => sum + expectedOf(d), 0)
   return {
     devices: devices.length,
     onlineNow,

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { MqttClient } from 'mqtt'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -13,6 +14,18 @@ import { chromiumPath } from '../helpers/global-console.js'
 const skipReason = inject('browserSkipReason')
 if (skipReason !== '') console.warn(`[siteward tests] skipping the console browser suite: ${skipReason}`)
 const artifacts = '.test-artifacts/console'
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's serious and critical findings on the page as it is now: rule id and where. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource })
+  const violations = (await page.evaluate(
+    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
+  )) as string[]
+  return violations
+}
 
 describe.skipIf(skipReason !== '')('web console in Chromium', () => {
   let t: TestEngine
@@ -33,6 +46,8 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     const context = await browser.newContext({
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
+      // Lets the test inject axe-core; the console itself runs under its strict policy.
+      bypassCSP: true,
     })
     const page = await context.newPage()
     const problems: string[] = []
@@ -109,7 +124,14 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(await page.title()).toContain('新的危险告警')
     expect(await card.textContent()).toMatch(/TC-01.*待确认/)
     expect(await card.textContent()).toContain('下次升级')
+    // The rule by its name and the value with its unit, the site by its name: no internals.
+    expect(await card.textContent()).toContain('力矩超限')
+    expect(await card.textContent()).toContain('120 % / 110 %')
+    expect(await card.textContent()).not.toContain('crane.moment')
+    expect(await page.locator('section.site h3').first().textContent()).toBe('杭州一号工地')
+    expect(await page.locator('header .user').textContent()).toContain('监理')
     await page.screenshot({ path: `${artifacts}/board-critical.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
 
     await card.getByLabel('说明（可选）').fill('塔吊已停止作业')
     await card.getByRole('button', { name: '确认' }).click()
@@ -142,14 +164,17 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     await page.goto(`${t.httpUrl}/#/alerts/${alert.id}`)
     await page.locator('.timeline li').nth(4).waitFor()
     const timeline = await page.locator('.timeline').textContent()
-    for (const step of ['触发', '确认', '塔吊已停止作业', '处置', '卸载部分吊重', '恢复正常', '关闭'])
+    for (const step of ['触发', '确认', '塔吊已停止作业', '处置', '卸载部分吊重', '恢复正常', '关闭', '系统'])
       expect(timeline).toContain(step)
+    expect(timeline).toContain('阈值来源: rule default')
+    expect(await page.locator('.facts').textContent()).toContain('杭州一号工地')
     const types = await page
       .locator('.timeline strong')
       .evaluateAll((els) => els.map((el) => el.getAttribute('data-type')))
     expect(types).toEqual(['raised', 'acknowledged', 'resolved', 'cleared', 'closed'])
     await page.locator('.chart canvas').waitFor()
     await page.screenshot({ path: `${artifacts}/alert-detail.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
     expect(problemsOf(page)).toEqual([])
     await context.close()
   })
@@ -160,7 +185,7 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     const row = page.locator('table.incidents tbody tr')
     await row.first().waitFor()
     expect(await row.count()).toBe(1)
-    expect(await row.first().textContent()).toMatch(/危险.*S1.*TC-01.*已关闭/)
+    expect(await row.first().textContent()).toMatch(/危险.*杭州一号工地.*TC-01.*力矩超限.*已关闭/)
     await page.getByLabel('等级').selectOption('warning')
     await page.getByRole('button', { name: '查询' }).click()
     await expect.poll(() => row.count()).toBe(0)
@@ -168,6 +193,7 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     await page.getByRole('button', { name: '查询' }).click()
     await expect.poll(() => row.count()).toBe(1)
     await page.screenshot({ path: `${artifacts}/incidents.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: '导出 CSV' }).click(),
@@ -186,11 +212,13 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(await perDay.locator('.bar-row').last().textContent()).toMatch(/危险 1.*报警 0.*预警 0/)
     expect(await page.locator('figure.bars').nth(1).textContent()).toContain('已确认 1')
     await page.screenshot({ path: `${artifacts}/reports.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
 
-    await page.getByRole('link', { name: 'S1' }).first().click()
+    await page.getByRole('link', { name: '杭州一号工地' }).first().click()
     await page.locator('table.devices tr[data-device-id="TC-01"]').waitFor()
     expect(await page.locator('table.devices tr[data-device-id="TC-01"]').textContent()).toContain('在线')
     await page.screenshot({ path: `${artifacts}/site.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
     expect(problemsOf(page)).toEqual([])
     await context.close()
   })
@@ -207,6 +235,7 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(await page.locator('table.devices').textContent()).not.toContain('TC-01')
     expect(await page.locator('table.devices tr[data-device-id="TC-02"]').textContent()).toContain('never')
     await page.screenshot({ path: `${artifacts}/devices-en.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
     // Every form control has a label a screen reader can read.
     // (A string runs in the page: the tests are compiled without the DOM's types.)
     const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
@@ -265,8 +294,91 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(codes).toEqual(expect.arrayContaining(['PIT_DEPTH_MISSING', 'POINT_VALUE_MISSING']))
     expect(await issues.first().textContent()).toContain('没有设计开挖深度')
     await page.screenshot({ path: `${artifacts}/site-issues.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
     expect(problemsOf(page)).toEqual([])
     await context.close()
     await pit.endAsync()
+  })
+
+  it('says when sound is off on a display reloaded without a click, and turns it on; the banner follows the language', async () => {
+    t.provisioning.addSite({ id: 'S4', name: '滨江四号工地', region: '330108' })
+    const secret = t.addDevice('S4', 'TC-04', 'crane')
+    const token = t.token('supervisor', { sites: ['S4'] })
+    // A wall display opened with its token already in the session: nobody has touched the page.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })
+    await context.addInitScript(`sessionStorage.setItem('siteward.token', ${JSON.stringify(token)})`)
+    // Headless Chromium plays sound without a gesture whatever its flags say; a desktop browser
+    // does not. Model the desktop's policy: audio starts suspended until the page has been used.
+    await context.addInitScript(`{
+      let used = false
+      for (const type of ['pointerdown', 'keydown']) addEventListener(type, () => { used = true }, true)
+      const Real = window.AudioContext
+      window.AudioContext = class extends Real {
+        #allowed = false
+        get state() { return this.#allowed ? super.state : 'suspended' }
+        resume() {
+          if (!used) return Promise.resolve()
+          this.#allowed = true
+          setTimeout(() => this.onstatechange?.(new Event('statechange')))
+          return super.resume()
+        }
+      }
+    }`)
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('pageerror', (error) => problems.push(error.message))
+    await page.goto(`${t.httpUrl}/#/board`)
+    await page.getByText('● 实时').waitFor()
+    const sound = page.locator('.sound-state')
+    await expect.poll(() => sound.textContent()).toContain('声音提醒未开启')
+
+    const crane4 = await connectDevice(t.mqttUrl, 'TC-04', secret)
+    await crane4.publishAsync(
+      'sites/S4/devices/TC-04/telemetry',
+      JSON.stringify({ ts: Date.now(), windMps: 25.4, mode: 'work' }),
+      { qos: 1 },
+    )
+    const banner = page.locator('#critical-banner')
+    await expect.poll(() => banner.isVisible()).toBe(true)
+    expect(await banner.textContent()).toContain('声音提醒未开启') // muted, and saying so
+    expect(await banner.textContent()).toContain('25.4 m/s')
+    await page.getByRole('button', { name: /声音提醒未开启/ }).click()
+    await expect.poll(() => sound.textContent()).toContain('声音提醒已开启')
+
+    await page.getByRole('button', { name: '切换语言' }).click()
+    await expect.poll(() => banner.textContent()).toContain('New critical alert')
+    expect(await page.title()).toContain('New critical alert')
+    expect(await page.locator('.alert-card').first().textContent()).toContain('Storm wind')
+    await page.screenshot({ path: `${artifacts}/board-en-critical.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
+
+    // A device sending garbage: the device page shows what was refused and why.
+    await crane4.publishAsync('sites/S4/devices/TC-04/telemetry', '{"ts": "yesterday", "loadT": "heavy"}', {
+      qos: 1,
+    })
+    await crane4.endAsync()
+    await page.goto(`${t.httpUrl}/#/devices/TC-04`)
+    const refused = page.locator('table.rejected tbody tr')
+    await refused.first().waitFor()
+    expect(await refused.first().textContent()).toContain('loadT: expected number, got string')
+    await page.screenshot({ path: `${artifacts}/device-refused-en.png`, fullPage: true })
+    expect(await seriousViolations(page)).toEqual([])
+
+    // An override on the site, set by an admin within the rule's bounds: on the site page, marked.
+    const admin = t.token('admin')
+    const set = await fetch(`${t.httpUrl}/api/sites/S4/rules/crane.moment`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ levels: { warning: 95 } }),
+    })
+    expect(set.status).toBe(200)
+    await page.goto(`${t.httpUrl}/#/sites/S4`)
+    const override = page.locator('table.overrides tr.laxer')
+    await override.waitFor()
+    expect(await override.textContent()).toContain('Moment over rated')
+    expect(await override.textContent()).toContain('warning 95, laxer than 90')
+    expect(await seriousViolations(page)).toEqual([])
+    expect(problems).toEqual([])
+    await context.close()
   })
 })

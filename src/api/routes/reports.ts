@@ -87,8 +87,15 @@ function monitoringOf(
         (narrow.siteId === undefined || site.id === narrow.siteId),
     )
   const received = services.monitoring.readingsPerDevice(from, to)
+  const firstReadings = services.monitoring.firstReadingAt()
   const figures = (devices: Device[]) =>
-    deviceFigures(devices, received, (device) => services.monitoring.expectedIntervalMs(device), to - from)
+    deviceFigures(
+      devices,
+      received,
+      (device) => services.monitoring.expectedIntervalMs(device),
+      { from, to },
+      firstReadings,
+    )
   const result = new Map<string, DeviceFigures>()
   for (const site of sites) {
     const devices = services.registry

@@ -197,6 +197,14 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.device_id, row.readings]))
   }
 
+  /** The start of the first hour each device has readings for (its backfill included). */
+  firstReadingAt(): Map<string, number> {
+    const rows = this.db
+      .prepare('SELECT device_id, min(hour) AS hour FROM device_hours GROUP BY device_id')
+      .all() as { device_id: string; hour: number }[]
+    return new Map(rows.map((row) => [row.device_id, row.hour * 3_600_000]))
+  }
+
   /** The newest telemetry `ts` of every device heard from (where late data begins). */
   latestTimestamps(): Map<string, number> {
     const rows = this.db

@@ -19,7 +19,7 @@ const width = (container: HTMLElement) => Math.max(320, Math.min(1100, container
  * Time-axis labels in the reader's language and 24-hour China time: "14:05", with the date when
  * the span passes a day ("12/1 14:05", "12月1日 14:05"). uPlot's own format is 12-hour English.
  */
-function timeLabels(_chart: uPlot, splits: number[]): string[] {
+function timeLabels(_chart: uPlot | null, splits: number[]): string[] {
   const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0)
   const format = new Intl.DateTimeFormat(language(), {
     timeZone: 'Asia/Shanghai',
@@ -33,7 +33,9 @@ function timeLabels(_chart: uPlot, splits: number[]): string[] {
 
 /** x in seconds since the epoch; shown in China time. */
 export function lineChart(container: HTMLElement, title: string, x: number[], series: Series[]): void {
-  const host = h('div', { class: 'chart', role: 'img', 'aria-label': title })
+  // The picture's name says what it shows and when, in the labels' own format.
+  const span = x.length === 0 ? [] : timeLabels(null, [Math.min(...x), Math.max(...x)])
+  const host = h('div', { class: 'chart', role: 'img', 'aria-label': `${title}, ${span.join('–')}` })
   container.append(host)
   new uPlot(
     {

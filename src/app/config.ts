@@ -73,7 +73,7 @@ const environmentSchema = z.object({
   SITEWARD_WAL_COMMIT_MS: z.coerce.number().int().min(0).max(100).default(2),
   SITEWARD_MQTT_CONNECT_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   SITEWARD_MQTT_MAX_UNAUTHENTICATED: positiveInt.default(1_000),
-  SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS: positiveInt.default(32),
+  SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS: positiveInt.default(256),
   SITEWARD_HTTP_RATE_LIMIT: positiveInt.default(600),
   SITEWARD_TRUST_PROXY: optionalText.pipe(trustProxy),
   SITEWARD_TLS_CERT_FILE: optionalText,

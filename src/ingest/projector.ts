@@ -189,7 +189,6 @@ function project(
       }
     }
     change.online = !reportsOffline(record)
-    change.deliveries = state.deliveriesOf(record.deviceId)
     if (record.rejects.length > 0) {
       const letter = deadLetterOf(record)
       if (budget.take(record.deviceId, record.receivedAt)) deadLetters.push(letter)
@@ -199,6 +198,8 @@ function project(
     }
     if (withReadings) readings.push(...readingsOf(record))
   }
+  // What admission remembers of each device, once per batch (not per record: it is 256 entries).
+  for (const change of devices.values()) change.deliveries = state.deliveriesOf(change.deviceId)
   return {
     changes: {
       devices: [...devices.values()],

@@ -5,8 +5,8 @@ describe('configuration from the environment (CONTRACT §1.1)', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({})
     expect(config).toMatchObject({
-      mqtt: { host: '0.0.0.0', port: 1883 },
-      http: { host: '0.0.0.0', port: 8080 },
+      mqtt: { host: '0.0.0.0', port: 1883, maxUnauthenticated: 1_000, maxUnauthenticatedPerAddress: 256 },
+      http: { host: '0.0.0.0', port: 8080, trustProxy: false },
       influx: null,
       logLevel: 'info',
       telemetryRetentionDays: 90,

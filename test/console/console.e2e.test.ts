@@ -173,6 +173,10 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
       .evaluateAll((els) => els.map((el) => el.getAttribute('data-type')))
     expect(types).toEqual(['raised', 'acknowledged', 'resolved', 'cleared', 'closed'])
     await page.locator('.chart canvas').waitFor()
+    // The time axis in 24-hour China time, the rule by name and unit: "力矩超限 (%), 15:20–15:22".
+    expect(await page.locator('.chart').getAttribute('aria-label')).toMatch(
+      /^力矩超限 \(%\), \d\d:\d\d–\d\d:\d\d$/,
+    )
     await page.screenshot({ path: `${artifacts}/alert-detail.png`, fullPage: true })
     expect(await seriousViolations(page)).toEqual([])
     expect(problemsOf(page)).toEqual([])

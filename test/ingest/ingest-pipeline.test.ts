@@ -28,6 +28,23 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     await t?.stop()
   })
 
+  /** How many records of the device with an object at `ts` an independent reader of the log files finds. */
+  const loggedOnDisk = (deviceId: string, ts: number) => {
+    const reader = new SegmentLog({
+      dir: join(t.dataDir, 'wal'),
+      segmentBytes: 64 * 1024 * 1024,
+      lingerMs: 0,
+      logger: memoryLogger().logger,
+    })
+    reader.start()
+    return reader
+      .readFrom(0, 100_000)
+      .records.filter(
+        ({ record: r }) =>
+          r.type === 'message' && r.deviceId === deviceId && r.items.some((i) => i.ts === ts),
+      ).length
+  }
+
   it("accepts a QoS 1 publish from Debian's mosquitto_pub, a third-party client", async () => {
     const ts = Date.now()
     await run('mosquitto_pub', [
@@ -74,37 +91,9 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       qos: 1,
     })
     // An independent reader of the log files (as after a crash) finds it.
-    const reader = new SegmentLog({
-      dir: join(t.dataDir, 'wal'),
-      segmentBytes: 64 * 1024 * 1024,
-      lingerMs: 0,
-      logger: memoryLogger().logger,
-    })
-    reader.start()
-    const records = reader.readFrom(0, 100_000).records.map((r) => r.record)
-    expect(
-      records.some(
-        (r) => r.type === 'message' && r.deviceId === 'TC-01' && r.items.some((item) => item.ts === ts),
-      ),
-    ).toBe(true)
+    expect(loggedOnDisk('TC-01', ts)).toBe(1)
     await client.endAsync()
   })
-
-  const loggedOnDisk = (deviceId: string, ts: number) => {
-    const reader = new SegmentLog({
-      dir: join(t.dataDir, 'wal'),
-      segmentBytes: 64 * 1024 * 1024,
-      lingerMs: 0,
-      logger: memoryLogger().logger,
-    })
-    reader.start()
-    return reader
-      .readFrom(0, 100_000)
-      .records.filter(
-        ({ record: r }) =>
-          r.type === 'message' && r.deviceId === deviceId && r.items.some((i) => i.ts === ts),
-      ).length
-  }
 
   it('QoS 2, taken as at least once: a PUBREC means the message is in the log on disk; a resend is a duplicate by seq', async () => {
     const ts = Date.now()

@@ -263,16 +263,32 @@ export class SettingsService {
     return { overrides, changes: this.repository.changes(siteIds, 200) }
   }
 
-  /** The rule's limits for the scope as they would be without any override. */
+  /**
+   * The rule's limits as they would be without any override, everywhere the override reaches: the
+   * site's own (the table's row for its grade), each configured pit point, and each device it
+   * covers (a crane's own height or radius limit), so a site-wide override cannot loosen a limit
+   * that only a device's settings define.
+   */
   private defaultsOf(siteId: string, rule: Rule, deviceId: string | undefined) {
-    const device = deviceId === undefined ? undefined : this.registry.getDevice(deviceId)
-    return effectiveRules([rule], {
-      deviceSettings: device === undefined ? undefined : this.deviceSettings(device.id),
-      pitContext: (pointCode) => this.pitContext(siteId, pointCode),
-      points: [...this.points.values()]
-        .filter((point) => point.siteId === siteId)
-        .map((point) => ({ pointCode: point.pointCode, item: point.item })),
-    })
+    const pitContext = (pointCode: string) => this.pitContext(siteId, pointCode)
+    const points = [...this.points.values()]
+      .filter((point) => point.siteId === siteId)
+      .map((point) => ({ pointCode: point.pointCode, item: point.item }))
+    const devices =
+      deviceId === undefined
+        ? this.registry.listDevices(siteId)
+        : [this.registry.getDevice(deviceId)].filter((device) => device !== undefined)
+    return [
+      ...effectiveRules([rule], { pitContext }),
+      ...(points.length === 0 ? [] : effectiveRules([rule], { pitContext, points })),
+      ...devices.flatMap((device) =>
+        effectiveRules([rule], {
+          deviceKind: device.kind,
+          deviceSettings: this.deviceSettings(device.id),
+          pitContext,
+        }),
+      ),
+    ]
   }
 
   putPoint(

@@ -55,6 +55,24 @@ describe('overrides within the catalogue bounds, visible to regulators', () => {
     expect(slower.body.error?.message).toMatch(/minSamples may be at most 1/)
   })
 
+  it("refuses a site-wide override that would loosen a crane's own limit", async () => {
+    const set = await api('PUT', '/api/devices/TC-01/settings', tokens.supervisor, { hookHeightMaxM: 50 })
+    expect(set.status).toBe(200)
+    // The site's table knows no height limit; TC-01's own setting does, and the catalogue gives
+    // the rule no bounds: nobody may loosen it, neither site-wide nor for the crane.
+    const lax = await put('supervisor', 'crane.hook_height', { levels: { alarm: 500 } })
+    expect(lax.status).toBe(400)
+    expect(lax.body.error?.message).toMatch(/alarm may not be laxer than 50/)
+    const forCrane = await put('supervisor', 'crane.hook_height', {
+      deviceId: 'TC-01',
+      levels: { alarm: 500 },
+    })
+    expect(forCrane.status).toBe(400)
+    const stricter = await put('supervisor', 'crane.hook_height', { levels: { alarm: 45 } })
+    expect(stricter.body.error?.message).toBeUndefined()
+    expect(stricter.status).toBe(200)
+  })
+
   it("lets an admin loosen only within the catalogue's bounds, and anyone tighten", async () => {
     expect((await put('admin', 'crane.moment', { levels: { alarm: 150 } })).status).toBe(400)
     expect((await put('admin', 'crane.moment', { levels: { warning: 96 } })).body.error?.message).toMatch(
@@ -80,7 +98,10 @@ describe('overrides within the catalogue bounds, visible to regulators', () => {
       'rule:device.unknown_alarm',
       'rule:crane.load',
       'rule:crane.moment',
+      'rule:crane.hook_height',
+      'device-settings',
     ])
+    expect(changes.find((change) => change.subject === 'device-settings')?.by).toMatch(/^supervisor-/)
     const elsewhere = await api('GET', '/api/overrides', tokens.otherRegulator)
     expect(elsewhere.body.items).toEqual([])
     expect((await api('GET', '/api/overrides?siteId=S1', tokens.otherRegulator)).status).toBe(404)

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 /**
- * ARCHITECTURE.md §2: domain imports nothing of the project; rules import domain only; ingest,
+ * docs/architecture.md: domain imports nothing of the project; rules import domain only; ingest,
  * alerts, storage and api import domain (and themselves), never each other; only app crosses.
  */
 const allowed: Record<string, readonly string[]> = {
@@ -25,7 +25,7 @@ function sourceFiles(dir: string): string[] {
   })
 }
 
-describe('import rules (ARCHITECTURE.md §2)', () => {
+describe('import rules (docs/architecture.md)', () => {
   const root = join(import.meta.dirname, '..', 'src')
   const files = sourceFiles(root)
 

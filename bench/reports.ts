@@ -4,12 +4,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Provisioning } from '../src/domain/provisioning.js'
-import type { Principal } from '../src/domain/registry.js'
-import type { Severity } from '../src/domain/rules.js'
-import { AlertRepository } from '../src/storage/sqlite/alert-repository.js'
-import { openDatabase } from '../src/storage/sqlite/database.js'
-import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
+import { Provisioning } from '../domain/provisioning.js'
+import type { Principal } from '../domain/registry.js'
+import type { Severity } from '../domain/rules.js'
+import { AlertRepository } from '../storage/sqlite/alert-repository.js'
+import { openDatabase } from '../storage/sqlite/database.js'
+import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import { spawnServe, stopServe } from '../test/helpers/serve.js'
 
 export interface QueryTiming {

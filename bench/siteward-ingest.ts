@@ -3,13 +3,13 @@
 // write-ahead log's fsync) with nothing reading the log: no projector, rules, alerts or InfluxDB.
 // Usage: node --import tsx bench/siteward-ingest.ts DATA_DIR (devices provisioned there first).
 import { join } from 'node:path'
-import { createLogger } from '../src/app/logger.js'
-import { Broker, type IngestMetrics } from '../src/ingest/broker.js'
-import { DeviceAuthenticator } from '../src/ingest/device-auth.js'
-import { IngestState } from '../src/ingest/ingest-state.js'
-import { SegmentLog } from '../src/storage/log/segment-log.js'
-import { openDatabase } from '../src/storage/sqlite/database.js'
-import { RegistryRepository } from '../src/storage/sqlite/registry-repository.js'
+import { createLogger } from '../app/logger.js'
+import { Broker, type IngestMetrics } from '../ingest/broker.js'
+import { DeviceAuthenticator } from '../ingest/device-auth.js'
+import { IngestState } from '../ingest/ingest-state.js'
+import { SegmentLog } from '../storage/log/segment-log.js'
+import { openDatabase } from '../storage/sqlite/database.js'
+import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 
 const dataDir = process.argv[2]
 if (dataDir === undefined) throw new Error('usage: siteward-ingest.ts DATA_DIR')

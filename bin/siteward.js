@@ -9,5 +9,5 @@ if (existsSync(compiled)) {
 } else {
   const { register } = await import('tsx/esm/api')
   register()
-  await import(new URL('../src/app/main.ts', import.meta.url).href)
+  await import(new URL('../app/main.ts', import.meta.url).href)
 }

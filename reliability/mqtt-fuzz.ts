@@ -3,7 +3,7 @@
 // mqtt-packet, then mutated. Valid devices are not part of this file: the harness runs them.
 import { connect as connectTcp, type Socket } from 'node:net'
 import { generate, type Packet } from 'mqtt-packet'
-import { seededRandom as random } from '../src/simulators/random.js'
+import { seededRandom as random } from '../simulators/random.js'
 
 export interface FuzzTarget {
   readonly port: number

@@ -10,8 +10,10 @@ const newest = (dir) =>
     return Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
   }, 0)
 
+// The compiled folders (tsconfig.build.json) and the console.
+const sources = ['domain', 'ingest', 'rules', 'alerts', 'storage', 'api', 'app', 'simulators']
 const sourceTime = Math.max(
-  newest('src'),
+  ...sources.map(newest),
   newest('console'),
   statSync('package-lock.json').mtimeMs,
   statSync('tsconfig.build.json').mtimeMs,

@@ -1,7 +1,7 @@
 // Renders RULES.md from the rule catalogue: `npm run rules:doc` (`--check` exits 1 when it is stale).
 import { readFileSync, writeFileSync } from 'node:fs'
-import { loadRuleCatalogue } from '../src/app/rule-catalogue.js'
-import { renderRulesDoc } from '../src/app/rules-doc.js'
+import { loadRuleCatalogue } from '../app/rule-catalogue.js'
+import { renderRulesDoc } from '../app/rules-doc.js'
 
 const target = new URL('../RULES.md', import.meta.url)
 const rendered = renderRulesDoc(loadRuleCatalogue(new URL('../seeds/rules', import.meta.url).pathname))

@@ -1,7 +1,7 @@
 // How an alert reads everywhere in the console: severity badge in its colour (warning yellow,
 // alarm orange, critical red), state, the rule by name, value against threshold with units,
 // escalation level and when it escalates next.
-import { type EscalationPolicy, nextEscalationAt } from '../../src/domain/escalation.js'
+import { type EscalationPolicy, nextEscalationAt } from '../../domain/escalation.js'
 import type { Alert, Me } from './api.js'
 import { h } from './dom.js'
 import { formatTime, type MessageKey, t } from './i18n.js'

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { SitewardError } from '../../src/domain/errors.js'
-import type { Principal } from '../../src/domain/registry.js'
-import type { KeyedSignal, Signal } from '../../src/domain/rules.js'
-import { AlertRepository } from '../../src/storage/sqlite/alert-repository.js'
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js'
-import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { SitewardError } from '../../domain/errors.js'
+import type { Principal } from '../../domain/registry.js'
+import type { KeyedSignal, Signal } from '../../domain/rules.js'
+import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
+import { openDatabase, type SqliteDatabase } from '../../storage/sqlite/database.js'
+import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 
 const person = (role: Principal['role'], name = `${role}-1`): Principal => ({
   tokenId: name,

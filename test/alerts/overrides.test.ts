@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Alert } from '../../src/domain/alert.js'
-import { SettingsRepository } from '../../src/storage/sqlite/settings-repository.js'
+import type { Alert } from '../../domain/alert.js'
+import { SettingsRepository } from '../../storage/sqlite/settings-repository.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { apiClient } from '../helpers/http.js'
 

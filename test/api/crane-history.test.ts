@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { craneHistory } from '../../src/domain/crane-history.js'
+import { craneHistory } from '../../domain/crane-history.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { apiClient } from '../helpers/http.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { csvField, csvRow } from '../../src/api/csv.js'
+import { csvField, csvRow } from '../../api/csv.js'
 
 describe('CSV fields a spreadsheet cannot run', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Alert } from '../../src/domain/alert.js'
-import type { Principal } from '../../src/domain/registry.js'
-import type { Severity } from '../../src/domain/rules.js'
-import { AlertRepository } from '../../src/storage/sqlite/alert-repository.js'
+import type { Alert } from '../../domain/alert.js'
+import type { Principal } from '../../domain/registry.js'
+import type { Severity } from '../../domain/rules.js'
+import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { apiClient } from '../helpers/http.js'
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connackCode, connectDevice, waitFor } from '../helpers/engine.js'
 
 const exec = promisify(execFile)
-const entry = ['--import', 'tsx', 'src/app/main.ts']
+const entry = ['--import', 'tsx', 'app/main.ts']
 
 async function siteward(args: string[], env: Record<string, string> = {}) {
   try {

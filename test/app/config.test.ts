@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/app/config.js'
+import { ConfigError, loadConfig } from '../../app/config.js'
 
 describe('configuration from the environment (CONTRACT §1.1)', () => {
   it('has the documented defaults', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runDemo } from '../../src/app/demo.js'
+import { runDemo } from '../../app/demo.js'
 import { waitFor } from '../helpers/engine.js'
 
 describe('npm run demo', () => {

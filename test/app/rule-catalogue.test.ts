@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadRuleCatalogue, RuleCatalogueError } from '../../src/app/rule-catalogue.js'
+import { loadRuleCatalogue, RuleCatalogueError } from '../../app/rule-catalogue.js'
 
 const seeds = join(import.meta.dirname, '..', '..', 'seeds', 'rules')
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { loadRuleCatalogue } from '../../src/app/rule-catalogue.js'
-import { renderRulesDoc } from '../../src/app/rules-doc.js'
+import { loadRuleCatalogue } from '../../app/rule-catalogue.js'
+import { renderRulesDoc } from '../../app/rules-doc.js'
 
 const root = `${import.meta.dirname}/../..`
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { deviceFigures } from '../../src/domain/report.js'
+import { deviceFigures } from '../../domain/report.js'
 
 const hour = 3_600_000
 const minute = 60_000

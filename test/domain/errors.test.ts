@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { errorCatalog } from '../../src/domain/errors.js'
+import { errorCatalog } from '../../domain/errors.js'
 
 describe('error codes are documented (CONTRACT §5)', () => {
   const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultEscalationPolicy, escalationTarget, nextEscalationAt } from '../../src/domain/escalation.js'
+import { defaultEscalationPolicy, escalationTarget, nextEscalationAt } from '../../domain/escalation.js'
 
 describe('nextEscalationAt: the deadline the console shows (DOMAIN.md §3)', () => {
   const minute = 60_000

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadChartSchema, momentPctFromChart, ratedLoadAt } from '../../src/domain/load-chart.js'
+import { loadChartSchema, momentPctFromChart, ratedLoadAt } from '../../domain/load-chart.js'
 
 // A QTZ80-style chart (illustrative): 8 t to 12 m, then falling to 1.3 t at 60 m.
 const chart = loadChartSchema.parse([

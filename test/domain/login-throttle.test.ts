@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LoginThrottle } from '../../src/domain/login-throttle.js'
+import { LoginThrottle } from '../../domain/login-throttle.js'
 import { connackCode, startTestEngine, type TestEngine } from '../helpers/engine.js'
 
 describe('login throttle (unit, fake clock)', () => {

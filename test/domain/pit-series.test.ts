@@ -6,7 +6,7 @@ import {
   parsePointSubject,
   pointSubject,
   recordReading,
-} from '../../src/domain/pit-series.js'
+} from '../../domain/pit-series.js'
 
 const hour = 3_600_000
 const day = 24 * hour

@@ -1,6 +1,6 @@
 import { randomBytes, scryptSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { generateSecret, hashSecret, verifySecret } from '../../src/domain/secrets.js'
+import { generateSecret, hashSecret, verifySecret } from '../../domain/secrets.js'
 
 describe('device secrets', () => {
   it('stores a SHA-256 of the generated secret and checks it', async () => {

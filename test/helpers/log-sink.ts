@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import type { Logger } from 'pino'
-import { createLogger } from '../../src/app/logger.js'
+import { createLogger } from '../../app/logger.js'
 
 export interface LogLine {
   level: number

@@ -19,7 +19,7 @@ export function spawnServe(
     [
       ...(options.nodeArgs ?? []),
       // `compiled`: what `npm start` runs (bin/siteward.js takes dist/ when it is built).
-      ...(options.compiled === true ? ['bin/siteward.js'] : ['--import', 'tsx', 'src/app/main.ts']),
+      ...(options.compiled === true ? ['bin/siteward.js'] : ['--import', 'tsx', 'app/main.ts']),
       'serve',
     ],
     {

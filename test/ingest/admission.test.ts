@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { MessageRecord } from '../../src/domain/log-record.js'
-import type { Channel } from '../../src/domain/payloads.js'
-import type { DeviceKind } from '../../src/domain/registry.js'
-import { admit } from '../../src/ingest/admission.js'
-import { IngestState } from '../../src/ingest/ingest-state.js'
+import type { MessageRecord } from '../../domain/log-record.js'
+import type { Channel } from '../../domain/payloads.js'
+import type { DeviceKind } from '../../domain/registry.js'
+import { admit } from '../../ingest/admission.js'
+import { IngestState } from '../../ingest/ingest-state.js'
 
 const now = Date.UTC(2026, 10, 29, 12, 0, 0)
 const fresh = () => new IngestState({ deliveries: new Map(), pitPoints: [] })

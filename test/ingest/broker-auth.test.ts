@@ -1,7 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Reading } from '../../src/domain/reading.js'
+import type { Reading } from '../../domain/reading.js'
 import { connackCode, connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 
 /** Publishes over a client that may be closed for it; resolves to what happened. */

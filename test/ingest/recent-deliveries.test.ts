@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { deliveriesPerDevice, RecentDeliveries } from '../../src/ingest/recent-deliveries.js'
+import { deliveriesPerDevice, RecentDeliveries } from '../../ingest/recent-deliveries.js'
 
 describe('RecentDeliveries (which objects are resends)', () => {
   it('knows a seq only with its original ts', () => {

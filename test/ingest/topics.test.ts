@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decidePublish, isAllowedSubscription, isAllowedWillTopic } from '../../src/ingest/topics.js'
+import { decidePublish, isAllowedSubscription, isAllowedWillTopic } from '../../ingest/topics.js'
 
 const device = { deviceId: 'TC-01', siteId: 'S1', kind: 'crane' as const }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { craneValue, degreesIntoSectors } from '../../src/rules/crane-items.js'
+import { craneValue, degreesIntoSectors } from '../../rules/crane-items.js'
 
 describe('crane values', () => {
   it('measures how far the jib is inside a forbidden sector, through north too', () => {

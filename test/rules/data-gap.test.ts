@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { DataGapCondition } from '../../src/domain/rules.js'
-import { dataGap } from '../../src/rules/data-gap.js'
+import type { DataGapCondition } from '../../domain/rules.js'
+import { dataGap } from '../../rules/data-gap.js'
 
 // A crane monitor reporting every 30 s (VENDOR default, DOMAIN.md §1); silent for 3 intervals = a gap.
 const condition: DataGapCondition = {

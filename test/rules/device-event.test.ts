@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { EventCondition } from '../../src/domain/rules.js'
-import { deviceEvents, type EventSample } from '../../src/rules/device-event.js'
+import type { EventCondition } from '../../domain/rules.js'
+import { deviceEvents, type EventSample } from '../../rules/device-event.js'
 
 const condition: EventCondition = {
   kind: 'event',

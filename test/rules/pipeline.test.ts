@@ -1,12 +1,12 @@
 import { Subject } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { loadRuleCatalogue } from '../../src/app/rule-catalogue.js'
-import type { Reading } from '../../src/domain/reading.js'
-import { evaluateRules, type RuleEnvironment, type RuleSignal } from '../../src/rules/pipeline.js'
-import type { PitContext } from '../../src/rules/pit-limits.js'
-import { RuleStates } from '../../src/rules/rule-states.js'
-import { initialThresholdState } from '../../src/rules/threshold.js'
+import { loadRuleCatalogue } from '../../app/rule-catalogue.js'
+import type { Reading } from '../../domain/reading.js'
+import { evaluateRules, type RuleEnvironment, type RuleSignal } from '../../rules/pipeline.js'
+import type { PitContext } from '../../rules/pit-limits.js'
+import { RuleStates } from '../../rules/rule-states.js'
+import { initialThresholdState } from '../../rules/threshold.js'
 
 const rules = loadRuleCatalogue(`${import.meta.dirname}/../../seeds/rules`)
 const day = 86_400_000

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { loadRuleCatalogue } from '../../src/app/rule-catalogue.js'
-import type { PitItem } from '../../src/domain/payloads.js'
-import {
-  type PitCondition,
-  type PitContext,
-  resolvePitLimits as resolveFor,
-} from '../../src/rules/pit-limits.js'
+import { loadRuleCatalogue } from '../../app/rule-catalogue.js'
+import type { PitItem } from '../../domain/payloads.js'
+import { type PitCondition, type PitContext, resolvePitLimits as resolveFor } from '../../rules/pit-limits.js'
 
 const catalogue = new Map(
   loadRuleCatalogue(`${import.meta.dirname}/../../seeds/rules`).map((rule) => [rule.id, rule]),

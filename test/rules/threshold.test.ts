@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Signal } from '../../src/domain/rules.js'
+import type { Signal } from '../../domain/rules.js'
 import {
   initialThresholdState,
   type Sample,
@@ -8,7 +8,7 @@ import {
   stepPeak,
   type ThresholdLimits,
   threshold,
-} from '../../src/rules/threshold.js'
+} from '../../rules/threshold.js'
 
 // Moment % of rated: warning 90, alarm 100, critical 110 (DOMAIN.md §1), 5 points of hysteresis.
 const moment: ThresholdLimits = {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RegistryRepository } from '../../src/storage/sqlite/registry-repository.js'
+import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 import { connackCode, connectDevice, startTestEngine, type TestEngine } from '../helpers/engine.js'
 import { apiClient } from '../helpers/http.js'
 import { openStream } from '../helpers/sse.js'

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { DeadLetter } from '../../src/domain/ports.js'
-import { DeadLetterBudget, storedPayload } from '../../src/ingest/dead-letter-budget.js'
-import { openDatabase } from '../../src/storage/sqlite/database.js'
-import { ProjectionRepository } from '../../src/storage/sqlite/projection-repository.js'
+import type { DeadLetter } from '../../domain/ports.js'
+import { DeadLetterBudget, storedPayload } from '../../ingest/dead-letter-budget.js'
+import { openDatabase } from '../../storage/sqlite/database.js'
+import { ProjectionRepository } from '../../storage/sqlite/projection-repository.js'
 
 describe('dead letters stay bounded', () => {
   const dirs: string[] = []

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { InfluxV1Client } from '../../src/storage/influx/influx-client.js'
+import { InfluxV1Client } from '../../storage/influx/influx-client.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { freePort, influxdOnPath, startInfluxd } from '../helpers/influxd.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest'
-import { InfluxV1Client } from '../../src/storage/influx/influx-client.js'
+import { InfluxV1Client } from '../../storage/influx/influx-client.js'
 import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { freePort, startInfluxd } from '../helpers/influxd.js'
 

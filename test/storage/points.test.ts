@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pointsOf } from '../../src/storage/telemetry/points.js'
+import { pointsOf } from '../../storage/telemetry/points.js'
 
 describe('InfluxDB points of log records (CONTRACT §3)', () => {
   it('writes an alert_event point per alert timeline event', () => {

@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { LogRecord } from '../../src/domain/log-record.js'
-import { SegmentLog } from '../../src/storage/log/segment-log.js'
+import type { LogRecord } from '../../domain/log-record.js'
+import { SegmentLog } from '../../storage/log/segment-log.js'
 import { memoryLogger } from '../helpers/log-sink.js'
 
 const presence = (deviceId: string, receivedAt: number): LogRecord => ({

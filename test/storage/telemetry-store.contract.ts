@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TelemetryPoint, TelemetryStore } from '../../src/domain/ports.js'
+import type { TelemetryPoint, TelemetryStore } from '../../domain/ports.js'
 
 const t0 = Date.UTC(2026, 10, 1, 8, 0, 0)
 const crane = (ts: number, fields: TelemetryPoint['fields'], device = 'TC-01'): TelemetryPoint => ({

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ZodError } from 'zod'
 import { isSitewardError, ListenerError } from '../domain/errors.js'
 import { formatIssues } from '../domain/issues.js'
@@ -8,6 +9,7 @@ import { type StoreAction, storeCommands } from './cli-commands.js'
 import { help } from './cli-help.js'
 import { ConfigError, loadConfig } from './config.js'
 import { registryDatabasePath } from './engine.js'
+import { projectRoot } from './project-root.js'
 import { serve } from './serve.js'
 import { runSimulate } from './simulate-command.js'
 
@@ -85,7 +87,7 @@ function printed(out: Out, text: string): number {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
     version: string
   }
   return pkg.version

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
@@ -31,6 +30,7 @@ import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetr
 import { apiServicesOf } from './api-services.js'
 import type { Config } from './config.js'
 import { createMetrics } from './metrics.js'
+import { projectRoot } from './project-root.js'
 import { readinessChecks } from './readiness.js'
 import { expectedIntervals, loadRuleCatalogue } from './rule-catalogue.js'
 import { markNotYetReconnected, ruleEnvironment } from './rule-environment.js'
@@ -43,8 +43,8 @@ const escalationCheckMs = 5_000
 /** How often the engine looks for threshold changes made by the CLI. */
 const settingsPollMs = 2_000
 
-/** `npm run build` writes the console here; src/app and dist/app are both two levels below. */
-const consoleBuildDir = fileURLToPath(new URL('../../dist/console', import.meta.url))
+/** `npm run build` writes the console here. */
+const consoleBuildDir = join(projectRoot(), 'dist', 'console')
 
 export const registryDatabasePath = (dataDir: string) => join(dataDir, 'siteward.db')
 

@@ -90,8 +90,7 @@ export function completeOpenApi(document: Document): Document {
     for (const [method, operation] of Object.entries(operations)) {
       const key = `${method.toUpperCase()} ${path}`
       const operationId = operationIds[key]
-      if (operationId === undefined)
-        throw new Error(`no operationId for ${key}: add it to src/api/openapi.ts`)
+      if (operationId === undefined) throw new Error(`no operationId for ${key}: add it to api/openapi.ts`)
       const responses = { ...operation.responses }
       const secured = operation.security !== undefined
       if (secured) responses['401'] ??= answer('No valid bearer token')

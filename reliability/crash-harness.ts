@@ -21,6 +21,8 @@ export interface CrashResult {
   readonly devices: number
   readonly kills: number
   readonly acked: number
+  /** Publishes the client failed ("Connection closed") and the device sent again. */
+  readonly resent: number
   /** Devices that sent a breach (an overload, 3 low-voltage readings) and have no alert for it. */
   readonly devicesWithBreachButNoAlert: number
   /** Acknowledged readings missing from InfluxDB at the end (target 0). */
@@ -39,6 +41,29 @@ export interface CrashResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A device's send: QoS 1, and sent again, unchanged, until a PUBACK comes. mqtt.js resends what
+ * was in flight when a connection drops, but fails with "Connection closed" the messages it had
+ * queued while replaying its store when the connection drops again during that replay (a kill
+ * right after a restart); a real device retries those, and so does this one.
+ */
+async function publishUntilAcked(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  onRefused: () => void,
+): Promise<void> {
+  for (;;) {
+    try {
+      await client.publishAsync(topic, payload, { qos: 1 })
+      return
+    } catch {
+      onRefused()
+      await sleep(100)
+    }
+  }
+}
 
 export async function crashHarness(options: {
   messages: number
@@ -82,6 +107,7 @@ export async function crashHarness(options: {
   // after it reconnects. A message counts as acknowledged when its PUBACK arrives.
   const base = Date.now() - 30 * 60_000
   let acked = 0
+  let resent = 0
   const clients: MqttClient[] = []
   const breachAt = (i: number) => i % 97 === 50
   // Supply voltage low needs 3 readings in a row (seeds/rules/crane.json): kills fall between them.
@@ -105,11 +131,16 @@ export async function crashHarness(options: {
         loadPct: breachAt(i) ? 105 : 40,
         powerV: lowPowerAt(i) ? 300 : 380,
       }
-      const sent = client
-        .publishAsync(`sites/S1/devices/${device.id}/telemetry`, JSON.stringify(payload), { qos: 1 })
-        .then(() => {
-          acked += 1
-        })
+      const sent = publishUntilAcked(
+        client,
+        `sites/S1/devices/${device.id}/telemetry`,
+        JSON.stringify(payload),
+        () => {
+          resent += 1
+        },
+      ).then(() => {
+        acked += 1
+      })
       inFlight.add(sent)
       void sent.finally(() => inFlight.delete(sent))
       if (inFlight.size >= 10) await Promise.race(inFlight)
@@ -233,6 +264,7 @@ export async function crashHarness(options: {
     devices: deviceCount,
     kills,
     acked,
+    resent,
     lostInInflux,
     miscountedDevices,
     alerts: rows.length,

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,9 @@ export interface RunningInfluxd {
   readonly pid: number
   stop(): Promise<void>
 }
+
+/** The configuration users run (infra/run-influxdb.sh), with its placeholders. */
+const configTemplate = join(import.meta.dirname, '..', '..', 'infra', 'influxdb', 'influxdb.conf')
 
 export function influxdOnPath(): string | null {
   try {
@@ -46,24 +49,11 @@ export async function startInfluxd(
   const config = join(dir, 'influxdb.conf')
   writeFileSync(
     config,
-    `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
-[meta]
-  dir = "${dir}/meta"
-[data]
-  dir = "${dir}/data"
-  wal-dir = "${dir}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:${httpPort}"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[logging]
-  level = "warn"
-`,
+    readFileSync(configTemplate, 'utf8')
+      .replaceAll('@DIR@', dir)
+      .replaceAll('@HTTP_BIND@', '127.0.0.1')
+      .replaceAll('@HTTP_PORT@', String(httpPort))
+      .replaceAll('@RPC_PORT@', String(rpcPort)),
   )
   const child: ChildProcess = spawn(binary, ['-config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''

@@ -212,15 +212,26 @@ export const payloadLimits = {
   maxAgeMs: 30 * 24 * 3_600_000,
 } as const
 
-/** Whether a parsed JSON value nests arrays and objects deeper than `max` (checked without recursion). */
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than `max` (checked without
+ * recursion). Runs on every message: it pushes only objects, in two parallel stacks, so a flat
+ * reading costs no allocation beyond the stacks themselves.
+ */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]]
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [unknown, number]
-    if (current === null || typeof current !== 'object') continue
+  if (value === null || typeof value !== 'object') return false
+  const objects: object[] = [value]
+  const depths: number[] = [1]
+  while (objects.length > 0) {
+    const current = objects.pop() as Record<string, unknown>
+    const depth = depths.pop() as number
     if (depth > max) return true
-    for (const child of Array.isArray(current) ? current : Object.values(current))
-      stack.push([child, depth + 1])
+    for (const key in current) {
+      const child = current[key]
+      if (child !== null && typeof child === 'object') {
+        objects.push(child)
+        depths.push(depth + 1)
+      }
+    }
   }
   return false
 }

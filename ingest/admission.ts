@@ -1,3 +1,4 @@
+import { fastCraneTelemetry } from '../domain/fast-validation.js'
 import { formatIssues } from '../domain/issues.js'
 import type { MessageRecord, RejectedItem } from '../domain/log-record.js'
 import {
@@ -51,13 +52,17 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
     const objects = Array.isArray(parsed) ? parsed : [parsed]
     if (objects.length === 0)
       rejects.push({ index: -1, code: 'empty', reason: '(root): empty array, expected at least one object' })
+    const fast = kind === 'crane' && channel === 'telemetry' ? fastCraneTelemetry : undefined
     objects.forEach((object, index) => {
-      const result = schema.safeParse(object)
-      if (!result.success) {
-        rejects.push({ index, code: 'schema', reason: formatIssues(result.error, object).join('; ') })
-        return
+      let item = fast?.(object)
+      if (item === undefined) {
+        const result = schema.safeParse(object)
+        if (!result.success) {
+          rejects.push({ index, code: 'schema', reason: formatIssues(result.error, object).join('; ') })
+          return
+        }
+        item = result.data
       }
-      const item = result.data
       const tsProblem = checkTimestamp(item.ts, receivedAt)
       if (tsProblem !== null) {
         rejects.push({ index, ...tsProblem })

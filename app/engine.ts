@@ -14,7 +14,7 @@ import { Broker } from '../ingest/broker.js'
 import { deadLetterRetention } from '../ingest/dead-letter-budget.js'
 import { DeviceAuthenticator } from '../ingest/device-auth.js'
 import { IngestState } from '../ingest/ingest-state.js'
-import { Projector, projectorConsumer } from '../ingest/projector.js'
+import { deliveriesReplayStart, Projector, projectorConsumer } from '../ingest/projector.js'
 import { evaluateRules } from '../rules/pipeline.js'
 import { RuleStates, type StoredRuleState } from '../rules/rule-states.js'
 import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
@@ -168,11 +168,17 @@ export class Engine {
       { deliveries: this.projection.loadDeliveries(), pitPoints: this.projection.loadPitPoints() },
       this.config.pitRateWindow,
     )
+    // The delivery memory is saved every few seconds, the pit series with every batch: the log
+    // from the memory's snapshot to the projector's cursor replays into the first only.
+    const projected = this.projection.get(projectorConsumer)
     let replayed = 0
-    for (let position = this.projection.get(projectorConsumer); ; ) {
+    for (let position = Math.min(deliveriesReplayStart(this.projection), projected); ; ) {
       const { records, next } = this.log.readFrom(position, 10_000)
       if (records.length === 0) break
-      for (const { record } of records) state.replay(record)
+      for (const { record, position: at } of records) {
+        if (at < projected) state.replayDeliveries(record)
+        else state.replay(record)
+      }
       replayed += records.length
       position = next
     }
@@ -417,7 +423,7 @@ export class Engine {
   }
 
   private trimLog(): void {
-    const projector = this.projector?.cursor ?? 0
+    const projector = this.projector?.replayFrom ?? 0
     const shipper = this.shipper?.cursor ?? 0
     try {
       const removed = this.log.trimBefore(Math.min(projector, shipper))

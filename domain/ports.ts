@@ -137,8 +137,6 @@ export interface DeviceStateChange {
   readonly latestTs: number | null
   readonly lastRejectReason: string | null
   readonly lastRejectAt: number | null
-  /** What admission remembers of the device's recent deliveries (see RecentDeliveries), or null. */
-  readonly deliveries: unknown
   /** A crane's mode as last reported in event order within the batch, and that reading's ts. */
   readonly mode?: string | null
   readonly modeTs?: number | null
@@ -159,6 +157,16 @@ export interface ProjectionStore {
     readonly pitPoints: readonly PitPointState[]
     /** Telemetry readings per device and hour of event time, to add to the counts. */
     readonly readingHours?: readonly ReadingHour[]
+    /**
+     * What admission remembers of these devices' recent deliveries (see RecentDeliveries), taken
+     * every few seconds, not every batch; `position` is where replaying the log must start to
+     * rebuild what came after it.
+     */
+    readonly deliveries?: {
+      readonly consumer: string
+      readonly position: number
+      readonly devices: readonly { readonly deviceId: string; readonly deliveries: unknown }[]
+    }
   }): void
 }
 

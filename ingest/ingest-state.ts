@@ -53,12 +53,23 @@ export class IngestState {
     return lanes === undefined ? null : { mqtt: lanes.mqtt?.toJSON(), manual: lanes.manual?.toJSON() }
   }
 
+  /**
+   * Remembers a logged record's deliveries again. The saved memory may already hold them (it is
+   * taken at admission's pace, ahead of its cursor), so a pair it holds is not added twice.
+   */
+  replayDeliveries(record: LogRecord): void {
+    if (record.type !== 'message') return
+    for (const item of record.items) {
+      if (item.seq === undefined) continue
+      if (!this.isDuplicate(record.deviceId, record.source, item.seq, item.ts))
+        this.addDelivery(record.deviceId, record.source, item.seq, item.ts)
+    }
+  }
+
   /** Applies a logged record again, without re-deciding anything it already decided. */
   replay(record: LogRecord): void {
     if (record.type !== 'message') return
-    for (const item of record.items) {
-      if (item.seq !== undefined) this.addDelivery(record.deviceId, record.source, item.seq, item.ts)
-    }
+    this.replayDeliveries(record)
     if (record.kind === 'pit' && record.channel === 'telemetry') {
       for (const item of record.items) {
         const at = eventTime(item.ts, record.receivedAt)

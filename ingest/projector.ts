@@ -14,6 +14,14 @@ import { DeadLetterBudget, storedPayload } from './dead-letter-budget.js'
 import type { IngestState } from './ingest-state.js'
 
 export const projectorConsumer = 'projector'
+/** The cursor of the delivery memory's snapshot: replaying the log from it rebuilds the rest. */
+export const deliveriesConsumer = 'projector.deliveries'
+/**
+ * How often the delivery memory is saved. Each device's is 256 (seq, ts) pairs, about 1.8 KB of
+ * JSON: saved with every batch it cost 15 µs a device-reading at city load (BENCHMARKS.md, issue
+ * 14). A restart replays at most this much of the log into it.
+ */
+const deliverySnapshotMs = 10_000
 const recordsPerBatch = 2_000
 /** After a failed batch (unreadable log, store error) try again this much later, doubling. */
 const retryInitialMs = 500
@@ -34,6 +42,7 @@ export interface ProjectorOptions {
   readonly batch?: (work: () => void) => void
   /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
   readonly onDeadLetters?: (stored: number, notStored: number) => void
+  readonly now?: () => number
 }
 
 /**
@@ -50,6 +59,11 @@ export class Projector {
   private retryMs = retryInitialMs
   private unsubscribe: (() => void) | null = null
   private readonly deadLetterBudget = new DeadLetterBudget()
+  /** Devices whose delivery memory changed since the last snapshot. */
+  private readonly unsavedDeliveries = new Set<string>()
+  private snapshotPosition = 0
+  private snapshotAt = 0
+  private snapshotTimer: NodeJS.Timeout | null = null
 
   /** Every validated reading, in log order (event time is `ts`). */
   readonly readings$: Observable<Reading> = this.readingsSubject.asObservable()
@@ -62,16 +76,30 @@ export class Projector {
     return this.position
   }
 
+  /** Where a restart begins replaying the log (the log must keep what follows). */
+  get replayFrom(): number {
+    return this.snapshotPosition
+  }
+
   start(): void {
     this.position = this.options.cursors.get(projectorConsumer)
+    this.snapshotPosition = deliveriesReplayStart(this.options.cursors)
+    // A store from before the snapshot cursor saved the memory with every batch: it is current.
+    if (!this.options.cursors.all().has(deliveriesConsumer))
+      this.options.cursors.set(deliveriesConsumer, this.snapshotPosition)
+    this.snapshotAt = this.now()
     this.unsubscribe = this.options.log.onCommit(() => this.scheduleDrain())
+    // Saved when due even with no new records: the log is trimmed only up to the snapshot.
+    this.snapshotTimer = setInterval(() => this.scheduleDrain(), deliverySnapshotMs)
+    this.snapshotTimer.unref()
     this.scheduleDrain()
   }
 
   stop(): void {
     this.unsubscribe?.()
     this.unsubscribe = null
-    this.drainBatch(Number.POSITIVE_INFINITY)
+    if (this.snapshotTimer !== null) clearInterval(this.snapshotTimer)
+    this.drainBatch(Number.POSITIVE_INFINITY, true)
     this.readingsSubject.complete()
   }
 
@@ -98,10 +126,17 @@ export class Projector {
     })
   }
 
+  private now(): number {
+    return (this.options.now ?? Date.now)()
+  }
+
   /** Projects up to `maxRecords` records; returns how many it read. */
-  private drainBatch(maxRecords: number): number {
+  private drainBatch(maxRecords: number, stopping = false): number {
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
-    if (records.length === 0) return 0
+    const snapshotDue = stopping || this.now() - this.snapshotAt >= deliverySnapshotMs
+    // Alert events move the cursor without touching a device: the snapshot follows the cursor.
+    const snapshotLags = this.unsavedDeliveries.size > 0 || this.snapshotPosition < this.position
+    if (records.length === 0 && !(snapshotDue && snapshotLags)) return 0
     // Readings are built only while someone (the rules) listens.
     const projection = project(
       records,
@@ -109,9 +144,16 @@ export class Projector {
       this.deadLetterBudget,
       this.readingsSubject.observed,
     )
+    for (const change of projection.changes.devices) this.unsavedDeliveries.add(change.deviceId)
+    const deliveries = snapshotDue ? this.deliverySnapshot(next) : undefined
     const batch = this.options.batch ?? ((work: () => void) => work())
     batch(() => {
-      this.options.store.commit({ consumer: projectorConsumer, position: next, ...projection.changes })
+      this.options.store.commit({
+        consumer: projectorConsumer,
+        position: next,
+        ...projection.changes,
+        ...(deliveries === undefined ? {} : { deliveries }),
+      })
       for (const reading of projection.readings) {
         try {
           this.readingsSubject.next(reading)
@@ -121,11 +163,29 @@ export class Projector {
       }
     })
     this.position = next
+    if (deliveries !== undefined) {
+      this.unsavedDeliveries.clear()
+      this.snapshotPosition = next
+      this.snapshotAt = this.now()
+    }
     const { deadLetters, deadLettersNotStored } = projection
     if (deadLetters + deadLettersNotStored > 0)
       this.options.onDeadLetters?.(deadLetters, deadLettersNotStored)
     return records.length
   }
+
+  private deliverySnapshot(position: number) {
+    const devices = [...this.unsavedDeliveries].map((deviceId) => ({
+      deviceId,
+      deliveries: this.options.state.deliveriesOf(deviceId),
+    }))
+    return { consumer: deliveriesConsumer, position, devices }
+  }
+}
+
+/** Where replaying the log into the delivery memory begins (a store from before the snapshot cursor: the projector's). */
+export function deliveriesReplayStart(cursors: LogCursors): number {
+  return cursors.all().get(deliveriesConsumer) ?? cursors.get(projectorConsumer)
 }
 
 type MutableChange = { -readonly [K in keyof DeviceStateChange]: DeviceStateChange[K] }
@@ -154,7 +214,6 @@ function project(
         latestTs: null,
         lastRejectReason: null,
         lastRejectAt: null,
-        deliveries: null,
         mode: null,
         modeTs: null,
       }
@@ -198,8 +257,6 @@ function project(
     }
     if (withReadings) readings.push(...readingsOf(record))
   }
-  // What admission remembers of each device, once per batch (not per record: it is 256 entries).
-  for (const change of devices.values()) change.deliveries = state.deliveriesOf(change.deviceId)
   return {
     changes: {
       devices: [...devices.values()],

@@ -1,11 +1,9 @@
 import type {
   DeadLetter,
   DeadLetterSink,
-  DeviceStateChange,
   LogCursors,
   PitPointState,
   ProjectionStore,
-  ReadingHour,
 } from '../../domain/ports.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -41,7 +39,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
         INSERT INTO device_state (device_id, online, last_seen_at, accepted_count, rejected_count, duplicate_count,
                                   last_reject_reason, last_reject_at, seq_ranges, latest_ts, mode)
         SELECT @deviceId, coalesce(@online, 0), @lastSeenAt, @accepted, @rejected, @duplicates, @lastRejectReason,
-               @lastRejectAt, @seqRanges, @latestTs, @mode
+               @lastRejectAt, NULL, @latestTs, @mode
         WHERE EXISTS (SELECT 1 FROM devices WHERE id = @deviceId)
         ON CONFLICT (device_id) DO UPDATE SET
           online = coalesce(@online, online),
@@ -51,9 +49,9 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           duplicate_count = duplicate_count + @duplicates,
           last_reject_reason = coalesce(@lastRejectReason, last_reject_reason),
           last_reject_at = coalesce(@lastRejectAt, last_reject_at),
-          seq_ranges = coalesce(@seqRanges, seq_ranges),
           mode = CASE WHEN @mode IS NOT NULL AND @modeTs >= coalesce(latest_ts, 0) THEN @mode ELSE mode END,
           latest_ts = max(coalesce(latest_ts, @latestTs), coalesce(@latestTs, latest_ts))`),
+      saveDeliveries: db.prepare('UPDATE device_state SET seq_ranges = ? WHERE device_id = ?'),
       addReadings: db.prepare(`
         INSERT INTO device_hours (device_id, hour, readings) VALUES (@deviceId, @hour, @readings)
         ON CONFLICT (device_id, hour) DO UPDATE SET readings = readings + excluded.readings`),
@@ -145,21 +143,13 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.device_id, row.mode]))
   }
 
-  commit(batch: {
-    readonly consumer: string
-    readonly position: number
-    readonly devices: readonly DeviceStateChange[]
-    readonly deadLetters: readonly DeadLetter[]
-    readonly pitPoints: readonly PitPointState[]
-    readonly readingHours?: readonly ReadingHour[]
-  }): void {
+  commit(batch: Parameters<ProjectionStore['commit']>[0]): void {
     this.db.transaction(() => {
       for (const hour of batch.readingHours ?? []) this.statements.addReadings.run(hour)
       for (const change of batch.devices) {
         this.statements.upsertDevice.run({
           ...change,
           online: change.online === null ? null : Number(change.online),
-          seqRanges: change.deliveries === null ? null : JSON.stringify(change.deliveries),
           mode: change.mode ?? null,
           modeTs: change.modeTs ?? null,
         })
@@ -179,6 +169,12 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
           lastTs: point.lastTs,
           history: JSON.stringify(point.history),
         })
+      }
+      if (batch.deliveries !== undefined) {
+        for (const { deviceId, deliveries } of batch.deliveries.devices) {
+          if (deliveries !== null) this.statements.saveDeliveries.run(JSON.stringify(deliveries), deviceId)
+        }
+        this.statements.setCursor.run(batch.deliveries.consumer, batch.deliveries.position)
       }
       this.statements.setCursor.run(batch.consumer, batch.position)
     })()

@@ -60,4 +60,55 @@ describe('a PUBACK means durable (CONTRACT §2)', () => {
       await stopServe(second.child)
     }
   })
+
+  it('knows resends after a SIGKILL that came before the delivery memory was saved (it is saved every 10 s)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'siteward-crash-resend-'))
+    try {
+      const db = openDatabase(join(dir, 'siteward.db'))
+      const provisioning = new Provisioning(new RegistryRepository(db))
+      provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+      const secret = provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
+      const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+      db.close()
+      const base = Date.now() - 10 * 60_000
+      const count = 200
+      const sendAll = async (mqttPort: number) => {
+        const client = await connectDevice(`mqtt://127.0.0.1:${mqttPort}`, 'TC-01', secret)
+        for (let i = 0; i < count; i++)
+          await client.publishAsync(
+            'sites/S1/devices/TC-01/telemetry',
+            JSON.stringify({ ts: base + i, seq: i, loadT: i }),
+            { qos: 1 },
+          )
+        client.end(true)
+      }
+      const deviceOf = async (httpPort: number) =>
+        (await (
+          await fetch(`http://127.0.0.1:${httpPort}/api/devices/TC-01`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { acceptedCount: number; duplicateCount: number }
+
+      const first = await serve(dir)
+      await sendAll(first.mqttPort)
+      // Projected and counted, well inside the 10 s before the memory is first saved.
+      await waitFor(async () => (await deviceOf(first.httpPort)).acceptedCount === count, 'all projected')
+      first.child.kill('SIGKILL')
+      await new Promise((resolve) => first.child.once('exit', resolve))
+
+      const second = await serve(dir)
+      try {
+        await sendAll(second.mqttPort) // the same 200 objects again: a device replaying its buffer
+        const device = await waitFor(async () => {
+          const now = await deviceOf(second.httpPort)
+          return now.duplicateCount + now.acceptedCount >= 2 * count && now
+        }, 'the resends counted')
+        expect(device).toMatchObject({ acceptedCount: count, duplicateCount: count })
+      } finally {
+        await stopServe(second.child)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -3,7 +3,7 @@ import { type Observable, Subject } from 'rxjs'
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
 import { SitewardError } from '../domain/errors.js'
 import { type EscalationPolicy, escalationTarget } from '../domain/escalation.js'
-import type { AlertStore, WriteAheadLog } from '../domain/ports.js'
+import type { AlertStore } from '../domain/ports.js'
 import type { Principal, Site } from '../domain/registry.js'
 import type { GroupTally } from '../domain/report.js'
 import type { KeyedSignal } from '../domain/rules.js'
@@ -16,8 +16,6 @@ export interface AlertPublisher {
 
 export interface AlertServiceOptions {
   readonly store: AlertStore
-  /** alert_event points travel through the write-ahead log to the telemetry store. */
-  readonly log: Pick<WriteAheadLog, 'append'>
   readonly publisher: AlertPublisher | null
   readonly site: (siteId: string) => Pick<Site, 'id' | 'region'> | undefined
   readonly logger: Logger
@@ -28,8 +26,9 @@ export const alertTopic = (siteId: string, alertId: string) => `sites/${siteId}/
 
 /**
  * Signals become alerts, people move them through the loop, and every change is announced:
- * on `changes$` (the SSE stream), on MQTT `sites/{siteId}/alerts/{alertId}` (QoS 1, retained
- * while not closed, the retained copy removed on close) and as `alert_event` points.
+ * on `changes$` (the SSE stream) and on MQTT `sites/{siteId}/alerts/{alertId}` (QoS 1, retained
+ * while not closed, the retained copy removed on close). The timeline in the store is the
+ * record; the shipper turns it into `alert_event` points (AlertEventShipper).
  */
 export class AlertService {
   private readonly options: AlertServiceOptions
@@ -172,27 +171,6 @@ export class AlertService {
     }
     const { alert } = change
     this.changes.next(change)
-    for (const event of change.events) {
-      this.options.log
-        .append({
-          type: 'alert_event',
-          receivedAt: Date.parse(event.at),
-          siteId: alert.siteId,
-          deviceId: alert.deviceId,
-          ruleId: alert.ruleId,
-          severity: alert.severity,
-          alertId: alert.id,
-          eventType: event.type,
-          state: alert.state,
-          value: alert.value,
-        })
-        .catch((error: unknown) =>
-          this.options.logger.error(
-            { err: error, alertId: alert.id },
-            'could not log the alert event for telemetry',
-          ),
-        )
-    }
     void this.publish(alert)
   }
 

@@ -20,11 +20,13 @@ import { RuleStates, type StoredRuleState } from '../rules/rule-states.js'
 import { InfluxTelemetryStore } from '../storage/influx/influx-telemetry-store.js'
 import { SegmentLog } from '../storage/log/segment-log.js'
 import { AlertRepository } from '../storage/sqlite/alert-repository.js'
+import { AlertTimelinePoints } from '../storage/sqlite/alert-timeline-points.js'
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/database.js'
 import { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import { RuleStateRepository } from '../storage/sqlite/rule-state-repository.js'
 import { SettingsRepository } from '../storage/sqlite/settings-repository.js'
+import { AlertEventShipper } from '../storage/telemetry/alert-event-shipper.js'
 import { EmbeddedTelemetryStore } from '../storage/telemetry/embedded-telemetry-store.js'
 import { shipperConsumer, TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import { apiServicesOf } from './api-services.js'
@@ -76,6 +78,8 @@ export class Engine {
   private state: IngestState | null = null
   private projector: Projector | null = null
   private shipper: TelemetryShipper | null = null
+  private alertShipper: AlertEventShipper | null = null
+  private alertShipperWake: { unsubscribe(): void } | null = null
   private broker: Broker | null = null
   private api: FastifyInstance | null = null
   private trimTimer: NodeJS.Timeout | null = null
@@ -200,7 +204,6 @@ export class Engine {
     this.settings.applyBaselines(state, Date.now())
     this.alerts = new AlertService({
       store: this.alertStore,
-      log: this.log,
       publisher: { publish: (packet) => this.broker?.publish({ ...packet }) ?? Promise.resolve() },
       site: (siteId) => this.registry.getSite(siteId),
       logger: this.logger.child({ component: 'alerts' }),
@@ -284,6 +287,16 @@ export class Engine {
       logger: this.logger.child({ component: 'shipper' }),
     })
     this.shipper.start()
+    this.alertShipper = new AlertEventShipper({
+      source: new AlertTimelinePoints(this.db),
+      cursors: this.projection,
+      store: this.telemetry,
+      metrics: this.metrics.shipper,
+      logger: this.logger.child({ component: 'alert-shipper' }),
+    })
+    this.alertShipper.start()
+    const alertShipper = this.alertShipper
+    this.alertShipperWake = this.requireAlerts().changes$.subscribe(() => alertShipper.wake())
     projector.start()
     await markNotYetReconnected(this.registry, this.log, Date.now())
     this.broker = new Broker({
@@ -399,6 +412,8 @@ export class Engine {
     this.alerts?.stop()
     await this.log.stop() // includes the alert events of that last projection
     await this.shipper?.stop()
+    this.alertShipperWake?.unsubscribe()
+    await this.alertShipper?.stop()
     this.trimLog()
     await this.telemetry.stop()
     this.db.close()

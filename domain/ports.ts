@@ -1,4 +1,12 @@
-import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from './alert.js'
+import type {
+  Alert,
+  AlertChange,
+  AlertEvent,
+  AlertEventType,
+  AlertFilter,
+  AlertState,
+  Transition,
+} from './alert.js'
 import type { EscalationCandidate, EscalationPolicy } from './escalation.js'
 import type { LogRecord, PositionedRecord } from './log-record.js'
 import type { PitSeriesState } from './pit-series.js'
@@ -14,7 +22,7 @@ import type {
   TokenSummary,
 } from './registry.js'
 import type { Grouping, GroupTally } from './report.js'
-import type { KeyedSignal } from './rules.js'
+import type { KeyedSignal, Severity } from './rules.js'
 
 /** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
 export interface WriteAheadLog {
@@ -175,6 +183,27 @@ export interface ReadingHour {
   /** Event time ÷ 3,600,000. */
   readonly hour: number
   readonly readings: number
+}
+
+/** One alert timeline event as the telemetry store keeps it (CONTRACT §3, alert_event). */
+export interface AlertEventPoint {
+  readonly seq: number
+  /** Engine time of the event, epoch milliseconds. */
+  readonly at: number
+  readonly alertId: string
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly eventType: AlertEventType
+  readonly state: AlertState
+  readonly severity: Severity
+  readonly value: number | null
+}
+
+/** The alert timelines in event order, for the shipper. */
+export interface AlertEventPointSource {
+  lastSeq(): number
+  after(seq: number, limit: number): readonly AlertEventPoint[]
 }
 
 /** Alerts and their timelines (CONTRACT §5.2); every change is one transaction. */

@@ -1,6 +1,7 @@
 import type { LogRecord, MessageRecord } from '../../domain/log-record.js'
 import { craneMetricNames } from '../../domain/payloads.js'
 import type { TelemetryPoint } from '../../domain/ports.js'
+import { alertEventPoint } from './alert-event-shipper.js'
 
 type Fields = Record<string, number | string | boolean>
 
@@ -16,16 +17,8 @@ export function pointsOf(record: LogRecord): TelemetryPoint[] {
     return [{ measurement: 'device_status', tags, fields: { online: record.online }, ts: record.receivedAt }]
   }
   if (record.type === 'alert_event') {
-    const fields: Fields = { alert_id: record.alertId, type: record.eventType, state: record.state }
-    if (record.value !== null) fields.value = record.value
-    return [
-      {
-        measurement: 'alert_event',
-        tags: { ...tags, rule: record.ruleId, severity: record.severity },
-        fields,
-        ts: record.receivedAt,
-      },
-    ]
+    // Written by engines before the shipper read the timelines from the store: still in old logs.
+    return [alertEventPoint({ ...record, at: record.receivedAt })]
   }
   if (record.source !== 'manual') return messagePoints(record, tags)
   // Manual readings: a source=manual tag, and who entered them (issue 5).

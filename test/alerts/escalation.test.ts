@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AlertService } from '../../alerts/alert-service.js'
 import type { AlertChange } from '../../domain/alert.js'
 import { defaultEscalationPolicy } from '../../domain/escalation.js'
-import type { LogRecord } from '../../domain/log-record.js'
 import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
+import { AlertTimelinePoints } from '../../storage/sqlite/alert-timeline-points.js'
 import { openDatabase, type SqliteDatabase } from '../../storage/sqlite/database.js'
 import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 import { memoryLogger } from '../helpers/log-sink.js'
@@ -17,16 +17,9 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
   let dir: string
   let db: SqliteDatabase
   let clock: number
-  let logged: LogRecord[]
   const service = () =>
     new AlertService({
       store: new AlertRepository(db),
-      log: {
-        append: async (record) => {
-          logged.push(record)
-          return 0
-        },
-      },
       publisher: null,
       site: (id) => new RegistryRepository(db).getSite(id),
       logger: memoryLogger().logger,
@@ -38,7 +31,6 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     db = openDatabase(join(dir, 'siteward.db'))
     new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
     clock = Date.UTC(2026, 10, 29, 8, 0, 0)
-    logged = []
   })
   afterEach(() => {
     db.close()
@@ -83,7 +75,9 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
       { level: 2, reason: 'not acknowledged in time' },
       { level: 3, reason: 'not acknowledged in time' },
     ])
-    expect(logged.filter((r) => r.type === 'alert_event' && r.eventType === 'escalated')).toHaveLength(3)
+    // Each escalation becomes an alert_event point for telemetry, the alert still open at each.
+    const points = new AlertTimelinePoints(db).after(0, 100).filter((e) => e.eventType === 'escalated')
+    expect(points.map((e) => e.state)).toEqual(['open', 'open', 'open'])
   })
 
   it('counts the resolve deadline from the acknowledgement', () => {

@@ -9,26 +9,18 @@ import type { GroupTally } from '../domain/report.js'
 import type { KeyedSignal } from '../domain/rules.js'
 import { canSeeSite, siteFilter } from '../domain/scope.js'
 
-/** Publishes to MQTT on the engine's behalf (the broker, injected by the composition root). */
-export interface AlertPublisher {
-  publish(packet: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>
-}
-
 export interface AlertServiceOptions {
   readonly store: AlertStore
-  readonly publisher: AlertPublisher | null
   readonly site: (siteId: string) => Pick<Site, 'id' | 'region'> | undefined
   readonly logger: Logger
   readonly now?: () => number
 }
 
-export const alertTopic = (siteId: string, alertId: string) => `sites/${siteId}/alerts/${alertId}`
-
 /**
- * Signals become alerts, people move them through the loop, and every change is announced:
- * on `changes$` (the SSE stream) and on MQTT `sites/{siteId}/alerts/{alertId}` (QoS 1, retained
- * while not closed, the retained copy removed on close). The timeline in the store is the
- * record; the shipper turns it into `alert_event` points (AlertEventShipper).
+ * Signals become alerts and people move them through the loop, each change one transaction in
+ * the store. The timeline in the store is the record: the SSE stream and the MQTT alert topics
+ * follow it (AlertFeed, AlertPublication), the shipper turns it into `alert_event` points.
+ * `changes$` tells this process's feed to read at once, after the commit.
  */
 export class AlertService {
   private readonly options: AlertServiceOptions
@@ -137,16 +129,6 @@ export class AlertService {
     return steps
   }
 
-  /**
-   * The broker keeps retained messages in memory only: after a start, publish every alert that
-   * is not closed again, so sirens and cab displays that subscribe see what is still open.
-   */
-  async republishNotClosed(): Promise<number> {
-    const open = this.options.store.notClosed()
-    for (const alert of open) await this.publish(alert)
-    return open.length
-  }
-
   /** Changes after timeline event `seq` that the caller may see (SSE `Last-Event-ID`). */
   changesAfter(seq: number, principal: Principal, limit = 1_000): AlertChange[] {
     return this.options.store
@@ -169,30 +151,7 @@ export class AlertService {
       this.held.push(change)
       return
     }
-    const { alert } = change
     this.changes.next(change)
-    void this.publish(alert)
-  }
-
-  private async publish(alert: Alert): Promise<void> {
-    const publisher = this.options.publisher
-    if (publisher === null) return
-    const topic = alertTopic(alert.siteId, alert.id)
-    try {
-      const payload = Buffer.from(JSON.stringify(alert))
-      if (alert.state !== 'closed') {
-        await publisher.publish({ topic, payload, qos: 1, retain: true })
-        return
-      }
-      // Closed: tell subscribers, then remove the retained copy (an empty retained message).
-      await publisher.publish({ topic, payload, qos: 1, retain: false })
-      await publisher.publish({ topic, payload: Buffer.alloc(0), qos: 1, retain: true })
-    } catch (error) {
-      this.options.logger.error(
-        { err: error, alertId: alert.id, topic },
-        'could not publish the alert on MQTT',
-      )
-    }
   }
 }
 

@@ -32,7 +32,6 @@ export interface ReadinessCheck {
 
 /** The alert service as the API sees it (the composition root passes the real one). */
 export interface AlertsApi {
-  readonly changes$: Observable<AlertChange>
   list(
     principal: Principal,
     filter: AlertFilter,
@@ -71,6 +70,8 @@ export interface ApiServices {
     rotateSecret(deviceId: string): { device: Device; secret: string }
   }
   readonly alerts: AlertsApi
+  /** Every committed alert change in timeline order, read from the store: the SSE stream sends these. */
+  readonly alertChanges: Observable<AlertChange>
   readonly readings: {
     submit(
       siteId: string,

@@ -19,6 +19,8 @@ export function apiServicesOf(parts: {
   readonly log: SegmentLog
   readonly backpressure: Backpressure
   readonly alerts: AlertService
+  /** Every committed alert change, read from the store (the SSE stream). */
+  readonly alertChanges: ApiServices['alertChanges']
   readonly settings: SettingsService
   readonly rules: RuleViews
   readonly telemetry: TelemetryStore
@@ -51,6 +53,7 @@ export function apiServicesOf(parts: {
       },
     },
     alerts: parts.alerts,
+    alertChanges: parts.alertChanges,
     readings: {
       submit: (siteId, principal, body) =>
         submitManualReadings({ registry, state, log, backpressure }, siteId, principal, body),

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Observable } from 'rxjs'
+import { AlertFeed } from '../alerts/alert-feed.js'
+import { AlertPublication } from '../alerts/alert-publication.js'
 import { AlertService } from '../alerts/alert-service.js'
 import { buildApi } from '../api/app.js'
 import { ListenerError } from '../domain/errors.js'
@@ -79,6 +81,9 @@ export class Engine {
   private projector: Projector | null = null
   private shipper: TelemetryShipper | null = null
   private alertShipper: AlertEventShipper | null = null
+  private alertFeed: AlertFeed | null = null
+  private alertRings: { unsubscribe(): void } | null = null
+  private alertPublication: AlertPublication | null = null
   private alertShipperWake: { unsubscribe(): void } | null = null
   private broker: Broker | null = null
   private api: FastifyInstance | null = null
@@ -204,7 +209,6 @@ export class Engine {
     this.settings.applyBaselines(state, Date.now())
     this.alerts = new AlertService({
       store: this.alertStore,
-      publisher: { publish: (packet) => this.broker?.publish({ ...packet }) ?? Promise.resolve() },
       site: (siteId) => this.registry.getSite(siteId),
       logger: this.logger.child({ component: 'alerts' }),
     })
@@ -314,7 +318,21 @@ export class Engine {
       logger: this.logger.child({ component: 'mqtt' }),
     })
     await this.broker.start()
-    const republished = await this.requireAlerts().republishNotClosed()
+    const alertFeed = new AlertFeed({
+      store: this.alertStore,
+      logger: this.logger.child({ component: 'alerts' }),
+    })
+    this.alertFeed = alertFeed
+    alertFeed.start()
+    this.alertRings = this.requireAlerts().changes$.subscribe(() => alertFeed.ring())
+    const broker = this.broker
+    this.alertPublication = new AlertPublication({
+      feed: alertFeed,
+      store: this.alertStore,
+      publisher: { publish: (packet) => broker.publish(packet) },
+      logger: this.logger.child({ component: 'alerts' }),
+    })
+    const republished = await this.alertPublication.start()
     if (republished > 0)
       this.logger.info({ alerts: republished }, 'republished retained MQTT copies of the alerts not closed')
     this.api = await buildApi(
@@ -324,6 +342,7 @@ export class Engine {
         log: this.log,
         backpressure: this.backpressure,
         alerts: this.requireAlerts(),
+        alertChanges: alertFeed.changes$,
         settings: this.requireSettings(),
         rules: new RuleViews({
           rules: this.rules,
@@ -405,6 +424,9 @@ export class Engine {
     if (this.escalationTimer !== null) clearInterval(this.escalationTimer)
     if (this.settingsTimer !== null) clearInterval(this.settingsTimer)
     await this.api?.close()
+    this.alertPublication?.stop()
+    this.alertRings?.unsubscribe()
+    this.alertFeed?.stop()
     await this.broker?.stop()
     await this.log.flush() // every acknowledged message on disk before the last projection
     this.projector?.stop() // projects the rest; the rules and alerts see it

@@ -226,6 +226,8 @@ export interface AlertStore {
   events(id: string): AlertEvent[]
   verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
   eventsAfter(seq: number, limit: number): AlertChange[]
+  /** The newest timeline event's seq, 0 when there is none. */
+  lastEventSeq(): number
   notClosed(): Alert[]
   escalationCandidates(): EscalationCandidate[]
   escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null

@@ -103,7 +103,7 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
       }
       if (Number.isInteger(lastEventId) && lastEventId >= 0)
         for (const change of alerts.changesAfter(lastEventId, principal)) send(change)
-      const subscription = alerts.changes$.subscribe((change) => {
+      const subscription = services.alertChanges.subscribe((change) => {
         if (alerts.visible(principal, change.alert.siteId)) send(change)
       })
       const heartbeat = setInterval(() => out.write(': ping\n\n'), heartbeatMs)

@@ -243,6 +243,11 @@ export class AlertRepository implements AlertStore {
     })
   }
 
+  lastEventSeq(): number {
+    const row = this.db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
+    return row.seq ?? 0
+  }
+
   /** Alerts still waiting for a person: open or acknowledged. */
   escalationCandidates(): EscalationCandidate[] {
     const rows = this.db

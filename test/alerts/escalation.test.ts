@@ -20,7 +20,6 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
   const service = () =>
     new AlertService({
       store: new AlertRepository(db),
-      publisher: null,
       site: (id) => new RegistryRepository(db).getSite(id),
       logger: memoryLogger().logger,
       now: () => clock,

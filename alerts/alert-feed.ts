@@ -1,0 +1,75 @@
+import type { Logger } from 'pino'
+import { type Observable, Subject } from 'rxjs'
+import type { AlertChange } from '../domain/alert.js'
+import type { AlertStore } from '../domain/ports.js'
+
+/** Without a ring, the store is read this often: what another process committed shows this late. */
+const pollMs = 250
+const pageEvents = 1_000
+
+export interface AlertFeedOptions {
+  readonly store: Pick<AlertStore, 'eventsAfter' | 'lastEventSeq'>
+  readonly logger: Logger
+  readonly pollMs?: number
+}
+
+/**
+ * Every committed alert timeline event, in seq order, read from the store: what the SSE stream
+ * and the MQTT alert topics send. Whoever commits a change may `ring()` to have it read at once
+ * (the alert service does, in the same process); otherwise the store is polled. So the roles
+ * that show alerts learn of them through the store, not from the object that made them.
+ */
+export class AlertFeed {
+  private readonly options: AlertFeedOptions
+  private readonly changes = new Subject<AlertChange>()
+  private lastSeq = 0
+  private timer: NodeJS.Timeout | null = null
+  private readScheduled = false
+  readonly changes$: Observable<AlertChange> = this.changes.asObservable()
+
+  constructor(options: AlertFeedOptions) {
+    this.options = options
+  }
+
+  /** Starts after what is in the store now (earlier events are history: `changesAfter`). */
+  start(): void {
+    this.lastSeq = this.options.store.lastEventSeq()
+    this.timer = setInterval(() => this.read(), this.options.pollMs ?? pollMs)
+    this.timer.unref()
+  }
+
+  /** Something was committed: read the store on the next turn of the event loop. */
+  ring(): void {
+    if (this.readScheduled || this.timer === null) return
+    this.readScheduled = true
+    setImmediate(() => {
+      this.readScheduled = false
+      this.read()
+    })
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    this.read()
+    this.changes.complete()
+  }
+
+  private read(): void {
+    try {
+      for (;;) {
+        const page = this.options.store.eventsAfter(this.lastSeq, pageEvents)
+        for (const change of page) {
+          for (const event of change.events) this.lastSeq = Math.max(this.lastSeq, event.seq)
+          this.changes.next(change)
+        }
+        if (page.length < pageEvents) return
+      }
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, afterSeq: this.lastSeq },
+        'reading alert changes failed; will retry',
+      )
+    }
+  }
+}

@@ -5,14 +5,23 @@ export interface StreamMessage<T = unknown> {
   readonly arrivedAt: number
 }
 
-/** A real Server-Sent Events client over fetch: collects every message with an id and data. */
+/**
+ * A real Server-Sent Events client over fetch: collects every message with an id and data.
+ * `opened` resolves once the answer's headers are in: the server subscribes the stream before it
+ * sends them, so nothing committed after that is missed (or once the request failed).
+ */
 export function openStream<T>(url: string, token: string, lastEventId?: number) {
   const messages: StreamMessage<T>[] = []
   const controller = new AbortController()
   const headers: Record<string, string> = { authorization: `Bearer ${token}` }
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId)
+  let markOpened: () => void = () => {}
+  const opened = new Promise<void>((resolve) => {
+    markOpened = resolve
+  })
   const done = fetch(url, { headers, signal: controller.signal })
     .then(async (response) => {
+      markOpened()
       const reader = response.body?.getReader()
       const decoder = new TextDecoder()
       let buffer = ''
@@ -33,5 +42,6 @@ export function openStream<T>(url: string, token: string, lastEventId?: number) 
       }
     })
     .catch(() => undefined)
-  return { messages, close: () => controller.abort(), done }
+    .finally(() => markOpened())
+  return { messages, close: () => controller.abort(), done, opened }
 }

@@ -145,7 +145,36 @@ function craneLimitsOf(condition: ThresholdCondition): ThresholdLimits {
 export function craneSettingLimits(
   condition: CraneLimitCondition | CraneSlewSectorCondition,
   settings: DeviceSettingsValues | undefined,
-): { limits: ThresholdLimits; origin: string } | { needs: string } {
+): SettingLimits {
+  // Asked for every rule on every reading: built once per crane settings (a settings change
+  // brings a new object) and rule, not a string and a regex each time.
+  const key = settings ?? noSettings
+  let byCondition = settingLimitsCache.get(key)
+  if (byCondition === undefined) {
+    byCondition = new WeakMap()
+    settingLimitsCache.set(key, byCondition)
+  }
+  let limits = byCondition.get(condition)
+  if (limits === undefined) {
+    limits = buildSettingLimits(condition, settings)
+    byCondition.set(condition, limits)
+  }
+  return limits
+}
+
+type SettingLimits =
+  | { readonly limits: ThresholdLimits; readonly origin: string }
+  | { readonly needs: string }
+const noSettings: DeviceSettingsValues = {}
+const settingLimitsCache = new WeakMap<
+  DeviceSettingsValues,
+  WeakMap<CraneLimitCondition | CraneSlewSectorCondition, SettingLimits>
+>()
+
+function buildSettingLimits(
+  condition: CraneLimitCondition | CraneSlewSectorCondition,
+  settings: DeviceSettingsValues | undefined,
+): SettingLimits {
   if (condition.kind === 'crane_slew_sector') {
     const sectors = settings?.forbiddenSlewSectors
     if (sectors === undefined || sectors.length === 0)

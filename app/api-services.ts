@@ -64,7 +64,7 @@ export function apiServicesOf(parts: {
       putDeviceSettings: settings.putDeviceSettings.bind(settings),
       overridesOf: (siteIds) => settings.overridesOf(siteIds),
       putPoint: (siteId, pointCode, input, principal) =>
-        settings.putPoint(siteId, pointCode, input, principal, state),
+        settings.putPoint(siteId, pointCode, input, principal),
     },
     rules: {
       effective: (principal, scope) => parts.rules.effective(principal, scope),

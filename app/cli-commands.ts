@@ -174,15 +174,9 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
         expectedIntervalMs: durationOrNone(values, 'expected-interval') ?? undefined,
         resolution: optionalNumber(values, 'resolution'),
       }
-      // The running engine applies the baseline at its next start and the rest within seconds.
+      // The running engine sees it within seconds (SQLite's data_version), the baseline too.
       return json(
-        settingsOf(store).putPoint(
-          required(values, 'site'),
-          required(values, 'point'),
-          input,
-          cliPrincipal,
-          null,
-        ),
+        settingsOf(store).putPoint(required(values, 'site'), required(values, 'point'), input, cliPrincipal),
       )
     },
   },

@@ -206,7 +206,9 @@ export class Engine {
     this.ruleStates = new RuleStates(this.ruleStateStore.loadAll() as [string, StoredRuleState][])
     this.rules = loadRuleCatalogue(this.config.rulesDir)
     this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
-    this.settings.applyBaselines(state, Date.now())
+    const settings = this.settings
+    settings.applyBaselines(state, Date.now())
+    settings.onReload(() => settings.applyBaselines(state, Date.now()))
     this.alerts = new AlertService({
       store: this.alertStore,
       site: (siteId) => this.registry.getSite(siteId),

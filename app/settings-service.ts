@@ -39,6 +39,9 @@ export class SettingsService {
   private charts = new Map<string, LoadChart>()
   private devices = new Map<string, DeviceSettings>()
   private seenVersion = -1
+  /** Baselines already handed to ingest state, so a reload re-applies only what changed. */
+  private readonly appliedBaselines = new Map<string, number>()
+  private readonly reloaded = new Set<() => void>()
 
   constructor(repository: SettingsRepository, registry: RegistryRepository, rules: readonly Rule[]) {
     this.repository = repository
@@ -47,12 +50,22 @@ export class SettingsService {
     this.reload()
   }
 
-  /** Configured baselines into ingest state (at start-up, after the log replay). */
+  /**
+   * Configured baselines into ingest state: all at start-up (after the log replay), then the
+   * ones that changed, whoever changed them (the API, the CLI on another connection).
+   */
   applyBaselines(state: IngestState, now: number): void {
-    for (const point of this.points.values()) {
-      if (point.baseline !== null)
-        state.pitPoints.configure(point.siteId, point.pointCode, point.item, point.baseline, now)
+    for (const [key, point] of this.points) {
+      if (point.baseline === null || this.appliedBaselines.get(key) === point.baseline) continue
+      state.pitPoints.configure(point.siteId, point.pointCode, point.item, point.baseline, now)
+      this.appliedBaselines.set(key, point.baseline)
     }
+  }
+
+  /** Called after every reload: the settings changed (here or on another connection). */
+  onReload(listener: () => void): () => void {
+    this.reloaded.add(listener)
+    return () => this.reloaded.delete(listener)
   }
 
   refreshIfChanged(): boolean {
@@ -291,13 +304,7 @@ export class SettingsService {
     ]
   }
 
-  putPoint(
-    siteId: string,
-    pointCode: string,
-    raw: PointSettingsInput,
-    principal: Principal,
-    ingest: IngestState | null,
-  ): PointSettings {
+  putPoint(siteId: string, pointCode: string, raw: PointSettingsInput, principal: Principal): PointSettings {
     this.authorize(siteId, principal)
     const input = pointSettingsInputSchema.parse(raw)
     if (input.pairPointCode === pointCode)
@@ -312,9 +319,7 @@ export class SettingsService {
       this.record(siteId, null, `point:${pointCode}`, input, principal)
       return put
     })
-    if (saved.baseline !== null)
-      ingest?.pitPoints.configure(siteId, pointCode, saved.item, saved.baseline, Date.now())
-    this.reload()
+    this.reload() // a new baseline reaches ingest state through onReload (applyBaselines)
     return saved
   }
 
@@ -359,6 +364,7 @@ export class SettingsService {
     )
     this.charts = this.repository.loadCharts()
     this.devices = this.repository.deviceSettings()
+    for (const listener of this.reloaded) listener()
   }
 }
 

@@ -96,6 +96,33 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
     })
   })
 
+  it('takes a baseline written by another connection (siteward point set) while running', async () => {
+    const reading = (value: number) =>
+      send('PIT-01', 'telemetry', {
+        ts: Date.now(),
+        points: [{ pointCode: 'ZQS-02', item: 'wall_top_horizontal', value }],
+      })
+    await reading(200) // the first reading: the baseline until a surveyor's is set
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    new SettingsRepository(t.db).putPoint(
+      'S1',
+      'ZQS-02',
+      { item: 'wall_top_horizontal', baseline: 150, cumulativeAlarm: 10 },
+      'cli',
+    )
+    await new Promise((resolve) => setTimeout(resolve, 2_500)) // the engine polls SQLite's data_version every 2 s
+    await reading(205) // 55 mm from the surveyor's 150, not 5 mm from the first reading's 200
+    const alert = await waitFor(async () => {
+      const { body } = await api(
+        'GET',
+        '/api/alerts?deviceId=PIT-01&ruleId=pit.wall_top_horizontal.cumulative',
+        tokens.admin as string,
+      )
+      return (body.items as Alert[]).find((a) => a.subject === 'ZQS-02')
+    }, 'the alert of point ZQS-02')
+    expect(alert).toMatchObject({ value: 55, threshold: 10 })
+  })
+
   it('picks up a change written by another connection (the CLI) while running, and honours a disabled rule', async () => {
     new SettingsRepository(t.db).putRuleOverride('S1', 'crane.device_event', null, { enabled: false }, 'cli')
     await new Promise((resolve) => setTimeout(resolve, 2_500)) // the engine polls SQLite's data_version every 2 s

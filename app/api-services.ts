@@ -12,8 +12,8 @@ import { submitManualReadings } from './manual-readings.js'
 import type { RuleViews } from './rule-views.js'
 import type { SettingsService } from './settings-service.js'
 
-/** What the engine hands the HTTP API: its parts, adapted to the services the routes call. */
-export function apiServicesOf(parts: {
+/** The parts the HTTP API is built from. */
+export interface ApiParts {
   readonly registry: RegistryRepository
   readonly state: IngestState
   readonly log: SegmentLog
@@ -32,7 +32,10 @@ export function apiServicesOf(parts: {
   readonly metrics: ApiServices['metrics']
   /** A device was disabled or re-keyed: close the connections it made before. */
   readonly credentialsChanged: () => void
-}): ApiServices {
+}
+
+/** What the engine hands the HTTP API: its parts, adapted to the services the routes call. */
+export function apiServicesOf(parts: ApiParts): ApiServices {
   const { registry, state, log, backpressure, settings } = parts
   const provisioning = new Provisioning(registry)
   return {

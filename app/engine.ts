@@ -176,7 +176,6 @@ export class Engine {
         state,
         log: this.log,
         backpressure: this.backpressure,
-        alerts: worker.alerts,
         settings,
         rules: new RuleViews({ rules, registry: this.registry, settings, projection: this.projection }),
         telemetry: this.telemetry,
@@ -188,11 +187,13 @@ export class Engine {
         credentialsChanged: () => edge.recheckCredentials(),
       },
     })
-    // In one process the alert service rings the feeds after each commit; apart, they poll.
-    worker.alerts.changes$.subscribe(() => {
-      edge.alertFeed.ring()
-      api.alertFeed.ring()
-    })
+    // In one process whoever commits an alert change rings the others; apart, they poll.
+    for (const alerts of [worker.alerts, api.alerts])
+      alerts.changes$.subscribe(() => {
+        edge.alertFeed.ring()
+        api.alertFeed.ring()
+        worker.alertsCommitted()
+      })
     this.roles = { worker, edge, api }
   }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { AlertFeed } from '../../alerts/alert-feed.js'
+import { AlertService } from '../../alerts/alert-service.js'
 import { buildApi } from '../../api/app.js'
 import type { ApiServices } from '../../api/services.js'
 import { ListenerError } from '../../domain/errors.js'
@@ -16,11 +17,13 @@ import type { Config } from '../config.js'
 export class ApiRole {
   /** Every committed alert change; ring it after committing one in this process. */
   readonly alertFeed: AlertFeed
+  /** People's actions on alerts (acknowledge, resolve, close, comment), over the API's store. */
+  readonly alerts: AlertService
   private readonly parts: {
     readonly config: Config
     readonly logger: Logger
     readonly db: SqliteDatabase
-    readonly services: Omit<ApiParts, 'alertChanges'>
+    readonly services: Omit<ApiParts, 'alertChanges' | 'alerts'>
     readonly tls: { readonly key: Buffer; readonly cert: Buffer } | null
     readonly consoleDir: string
   }
@@ -28,9 +31,13 @@ export class ApiRole {
 
   constructor(parts: ApiRole['parts']) {
     this.parts = parts
-    this.alertFeed = new AlertFeed({
-      store: new AlertRepository(parts.db),
-      logger: parts.logger.child({ component: 'alerts' }),
+    const store = new AlertRepository(parts.db)
+    const logger = parts.logger.child({ component: 'alerts' })
+    this.alertFeed = new AlertFeed({ store, logger })
+    this.alerts = new AlertService({
+      store,
+      site: (siteId) => parts.services.registry.getSite(siteId),
+      logger,
     })
   }
 
@@ -49,6 +56,7 @@ export class ApiRole {
     this.alertFeed.start()
     const services: ApiServices = apiServicesOf({
       ...this.parts.services,
+      alerts: this.alerts,
       alertChanges: this.alertFeed.changes$,
     })
     this.app = await buildApi(services, logger, {
@@ -68,6 +76,7 @@ export class ApiRole {
 
   async stop(): Promise<void> {
     await this.app?.close()
+    this.alerts.stop()
     this.alertFeed.stop()
   }
 }

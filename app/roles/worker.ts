@@ -54,7 +54,6 @@ export class WorkerRole {
   private ruleSubscription: { unsubscribe(): void } | null = null
   private shipper: TelemetryShipper | null = null
   private alertShipper: AlertEventShipper | null = null
-  private alertShipperWake: { unsubscribe(): void } | null = null
   private housekeepingTimer: NodeJS.Timeout | null = null
   private escalationTimer: NodeJS.Timeout | null = null
   private prunedAt = 0
@@ -114,7 +113,6 @@ export class WorkerRole {
     })
     this.alertShipper = alertShipper
     alertShipper.start()
-    this.alertShipperWake = this.alerts.changes$.subscribe(() => alertShipper.wake())
     this.projector.start()
     this.housekeepingTimer = setInterval(() => this.housekeep(), housekeepingMs)
     this.housekeepingTimer.unref()
@@ -131,8 +129,12 @@ export class WorkerRole {
     this.ruleSubscription?.unsubscribe()
     this.alerts.stop()
     await this.shipper?.stop()
-    this.alertShipperWake?.unsubscribe()
     await this.alertShipper?.stop()
+  }
+
+  /** An alert change was committed (here or by another role in this process): ship it soon. */
+  alertsCommitted(): void {
+    this.alertShipper?.wake()
   }
 
   /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */

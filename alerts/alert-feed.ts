@@ -59,7 +59,7 @@ export class AlertFeed {
     try {
       for (;;) {
         const page = this.options.store.eventsAfter(this.lastSeq, pageEvents)
-        for (const change of page) {
+        for (const change of consecutiveByAlert(page)) {
           for (const event of change.events) this.lastSeq = Math.max(this.lastSeq, event.seq)
           this.changes.next(change)
         }
@@ -72,4 +72,19 @@ export class AlertFeed {
       )
     }
   }
+}
+
+/**
+ * One change per alert for events that follow each other (one transaction's re-activation and
+ * severity rise): the MQTT topic gets the alert once, the SSE stream still every event.
+ */
+function consecutiveByAlert(page: readonly AlertChange[]): AlertChange[] {
+  const merged: AlertChange[] = []
+  for (const change of page) {
+    const last = merged.at(-1)
+    if (last !== undefined && last.alert.id === change.alert.id)
+      merged[merged.length - 1] = { alert: change.alert, events: [...last.events, ...change.events] }
+    else merged.push(change)
+  }
+  return merged
 }

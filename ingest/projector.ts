@@ -134,7 +134,8 @@ export class Projector {
   private drainBatch(maxRecords: number, stopping = false): number {
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     const snapshotDue = stopping || this.now() - this.snapshotAt >= deliverySnapshotMs
-    // Alert events move the cursor without touching a device: the snapshot follows the cursor.
+    // A record may move the cursor without touching a device (an alert event in a log from an
+    // older engine): the snapshot still follows the cursor, so the log can be trimmed.
     const snapshotLags = this.unsavedDeliveries.size > 0 || this.snapshotPosition < this.position
     if (records.length === 0 && !(snapshotDue && snapshotLags)) return 0
     // Readings are built only while someone (the rules) listens.

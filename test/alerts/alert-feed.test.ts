@@ -62,16 +62,35 @@ describe('AlertFeed: alert changes followed through the store', () => {
     feed.start()
     const id = raise(alerts, 'momentPct')
     alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
-    // No ring: the poll finds it.
-    await waitFor(async () => seen.length === 2, 'two changes')
-    expect(seen.map((c) => [c.alert.subject, c.events[0]?.type])).toEqual([
+    // No ring: the poll finds them (in one read or two).
+    const events = () => seen.flatMap((c) => c.events.map((e) => ({ subject: c.alert.subject, e })))
+    await waitFor(async () => events().length === 2, 'two events')
+    expect(events().map(({ subject, e }) => [subject, e.type])).toEqual([
       ['momentPct', 'raised'],
       ['momentPct', 'acknowledged'],
     ])
-    const seqs = seen.map((c) => c.events[0]?.seq as number)
+    const seqs = events().map(({ e }) => e.seq)
     expect(seqs[1]).toBeGreaterThan(seqs[0] as number)
     await new Promise((resolve) => setTimeout(resolve, 150)) // more polls send nothing again
-    expect(seen).toHaveLength(2)
+    expect(events()).toHaveLength(2)
+  })
+
+  it('sends the events of one alert that follow each other as one change, each event still in it', async () => {
+    const alerts = new AlertRepository(writer)
+    feed = new AlertFeed({
+      store: new AlertRepository(reader),
+      logger: memoryLogger().logger,
+      pollMs: 60_000,
+    })
+    feed.changes$.subscribe((change) => seen.push(change))
+    feed.start()
+    const id = raise(alerts, 'momentPct')
+    alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
+    alerts.comment(id, officer, 'on my way', at + 2)
+    feed.ring()
+    await waitFor(async () => seen.length === 1, 'one change')
+    expect(seen[0]?.events.map((e) => e.type)).toEqual(['raised', 'acknowledged', 'comment'])
+    expect(seen[0]?.alert.state).toBe('acknowledged')
   })
 
   it('reads at once when rung, without waiting for the poll', async () => {

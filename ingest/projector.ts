@@ -96,10 +96,13 @@ export class Projector {
   }
 
   stop(): void {
+    const started = this.unsubscribe !== null
     this.unsubscribe?.()
     this.unsubscribe = null
     if (this.snapshotTimer !== null) clearInterval(this.snapshotTimer)
-    this.drainBatch(Number.POSITIVE_INFINITY, true)
+    // Never started (a start that failed before it): its position is not the stored cursor, and
+    // draining from there would count the log again.
+    if (started) this.drainBatch(Number.POSITIVE_INFINITY, true)
     this.readingsSubject.complete()
   }
 

@@ -58,7 +58,10 @@ export class WorkerRole {
   private escalationTimer: NodeJS.Timeout | null = null
   private prunedAt = 0
 
-  /** Builds the projector and subscribes the rules, so the log's replayed tail is evaluated too. */
+  /**
+   * Builds the projector and subscribes the rules at once, so that whatever the projector reads,
+   * the replayed tail first, is evaluated.
+   */
   constructor(parts: WorkerParts) {
     this.parts = parts
     const { db, logger } = parts

@@ -120,5 +120,14 @@ describe('Projector', () => {
     ])
     expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
     second.stop()
+    // An engine whose start failed before its projector started stops it: nothing is counted again.
+    new Projector({
+      log,
+      cursors: repository,
+      store: repository,
+      state: state(),
+      logger: memoryLogger().logger,
+    }).stop()
+    expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
   })
 })

@@ -42,7 +42,6 @@ export interface ProjectorOptions {
   readonly batch?: (work: () => void) => void
   /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
   readonly onDeadLetters?: (stored: number, notStored: number) => void
-  readonly now?: () => number
 }
 
 /**
@@ -87,7 +86,7 @@ export class Projector {
     // A store from before the snapshot cursor saved the memory with every batch: it is current.
     if (!this.options.cursors.all().has(deliveriesConsumer))
       this.options.cursors.set(deliveriesConsumer, this.snapshotPosition)
-    this.snapshotAt = this.now()
+    this.snapshotAt = Date.now()
     this.unsubscribe = this.options.log.onCommit(() => this.scheduleDrain())
     // Saved when due even with no new records: the log is trimmed only up to the snapshot.
     this.snapshotTimer = setInterval(() => this.scheduleDrain(), deliverySnapshotMs)
@@ -129,14 +128,10 @@ export class Projector {
     })
   }
 
-  private now(): number {
-    return (this.options.now ?? Date.now)()
-  }
-
   /** Projects up to `maxRecords` records; returns how many it read. */
   private drainBatch(maxRecords: number, stopping = false): number {
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
-    const snapshotDue = stopping || this.now() - this.snapshotAt >= deliverySnapshotMs
+    const snapshotDue = stopping || Date.now() - this.snapshotAt >= deliverySnapshotMs
     // A record may move the cursor without touching a device (an alert event in a log from an
     // older engine): the snapshot still follows the cursor, so the log can be trimmed.
     const snapshotLags = this.unsavedDeliveries.size > 0 || this.snapshotPosition < this.position
@@ -170,7 +165,7 @@ export class Projector {
     if (deliveries !== undefined) {
       this.unsavedDeliveries.clear()
       this.snapshotPosition = next
-      this.snapshotAt = this.now()
+      this.snapshotAt = Date.now()
     }
     const { deadLetters, deadLettersNotStored } = projection
     if (deadLetters + deadLettersNotStored > 0)

@@ -111,6 +111,7 @@ export class WorkerRole {
       source: new AlertTimelinePoints(parts.db),
       cursors: parts.projection,
       store: parts.telemetry,
+      deadLetters: parts.projection,
       metrics: parts.metrics.shipper,
       logger: parts.logger.child({ component: 'alert-shipper' }),
     })

@@ -23,6 +23,7 @@ import {
   eventHash,
   genesisHash,
   iso,
+  newestEventSeq,
   toAlert,
   toEvent,
 } from './alert-rows.js'
@@ -244,8 +245,7 @@ export class AlertRepository implements AlertStore {
   }
 
   lastEventSeq(): number {
-    const row = this.db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
-    return row.seq ?? 0
+    return newestEventSeq(this.db)
   }
 
   /** Alerts still waiting for a person: open or acknowledged. */

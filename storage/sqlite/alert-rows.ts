@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Alert, AlertEvent, AlertEventType } from '../../domain/alert.js'
 import type { Severity } from '../../domain/rules.js'
+import type { SqliteDatabase } from './database.js'
 
 /** Alert and timeline rows as SQLite stores them, and their mapping to the domain's shapes. */
 
@@ -105,4 +106,10 @@ export function toEvent(row: EventRow): AlertEvent {
     prevHash: row.prev_hash,
     hash: row.hash,
   }
+}
+
+/** The newest alert timeline event's seq, 0 when there is none. */
+export function newestEventSeq(db: SqliteDatabase): number {
+  const row = db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
+  return row.seq ?? 0
 }

@@ -1,6 +1,7 @@
 import type { AlertEventType } from '../../domain/alert.js'
 import { type AlertAfterEvent, afterEvent } from '../../domain/alert-timeline.js'
 import type { AlertEventPoint, AlertEventPointSource } from '../../domain/ports.js'
+import { newestEventSeq } from './alert-rows.js'
 import type { SqliteDatabase } from './database.js'
 
 interface TimelineRow {
@@ -27,8 +28,7 @@ export class AlertTimelinePoints implements AlertEventPointSource {
   }
 
   lastSeq(): number {
-    const row = this.db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
-    return row.seq ?? 0
+    return newestEventSeq(this.db)
   }
 
   after(seq: number, limit: number): AlertEventPoint[] {

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino'
-import type { AlertEventPointSource, LogCursors, TelemetryPoint, TelemetryStore } from '../../domain/ports.js'
-import type { ShipperMetrics } from './telemetry-shipper.js'
+import type {
+  AlertEventPointSource,
+  DeadLetterSink,
+  LogCursors,
+  TelemetryPoint,
+  TelemetryStore,
+} from '../../domain/ports.js'
+import { refusedPointLetters, type ShipperMetrics } from './telemetry-shipper.js'
 
 export const alertEventsConsumer = 'shipper.alert_events'
 const pageEvents = 5_000
@@ -12,6 +18,7 @@ export interface AlertEventShipperOptions {
   readonly source: AlertEventPointSource
   readonly cursors: LogCursors
   readonly store: TelemetryStore
+  readonly deadLetters: DeadLetterSink
   readonly metrics: ShipperMetrics
   readonly logger: Logger
 }
@@ -122,7 +129,11 @@ export class AlertEventShipper {
     const rejected = await this.options.store.write(events.map(alertEventPoint))
     if (rejected.length > 0) {
       this.options.metrics.rejected(rejected.length)
-      this.options.logger.warn({ rejected: rejected.map((r) => r.reason) }, 'telemetry refused alert events')
+      this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
+      this.options.logger.warn(
+        { points: rejected.length, reason: rejected[0]?.reason },
+        'telemetry store refused alert events; dead-lettered',
+      )
     }
     this.options.metrics.written(events.length - rejected.length)
     this.cursor = last.seq

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino'
 import type {
+  DeadLetter,
   DeadLetterSink,
   LogCursors,
+  RejectedPoint,
   TelemetryPoint,
   TelemetryStore,
   WriteAheadLog,
@@ -10,6 +12,19 @@ import { toLineProtocol } from '../influx/influx-telemetry-store.js'
 import { pointsOf } from './points.js'
 
 export const shipperConsumer = 'shipper'
+
+/** Points the telemetry store refused as bad data, as dead letters with its reason (stage telemetry). */
+export function refusedPointLetters(rejected: readonly RejectedPoint[], now: number): DeadLetter[] {
+  return rejected.map(({ point, reason }) => ({
+    receivedAt: now,
+    siteId: point.tags.site ?? null,
+    deviceId: point.tags.device ?? null,
+    topic: point.measurement,
+    stage: 'telemetry',
+    reason,
+    payload: toLineProtocol(point),
+  }))
+}
 
 export interface ShipperMetrics {
   written(points: number): void
@@ -201,17 +216,7 @@ export class TelemetryShipper {
     const rejected = await this.options.store.write(batch.flatMap((record) => record.points))
     if (rejected.length > 0) {
       this.options.metrics.rejected(rejected.length)
-      this.options.deadLetters.add(
-        rejected.map(({ point, reason }) => ({
-          receivedAt: Date.now(),
-          siteId: point.tags.site ?? null,
-          deviceId: point.tags.device ?? null,
-          topic: point.measurement,
-          stage: 'telemetry' as const,
-          reason,
-          payload: toLineProtocol(point),
-        })),
-      )
+      this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
       this.options.logger.warn(
         { points: rejected.length, reason: rejected[0]?.reason },
         'telemetry store refused points; dead-lettered',

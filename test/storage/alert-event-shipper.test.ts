@@ -106,6 +106,7 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
             source: new AlertTimelinePoints(db),
             cursors,
             store: telemetry,
+            deadLetters: cursors,
             metrics: counting,
             logger: memoryLogger().logger,
           })
@@ -146,6 +147,45 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
         await waitFor(async () => (await query()).length === 7, 'the comment shipped')
         await second.stop()
         expect(cursors.get(alertEventsConsumer)).toBe(shippedTo + 1)
+        await telemetry.stop()
+      })
+
+      it('dead-letters an event the telemetry store refuses, with its reason, and ships the rest', async () => {
+        const database = `alerts_${randomUUID().replace(/-/g, '')}`
+        const url = inject('influxUrl')
+        const telemetry = new InfluxTelemetryStore(
+          { url, database, credentials: { kind: 'none' } },
+          memoryLogger().logger,
+        )
+        await telemetry.start()
+        // Someone else wrote alert_event.state as a number: InfluxDB refuses our string from now on.
+        await fetch(`${url}/write?db=${database}&precision=ms`, {
+          method: 'POST',
+          body: `alert_event,site=S0,device=X,rule=r,severity=warning state=1 ${at - 1}`,
+        })
+        const cursors = new ProjectionRepository(db)
+        const shipper = new AlertEventShipper({
+          source: new AlertTimelinePoints(db),
+          cursors,
+          store: telemetry,
+          deadLetters: cursors,
+          metrics: counting,
+          logger: memoryLogger().logger,
+        })
+        shipper.start()
+        wholeLoop(new AlertRepository(db))
+        shipper.wake()
+        const letters = await waitFor(async () => {
+          const found = cursors.listDeadLetters({ limit: 100 })
+          return found.length === 6 && found
+        }, 'six dead letters')
+        expect(letters[0]).toMatchObject({ stage: 'telemetry', topic: 'alert_event', deviceId: 'TC-01' })
+        expect(letters[0]?.reason).toMatch(/field type conflict/)
+        await waitFor(
+          async () => cursors.get(alertEventsConsumer) === new AlertTimelinePoints(db).lastSeq(),
+          'cursor past them',
+        )
+        await shipper.stop()
         await telemetry.stop()
       })
     },

@@ -24,14 +24,18 @@ import type {
 import type { Grouping, GroupTally } from './report.js'
 import type { KeyedSignal, Severity } from './rules.js'
 
-/** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
-export interface WriteAheadLog {
-  append(record: LogRecord): Promise<number>
+/** What a consumer of the write-ahead log reads: durable records only, in order. */
+export interface ReadableLog {
   /** Records after `position`, at most `maxRecords`; `next` is where to continue. */
   readFrom(position: number, maxRecords: number): { records: PositionedRecord[]; next: number }
   /** Position just past the last durable record. */
   readonly endPosition: number
   onCommit(listener: () => void): () => void
+}
+
+/** The durable write-ahead log: appends resolve once the record is on disk (fsync). */
+export interface WriteAheadLog extends ReadableLog {
+  append(record: LogRecord): Promise<number>
 }
 
 /** Where each log consumer has got to; consumers commit it together with their effects. */

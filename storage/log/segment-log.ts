@@ -5,17 +5,24 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readSync,
-  statSync,
   unlinkSync,
+  writeSync,
   writev,
 } from 'node:fs'
 import { join } from 'node:path'
+import { BroadcastChannel } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { LogRecord, PositionedRecord } from '../../domain/log-record.js'
 import type { WriteAheadLog } from '../../domain/ports.js'
 import { encodeFrame, scanFrame } from './frame.js'
+import {
+  durableMarkerName,
+  listSegments,
+  readSegmentFrames,
+  type Segment,
+  segmentPath,
+} from './segment-files.js'
 
 export interface SegmentLogOptions {
   readonly dir: string
@@ -26,12 +33,6 @@ export interface SegmentLogOptions {
   readonly logger: Logger
 }
 
-interface Segment {
-  readonly base: number
-  readonly path: string
-  size: number
-}
-
 interface PendingAppend {
   readonly record: LogRecord
   readonly frame: Buffer
@@ -40,10 +41,11 @@ interface PendingAppend {
   readonly reject: (error: Error) => void
 }
 
-const segmentSuffix = '.seg'
 /** Recently committed records kept decoded, so consumers that keep up never re-read or re-parse. */
 const cachedRecords = 50_000
-const readChunkBytes = 1024 * 1024
+
+/** Where a log's writer tells the readers in this process how far the log is durable. */
+export const logChannelName = (dir: string) => `siteward.log:${dir}`
 
 /**
  * The write-ahead log: an append-only sequence of segment files holding CRC-checked frames,
@@ -51,6 +53,10 @@ const readChunkBytes = 1024 * 1024
  * previous batch is being written (or during `lingerMs`) go out in one writev + fdatasync, and
  * every append of the batch resolves only after the fdatasync, so a resolved append survives
  * SIGKILL and power loss. fsync runs on libuv's thread pool, never on the event loop.
+ *
+ * There is one writer (the edge role). Readers in other threads or processes (the worker role,
+ * `LogReader`) read up to the durable end the writer publishes after every fdatasync: in a file
+ * beside the segments, and on a BroadcastChannel for the readers in this process.
  */
 export class SegmentLog implements WriteAheadLog {
   private readonly options: SegmentLogOptions
@@ -65,6 +71,9 @@ export class SegmentLog implements WriteAheadLog {
   private failure: Error | null = null
   private readonly recent = new Map<number, { record: LogRecord; end: number }>()
   private stopped = false
+  private markerFd = -1
+  private readonly marker = Buffer.alloc(8)
+  private channel: BroadcastChannel | null = null
 
   constructor(options: SegmentLogOptions) {
     this.options = options
@@ -90,12 +99,7 @@ export class SegmentLog implements WriteAheadLog {
 
   start(): void {
     mkdirSync(this.options.dir, { recursive: true })
-    this.segments = readdirSync(this.options.dir)
-      .filter((name) => name.endsWith(segmentSuffix))
-      .map((name) => ({ base: Number.parseInt(name, 10), path: join(this.options.dir, name), size: 0 }))
-      .filter((segment) => Number.isSafeInteger(segment.base))
-      .sort((a, b) => a.base - b.base)
-    for (const segment of this.segments) segment.size = statSync(segment.path).size
+    this.segments = listSegments(this.options.dir)
     const last = this.segments.at(-1)
     if (last === undefined) {
       this.openSegment(0)
@@ -106,6 +110,10 @@ export class SegmentLog implements WriteAheadLog {
     const active = this.activeSegment()
     this.nextPosition = active.base + active.size
     this.durableEnd = this.nextPosition
+    this.markerFd = openSync(join(this.options.dir, durableMarkerName), 'w')
+    this.channel = new BroadcastChannel(logChannelName(this.options.dir))
+    this.channel.unref()
+    this.publishDurableEnd()
   }
 
   append(record: LogRecord): Promise<number> {
@@ -133,30 +141,16 @@ export class SegmentLog implements WriteAheadLog {
       const segment = this.segmentAt(cursor)
       if (segment === undefined) break
       const segmentEnd = Math.min(segment.base + segment.size, this.durableEnd)
-      const length = Math.min(readChunkBytes, segmentEnd - cursor)
-      let chunk = this.readBytes(segment, cursor - segment.base, length)
-      let offset = 0
-      while (records.length < maxRecords && offset < chunk.length) {
-        const scan = scanFrame(chunk, offset)
-        if (scan.kind === 'incomplete') {
-          if (offset > 0) break // read the rest from the frame's start
-          if (chunk.length >= scan.needBytes)
-            throw new Error(`write-ahead log: unreadable frame at ${cursor}`)
-          chunk = this.readBytes(segment, cursor - segment.base, scan.needBytes)
-          if (chunk.length < scan.needBytes) throw new Error(`write-ahead log: truncated frame at ${cursor}`)
-          continue
-        }
-        if (scan.kind === 'corrupt') {
-          throw new Error(`write-ahead log corrupt at position ${cursor + offset}: ${scan.reason}`)
-        }
-        records.push({
-          position: cursor + offset,
-          record: JSON.parse(scan.payload.toString('utf8')) as LogRecord,
-        })
-        offset += scan.frameLength
-      }
-      if (offset === 0) break
-      cursor += offset
+      const next = readSegmentFrames(
+        segment,
+        cursor,
+        segmentEnd,
+        maxRecords,
+        (offset, length) => this.readBytes(segment, offset, length),
+        records,
+      )
+      if (next === cursor) break
+      cursor = next
     }
     return { records, next: cursor }
   }
@@ -194,6 +188,17 @@ export class SegmentLog implements WriteAheadLog {
     await this.flush()
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
+    if (this.markerFd >= 0) closeSync(this.markerFd)
+    this.markerFd = -1
+    this.channel?.close()
+    this.channel = null
+  }
+
+  /** After the fdatasync: readers elsewhere may now read up to here. */
+  private publishDurableEnd(): void {
+    this.marker.writeBigUInt64LE(BigInt(this.durableEnd))
+    writeSync(this.markerFd, this.marker, 0, 8, 0)
+    this.channel?.postMessage(this.durableEnd)
   }
 
   private scheduleFlush(): void {
@@ -216,6 +221,7 @@ export class SegmentLog implements WriteAheadLog {
         () => {
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
+          this.publishDurableEnd()
           this.remember(batch)
           for (const append of batch) append.resolve(append.position)
           for (const listener of this.listeners) listener()
@@ -266,7 +272,7 @@ export class SegmentLog implements WriteAheadLog {
   }
 
   private openSegment(base: number): void {
-    const path = join(this.options.dir, `${String(base).padStart(20, '0')}${segmentSuffix}`)
+    const path = segmentPath(this.options.dir, base)
     this.fd = openSync(path, 'w+')
     this.segments.push({ base, path, size: 0 })
     // The new file's directory entry must be durable too, or a crash could lose the whole segment.

@@ -1,0 +1,142 @@
+import { closeSync, existsSync, openSync, readSync } from 'node:fs'
+import { join } from 'node:path'
+import { BroadcastChannel } from 'node:worker_threads'
+import type { PositionedRecord } from '../../domain/log-record.js'
+import type { ReadableLog } from '../../domain/ports.js'
+import { durableMarkerName, listSegments, readSegmentFrames, type Segment } from './segment-files.js'
+import { logChannelName } from './segment-log.js'
+
+/** A writer in another process only has the file to tell: look this often. */
+const markerPollMs = 20
+
+/**
+ * The reading side of the write-ahead log, for a role that does not write it (the worker, another
+ * thread or process than the edge). It reads only up to the durable end the writer published, so
+ * it never sees a record that a crash could still take back, and never a half-written frame.
+ * Segments it has not seen yet are found when the cursor reaches them; the writer trims.
+ */
+export class LogReader implements ReadableLog {
+  private readonly dir: string
+  private segments: Segment[] = []
+  private durableEnd = 0
+  private readonly listeners = new Set<() => void>()
+  private readonly marker = Buffer.alloc(8)
+  private channel: BroadcastChannel | null = null
+  private timer: NodeJS.Timeout | null = null
+  private open: { segment: Segment; fd: number } | null = null
+  private notifying = false
+
+  constructor(dir: string) {
+    this.dir = dir
+  }
+
+  get endPosition(): number {
+    return this.durableEnd
+  }
+
+  start(): void {
+    this.rescan()
+    this.readMarker()
+    this.channel = new BroadcastChannel(logChannelName(this.dir))
+    this.channel.unref()
+    this.channel.onmessage = (event) => this.advance((event as { data: number }).data)
+    this.timer = setInterval(() => this.readMarker(), markerPollMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.channel?.close()
+    this.channel = null
+    this.closeOpen()
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  readFrom(position: number, maxRecords: number): { records: PositionedRecord[]; next: number } {
+    this.readMarker()
+    const records: PositionedRecord[] = []
+    let cursor = position
+    let rescanned = false
+    while (records.length < maxRecords && cursor < this.durableEnd) {
+      const segment = this.segmentAt(cursor)
+      const last = segment !== undefined && segment === this.segments.at(-1)
+      // The last segment listed runs to the durable end, unless the writer has moved on since.
+      const end = segment === undefined ? cursor : last ? this.durableEnd : segment.base + segment.size
+      const next =
+        end <= cursor
+          ? cursor
+          : readSegmentFrames(
+              segment as Segment,
+              cursor,
+              end,
+              maxRecords,
+              (offset, length) => this.readBytes(segment as Segment, offset, length),
+              records,
+            )
+      if (next > cursor) {
+        cursor = next
+        rescanned = false
+        continue
+      }
+      if (rescanned) throw new Error(`write-ahead log: nothing readable at position ${cursor}`)
+      this.rescan() // a segment opened since the last listing
+      rescanned = true
+    }
+    return { records, next: cursor }
+  }
+
+  /** Listeners hear of it on the next turn: never inside a `readFrom` that found it. */
+  private advance(end: number): void {
+    if (!(end > this.durableEnd)) return
+    this.durableEnd = end
+    if (this.notifying) return
+    this.notifying = true
+    setImmediate(() => {
+      this.notifying = false
+      for (const listener of this.listeners) listener()
+    })
+  }
+
+  private readMarker(): void {
+    const path = join(this.dir, durableMarkerName)
+    if (!existsSync(path)) return
+    const fd = openSync(path, 'r')
+    try {
+      if (readSync(fd, this.marker, 0, 8, 0) === 8) this.advance(Number(this.marker.readBigUInt64LE()))
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  private rescan(): void {
+    if (existsSync(this.dir)) this.segments = listSegments(this.dir)
+    if (this.open !== null && !this.segments.some((s) => s.path === this.open?.segment.path)) this.closeOpen()
+  }
+
+  private segmentAt(position: number): Segment | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const segment = this.segments[i]
+      if (segment !== undefined && segment.base <= position) return segment
+    }
+    return undefined
+  }
+
+  private readBytes(segment: Segment, offset: number, length: number): Buffer {
+    if (this.open?.segment.path !== segment.path) {
+      this.closeOpen()
+      this.open = { segment, fd: openSync(segment.path, 'r') }
+    }
+    const buffer = Buffer.allocUnsafe(length)
+    const read = readSync(this.open.fd, buffer, 0, length, offset)
+    return buffer.subarray(0, read)
+  }
+
+  private closeOpen(): void {
+    if (this.open !== null) closeSync(this.open.fd)
+    this.open = null
+  }
+}

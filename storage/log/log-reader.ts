@@ -3,7 +3,13 @@ import { join } from 'node:path'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { PositionedRecord } from '../../domain/log-record.js'
 import type { ReadableLog } from '../../domain/ports.js'
-import { durableMarkerName, listSegments, readSegmentFrames, type Segment } from './segment-files.js'
+import {
+  durableMarkerName,
+  listSegments,
+  readSegmentFrames,
+  type Segment,
+  segmentAt,
+} from './segment-files.js'
 import { logChannelName } from './segment-log.js'
 
 /** A writer in another process only has the file to tell: look this often. */
@@ -25,6 +31,7 @@ export class LogReader implements ReadableLog {
   private timer: NodeJS.Timeout | null = null
   private open: { segment: Segment; fd: number } | null = null
   private notifying = false
+  private markerFd = -1
 
   constructor(dir: string) {
     this.dir = dir
@@ -49,6 +56,8 @@ export class LogReader implements ReadableLog {
     this.channel?.close()
     this.channel = null
     this.closeOpen()
+    if (this.markerFd >= 0) closeSync(this.markerFd)
+    this.markerFd = -1
   }
 
   onCommit(listener: () => void): () => void {
@@ -62,7 +71,7 @@ export class LogReader implements ReadableLog {
     let cursor = position
     let rescanned = false
     while (records.length < maxRecords && cursor < this.durableEnd) {
-      const segment = this.segmentAt(cursor)
+      const segment = segmentAt(this.segments, cursor)
       const last = segment !== undefined && segment === this.segments.at(-1)
       // The last segment listed runs to the durable end, unless the writer has moved on since.
       const end = segment === undefined ? cursor : last ? this.durableEnd : segment.base + segment.size
@@ -101,28 +110,20 @@ export class LogReader implements ReadableLog {
     })
   }
 
+  /** The writer rewrites the marker in place, so its file stays open here once it exists. */
   private readMarker(): void {
-    const path = join(this.dir, durableMarkerName)
-    if (!existsSync(path)) return
-    const fd = openSync(path, 'r')
-    try {
-      if (readSync(fd, this.marker, 0, 8, 0) === 8) this.advance(Number(this.marker.readBigUInt64LE()))
-    } finally {
-      closeSync(fd)
+    if (this.markerFd < 0) {
+      const path = join(this.dir, durableMarkerName)
+      if (!existsSync(path)) return
+      this.markerFd = openSync(path, 'r')
     }
+    if (readSync(this.markerFd, this.marker, 0, 8, 0) === 8)
+      this.advance(Number(this.marker.readBigUInt64LE()))
   }
 
   private rescan(): void {
     if (existsSync(this.dir)) this.segments = listSegments(this.dir)
     if (this.open !== null && !this.segments.some((s) => s.path === this.open?.segment.path)) this.closeOpen()
-  }
-
-  private segmentAt(position: number): Segment | undefined {
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const segment = this.segments[i]
-      if (segment !== undefined && segment.base <= position) return segment
-    }
-    return undefined
   }
 
   private readBytes(segment: Segment, offset: number, length: number): Buffer {

@@ -24,6 +24,15 @@ export function listSegments(dir: string): Segment[] {
     .map((segment) => ({ ...segment, size: statSync(segment.path).size }))
 }
 
+/** The segment holding `position`: the last one that starts at or before it. */
+export function segmentAt(segments: readonly Segment[], position: number): Segment | undefined {
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const segment = segments[i]
+    if (segment !== undefined && segment.base <= position) return segment
+  }
+  return undefined
+}
+
 export const segmentPath = (dir: string, base: number) =>
   join(dir, `${String(base).padStart(20, '0')}${segmentSuffix}`)
 

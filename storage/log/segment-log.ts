@@ -21,6 +21,7 @@ import {
   listSegments,
   readSegmentFrames,
   type Segment,
+  segmentAt,
   segmentPath,
 } from './segment-files.js'
 
@@ -138,7 +139,7 @@ export class SegmentLog implements WriteAheadLog {
         cursor = cached.end
         continue
       }
-      const segment = this.segmentAt(cursor)
+      const segment = segmentAt(this.segments, cursor)
       if (segment === undefined) break
       const segmentEnd = Math.min(segment.base + segment.size, this.durableEnd)
       const next = readSegmentFrames(
@@ -194,11 +195,18 @@ export class SegmentLog implements WriteAheadLog {
     this.channel = null
   }
 
-  /** After the fdatasync: readers elsewhere may now read up to here. */
+  /**
+   * After the fdatasync: readers elsewhere may now read up to here. A failed marker write only
+   * delays readers in other processes (they read on at the next one); it never holds a PUBACK.
+   */
   private publishDurableEnd(): void {
-    this.marker.writeBigUInt64LE(BigInt(this.durableEnd))
-    writeSync(this.markerFd, this.marker, 0, 8, 0)
     this.channel?.postMessage(this.durableEnd)
+    try {
+      this.marker.writeBigUInt64LE(BigInt(this.durableEnd))
+      writeSync(this.markerFd, this.marker, 0, 8, 0)
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'write-ahead log: could not write its durable end marker')
+    }
   }
 
   private scheduleFlush(): void {
@@ -221,9 +229,9 @@ export class SegmentLog implements WriteAheadLog {
         () => {
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
-          this.publishDurableEnd()
           this.remember(batch)
           for (const append of batch) append.resolve(append.position)
+          this.publishDurableEnd()
           for (const listener of this.listeners) listener()
         },
         (error: unknown) => {
@@ -314,14 +322,6 @@ export class SegmentLog implements WriteAheadLog {
     const active = this.segments.at(-1)
     if (active === undefined) throw new Error('write-ahead log is not started')
     return active
-  }
-
-  private segmentAt(position: number): Segment | undefined {
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const segment = this.segments[i]
-      if (segment !== undefined && segment.base <= position) return segment
-    }
-    return undefined
   }
 
   private readBytes(segment: Segment, offset: number, length: number): Buffer {

@@ -4,6 +4,7 @@
  * Usage: node --import tsx test/helpers/append-log.ts DIR N SEGMENT_BYTES
  */
 import { SegmentLog } from '../../storage/log/segment-log.js'
+import { presenceRecord } from './log-records.js'
 import { memoryLogger } from './log-sink.js'
 
 const [dir = '', count = '0', segmentBytes = '1048576'] = process.argv.slice(2)
@@ -15,14 +16,7 @@ const log = new SegmentLog({
 })
 log.start()
 for (let i = 0; i < Number(count); i++) {
-  await log.append({
-    type: 'presence',
-    receivedAt: i,
-    siteId: 'S1',
-    deviceId: `D${i}`,
-    online: false,
-    cause: 'disconnect',
-  })
+  await log.append(presenceRecord(`D${i}`, i))
   if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
 }
 await log.stop()

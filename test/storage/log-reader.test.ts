@@ -3,19 +3,12 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { LogRecord } from '../../domain/log-record.js'
 import { LogReader } from '../../storage/log/log-reader.js'
 import { SegmentLog } from '../../storage/log/segment-log.js'
+import { presenceRecord } from '../helpers/log-records.js'
 import { memoryLogger } from '../helpers/log-sink.js'
 
-const presence = (deviceId: string, receivedAt: number): LogRecord => ({
-  type: 'presence',
-  receivedAt,
-  siteId: 'S1',
-  deviceId,
-  online: false,
-  cause: 'disconnect',
-})
+const presence = presenceRecord
 
 describe('LogReader (the write-ahead log read by a role that does not write it)', () => {
   let dir: string

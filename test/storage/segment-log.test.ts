@@ -2,18 +2,11 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { LogRecord } from '../../domain/log-record.js'
 import { SegmentLog } from '../../storage/log/segment-log.js'
+import { presenceRecord } from '../helpers/log-records.js'
 import { memoryLogger } from '../helpers/log-sink.js'
 
-const presence = (deviceId: string, receivedAt: number): LogRecord => ({
-  type: 'presence',
-  receivedAt,
-  siteId: 'S1',
-  deviceId,
-  online: false,
-  cause: 'disconnect',
-})
+const presence = presenceRecord
 
 describe('SegmentLog (write-ahead log)', () => {
   let dir: string

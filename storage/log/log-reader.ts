@@ -72,30 +72,28 @@ export class LogReader implements ReadableLog {
     let rescanned = false
     while (records.length < maxRecords && cursor < this.durableEnd) {
       const segment = segmentAt(this.segments, cursor)
-      const last = segment !== undefined && segment === this.segments.at(-1)
-      // The last segment listed runs to the durable end, unless the writer has moved on since.
-      const end = segment === undefined ? cursor : last ? this.durableEnd : segment.base + segment.size
-      const next =
-        end <= cursor
-          ? cursor
-          : readSegmentFrames(
-              segment as Segment,
-              cursor,
-              end,
-              maxRecords,
-              (offset, length) => this.readBytes(segment as Segment, offset, length),
-              records,
-            )
+      const next = segment === undefined ? cursor : this.readSegment(segment, cursor, maxRecords, records)
       if (next > cursor) {
         cursor = next
         rescanned = false
         continue
       }
-      if (rescanned) throw new Error(`write-ahead log: nothing readable at position ${cursor}`)
+      if (rescanned)
+        throw new Error(
+          `write-ahead log: no segment holds position ${cursor} (trimmed, or the folder replaced)`,
+        )
       this.rescan() // a segment opened since the last listing
       rescanned = true
     }
     return { records, next: cursor }
+  }
+
+  private readSegment(segment: Segment, cursor: number, maxRecords: number, into: PositionedRecord[]) {
+    // The last segment listed runs to the durable end, unless the writer has moved on since.
+    const end = segment === this.segments.at(-1) ? this.durableEnd : segment.base + segment.size
+    if (end <= cursor) return cursor
+    const read = (offset: number, length: number) => this.readBytes(segment, offset, length)
+    return readSegmentFrames(segment, cursor, end, maxRecords, read, into)
   }
 
   /** Listeners hear of it on the next turn: never inside a `readFrom` that found it. */

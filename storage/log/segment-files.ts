@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { LogRecord, PositionedRecord } from '../../domain/log-record.js'
 import { scanFrame } from './frame.js'
 
-export const segmentSuffix = '.seg'
+const segmentSuffix = '.seg'
 /** The writer's durable end (8 bytes, little-endian), rewritten after every fdatasync. */
 export const durableMarkerName = 'durable'
 const readChunkBytes = 1024 * 1024

@@ -74,6 +74,7 @@ export class SegmentLog implements WriteAheadLog {
   private stopped = false
   private markerFd = -1
   private readonly marker = Buffer.alloc(8)
+  private markerFailing = false
   private channel: BroadcastChannel | null = null
 
   constructor(options: SegmentLogOptions) {
@@ -204,8 +205,12 @@ export class SegmentLog implements WriteAheadLog {
     try {
       this.marker.writeBigUInt64LE(BigInt(this.durableEnd))
       writeSync(this.markerFd, this.marker, 0, 8, 0)
+      this.markerFailing = false
     } catch (error) {
-      this.options.logger.error({ err: error }, 'write-ahead log: could not write its durable end marker')
+      // Once per run of failures: a full disk would otherwise log it at every commit.
+      if (!this.markerFailing)
+        this.options.logger.error({ err: error }, 'write-ahead log: could not write its durable end marker')
+      this.markerFailing = true
     }
   }
 

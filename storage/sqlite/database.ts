@@ -27,11 +27,14 @@ export function openDatabase(
 }
 
 /**
- * Each migration reads the version inside its own write transaction: several roles (threads or
- * processes) may open the same file at once, and only the first to take the lock migrates.
+ * Each migration reads the version again inside its own write transaction: several roles
+ * (threads or processes) may open the same file at once, and only the first to take the lock
+ * migrates. A current store takes no write lock at all.
  */
 export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): number {
+  const current = db.pragma('user_version', { simple: true }) as number
   for (const migration of migrations) {
+    if (migration.version <= current) continue
     db.transaction(() => {
       if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return
       db.exec(migration.sql)

@@ -8,6 +8,21 @@ export interface Migration {
   readonly sql: string
 }
 
+/** The tables a threshold lives in (as of migration 9): any row changed there moves the settings
+ * counter. A table added later gets its triggers in a migration of its own. */
+const settingsTables = ['rule_overrides', 'point_settings', 'crane_load_charts', 'device_settings']
+
+function countChanges(counter: string) {
+  return (table: string) =>
+    ['INSERT', 'UPDATE', 'DELETE']
+      .map(
+        (event) =>
+          `CREATE TRIGGER ${table}_${event.toLowerCase()}_counted AFTER ${event} ON ${table}
+        BEGIN UPDATE change_counters SET value = value + 1 WHERE name = '${counter}'; END;`,
+      )
+      .join('\n')
+}
+
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -281,6 +296,36 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX settings_changes_site ON settings_changes(site_id, id);
 
       ALTER TABLE devices ADD COLUMN disabled_at TEXT;
+    `,
+  },
+  {
+    version: 9,
+    name: 'change counters the roles poll; the manual-readings inbox between the API and the edge',
+    sql: `
+      -- Roles on connections of their own (issue 14) learn of a change by polling a counter, not
+      -- SQLite's data_version, which moves on every commit of the worker's batches.
+      CREATE TABLE change_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+      INSERT INTO change_counters (name, value) VALUES ('settings', 0), ('credentials', 0);
+      ${settingsTables.map(countChanges('settings')).join('\n')}
+      CREATE TRIGGER devices_credentials_changed AFTER UPDATE OF secret_hash, disabled_at ON devices
+        BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'credentials'; END;
+      CREATE TRIGGER devices_removed AFTER DELETE ON devices
+        BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'credentials'; END;
+
+      -- Readings typed by people: the API files them, the edge (the log's only writer) admits and
+      -- appends them and writes the answer back. claimed_at: the log's end when the edge took
+      -- the submission, so a restart finds what of it is already in the log.
+      CREATE TABLE manual_inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        site_id TEXT NOT NULL,
+        entered_by TEXT NOT NULL,
+        body TEXT NOT NULL,
+        filed_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        result TEXT,
+        done_at INTEGER
+      ) STRICT;
+      CREATE INDEX manual_inbox_pending ON manual_inbox(id) WHERE done_at IS NULL;
     `,
   },
 ]

@@ -8,6 +8,7 @@ import type {
   RuleOverrideSettings,
   SettingsChange,
 } from '../../domain/settings.js'
+import { ChangeCounters } from './change-counters.js'
 import type { SqliteDatabase } from './database.js'
 
 interface PointRow {
@@ -33,17 +34,20 @@ interface PointRow {
 export class SettingsRepository {
   private readonly db: SqliteDatabase
 
+  private readonly counters: ChangeCounters
+
   constructor(db: SqliteDatabase) {
     this.db = db
+    this.counters = new ChangeCounters(db)
   }
 
   inTransaction<T>(work: () => T): T {
     return this.db.transaction(work)()
   }
 
-  /** Changes whenever another connection (the CLI) commits: cheap to poll. */
+  /** Moves with every change to a threshold, on any connection (a trigger counts): cheap to poll. */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number
+    return this.counters.value('settings')
   }
 
   /** Sets the override and records the change, with each way it loosens the rule. */

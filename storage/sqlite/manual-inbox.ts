@@ -1,0 +1,94 @@
+import type { SqliteDatabase } from './database.js'
+
+export interface InboxSubmission {
+  readonly id: number
+  readonly siteId: string
+  readonly enteredBy: string
+  readonly body: unknown
+  readonly filedAt: number
+  /** The log's end when the edge took it; null while it waits. */
+  readonly claimedAt: number | null
+}
+
+/** Answered submissions are kept this long (the API has long read its answer). */
+const keepAnsweredMs = 24 * 3_600_000
+
+/**
+ * Manual readings on their way from the API to the edge (migration 9): the API files a
+ * submission and waits for its answer; the edge, the only writer of the log, claims it, logs its
+ * readings and writes the answer in the same row.
+ */
+export class ManualInbox {
+  private readonly statements
+
+  constructor(db: SqliteDatabase) {
+    this.statements = {
+      file: db.prepare('INSERT INTO manual_inbox (site_id, entered_by, body, filed_at) VALUES (?, ?, ?, ?)'),
+      pending: db.prepare<[number], InboxRow>(
+        'SELECT id, site_id, entered_by, body, filed_at, claimed_at FROM manual_inbox WHERE done_at IS NULL ORDER BY id LIMIT ?',
+      ),
+      claim: db.prepare('UPDATE manual_inbox SET claimed_at = ? WHERE id = ? AND done_at IS NULL'),
+      answer: db.prepare('UPDATE manual_inbox SET result = ?, done_at = ? WHERE id = ?'),
+      result: db.prepare<[number], { result: string | null }>('SELECT result FROM manual_inbox WHERE id = ?'),
+      withdraw: db.prepare('DELETE FROM manual_inbox WHERE id = ? AND claimed_at IS NULL'),
+      oldestClaim: db.prepare<[], { at: number | null }>(
+        'SELECT min(claimed_at) AS at FROM manual_inbox WHERE done_at IS NULL',
+      ),
+      prune: db.prepare('DELETE FROM manual_inbox WHERE done_at IS NOT NULL AND done_at < ?'),
+    }
+  }
+
+  file(siteId: string, enteredBy: string, body: unknown, now: number): number {
+    return Number(this.statements.file.run(siteId, enteredBy, JSON.stringify(body), now).lastInsertRowid)
+  }
+
+  /** Oldest first: those a previous run of the edge claimed and did not answer, then new ones. */
+  pending(limit: number): InboxSubmission[] {
+    return this.statements.pending.all(limit).map((row) => ({
+      id: row.id,
+      siteId: row.site_id,
+      enteredBy: row.entered_by,
+      body: JSON.parse(row.body) as unknown,
+      filedAt: row.filed_at,
+      claimedAt: row.claimed_at,
+    }))
+  }
+
+  claim(id: number, logEnd: number): void {
+    this.statements.claim.run(logEnd, id)
+  }
+
+  answer(id: number, result: unknown, now: number): void {
+    this.statements.answer.run(JSON.stringify(result), now, id)
+  }
+
+  /** The answer, or undefined while the edge has not written one (null: no such submission). */
+  resultOf(id: number): unknown {
+    const row = this.statements.result.get(id)
+    if (row === undefined) return null
+    return row.result === null ? undefined : (JSON.parse(row.result) as unknown)
+  }
+
+  /** Takes a submission back if the edge has not claimed it yet; false when it has. */
+  withdraw(id: number): boolean {
+    return this.statements.withdraw.run(id).changes > 0
+  }
+
+  /** Where the log must be kept from for the submissions claimed and not answered. */
+  oldestClaim(): number | null {
+    return this.statements.oldestClaim.get()?.at ?? null
+  }
+
+  prune(now: number): number {
+    return this.statements.prune.run(now - keepAnsweredMs).changes
+  }
+}
+
+interface InboxRow {
+  id: number
+  site_id: string
+  entered_by: string
+  body: string
+  filed_at: number
+  claimed_at: number | null
+}

@@ -3,21 +3,16 @@ import type { ApiServices } from '../api/services.js'
 import type { EscalationPolicy } from '../domain/escalation.js'
 import type { TelemetryStore } from '../domain/ports.js'
 import { Provisioning } from '../domain/provisioning.js'
-import type { Backpressure } from '../ingest/backpressure.js'
-import type { IngestState } from '../ingest/ingest-state.js'
-import type { SegmentLog } from '../storage/log/segment-log.js'
+import type { Principal } from '../domain/registry.js'
 import type { ProjectionRepository } from '../storage/sqlite/projection-repository.js'
 import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
-import { submitManualReadings } from './manual-readings.js'
+import type { ManualReadingsResult } from './manual-readings.js'
 import type { RuleViews } from './rule-views.js'
 import type { SettingsService } from './settings-service.js'
 
 /** The parts the HTTP API is built from. */
 export interface ApiParts {
   readonly registry: RegistryRepository
-  readonly state: IngestState
-  readonly log: SegmentLog
-  readonly backpressure: Backpressure
   readonly alerts: AlertService
   /** Every committed alert change, read from the store (the SSE stream). */
   readonly alertChanges: ApiServices['alertChanges']
@@ -30,13 +25,19 @@ export interface ApiParts {
   readonly expectedIntervalMs: Readonly<Record<'crane' | 'pit', number>>
   readonly readiness: ApiServices['readiness']
   readonly metrics: ApiServices['metrics']
+  /** Files manual readings for the edge, which logs them, and waits for its answer. */
+  readonly submitReadings: (
+    siteId: string,
+    principal: Principal,
+    body: unknown,
+  ) => Promise<ManualReadingsResult>
   /** A device was disabled or re-keyed: close the connections it made before. */
   readonly credentialsChanged: () => void
 }
 
 /** What the engine hands the HTTP API: its parts, adapted to the services the routes call. */
 export function apiServicesOf(parts: ApiParts): ApiServices {
-  const { registry, state, log, backpressure, settings } = parts
+  const { registry, settings } = parts
   const provisioning = new Provisioning(registry)
   return {
     registry,
@@ -57,10 +58,7 @@ export function apiServicesOf(parts: ApiParts): ApiServices {
     },
     alerts: parts.alerts,
     alertChanges: parts.alertChanges,
-    readings: {
-      submit: (siteId, principal, body) =>
-        submitManualReadings({ registry, state, log, backpressure }, siteId, principal, body),
-    },
+    readings: { submit: parts.submitReadings },
     settings: {
       putRuleOverride: settings.putRuleOverride.bind(settings),
       putLoadChart: settings.putLoadChart.bind(settings),

@@ -1,4 +1,5 @@
 import { SitewardError } from '../domain/errors.js'
+import type { MessageRecord } from '../domain/log-record.js'
 import { type Channel, channels, nestsDeeperThan, payloadLimits } from '../domain/payloads.js'
 import type { WriteAheadLog } from '../domain/ports.js'
 import type { Principal } from '../domain/registry.js'
@@ -14,42 +15,92 @@ export interface ManualReadingsResult {
   readonly rejected: readonly { readonly index: number; readonly reason: string }[]
 }
 
+export const maxReadingsPerSubmission = 1_000
+
+/**
+ * A submission as filed for the edge: the objects, and those the API already refused (nested
+ * too deep to store: they are null in `objects`).
+ */
+export interface FiledReadings {
+  readonly objects: readonly unknown[]
+  readonly refused: readonly { readonly index: number; readonly reason: string }[]
+}
+
+const tooDeep = `(root): nests deeper than ${payloadLimits.maxNesting} levels`
+
+/**
+ * Who may submit readings for a site, and the body's outer shape: answered by the API at once,
+ * before the submission goes to the edge. An object nested too deep is refused here (it could
+ * not even be stored for the edge); the others go on.
+ */
+export function checkManualSubmission(
+  registry: Pick<RegistryRepository, 'getSite'>,
+  siteId: string,
+  principal: Principal,
+  body: unknown,
+): FiledReadings {
+  const site = registry.getSite(siteId)
+  if (site === undefined || !canSeeSite(principal, site))
+    throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
+  requireRole(principal, ['officer', 'supervisor', 'admin'], 'submit readings')
+  const objects = Array.isArray(body) ? body : [body]
+  if (objects.length === 0 || objects.length > maxReadingsPerSubmission)
+    throw new SitewardError('VALIDATION_FAILED', 'body: one reading or an array of 1 to 1,000')
+  const refused: { index: number; reason: string }[] = []
+  const kept = objects.map((object, index) => {
+    if (object === null || typeof object !== 'object' || !nestsDeeperThan(object, payloadLimits.maxNesting))
+      return object
+    refused.push({ index, reason: tooDeep })
+    return null
+  })
+  if (refused.length === objects.length)
+    throw new SitewardError(
+      'VALIDATION_FAILED',
+      refused.map((r) => `[${r.index}] ${r.reason}`).join('; '),
+      refused,
+    )
+  return { objects: kept, refused }
+}
+
 /**
  * Manual and semi-automatic readings (a surveyor's pit round, a wind speed read off a hand
- * anemometer): the same validation as MQTT, the same rules, durable in the write-ahead log before
- * the answer, recorded with who entered them and tagged source=manual.
+ * anemometer), taken by the edge: the same validation as MQTT, the same rules, durable in the
+ * write-ahead log before the answer, recorded with who entered them and tagged source=manual.
+ * `logged` holds what a previous run already logged of this submission (by object index): those
+ * objects are counted from their records, never logged twice.
  */
-export async function submitManualReadings(
+export async function admitManualReadings(
   dependencies: {
-    registry: RegistryRepository
+    registry: Pick<RegistryRepository, 'getDevice'>
     state: IngestState
     log: WriteAheadLog
     backpressure?: Backpressure
   },
-  siteId: string,
-  principal: Principal,
-  body: unknown,
+  submission: {
+    readonly id: number
+    readonly siteId: string
+    readonly enteredBy: string
+    readonly body: FiledReadings
+  },
+  logged: ReadonlyMap<number, MessageRecord> = new Map(),
 ): Promise<ManualReadingsResult> {
-  const site = dependencies.registry.getSite(siteId)
-  if (site === undefined || !canSeeSite(principal, site))
-    throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
-  requireRole(principal, ['officer', 'supervisor', 'admin'], 'submit readings')
-  const pressure = dependencies.backpressure?.decide()
+  const { siteId } = submission
+  const pressure = logged.size === 0 ? dependencies.backpressure?.decide() : undefined
   if (pressure?.kind === 'refuse') throw new SitewardError('LOG_FULL', pressure.reason)
-  const objects = Array.isArray(body) ? body : [body]
-  if (objects.length === 0 || objects.length > 1_000)
-    throw new SitewardError('VALIDATION_FAILED', 'body: one reading or an array of 1 to 1,000')
+  const { objects } = submission.body
+  const refused = new Map(submission.body.refused.map((r) => [r.index, r.reason]))
   const rejected: { index: number; reason: string }[] = []
   let accepted = 0
   let duplicates = 0
   const receivedAt = Date.now()
   for (const [index, object] of objects.entries()) {
-    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
-      rejected.push({ index, reason: '(root): expected an object with deviceId and the payload fields' })
+    const refusal = refused.get(index)
+    if (refusal !== undefined) {
+      rejected.push({ index, reason: refusal })
       continue
     }
-    if (nestsDeeperThan(object, payloadLimits.maxNesting)) {
-      rejected.push({ index, reason: `(root): nests deeper than ${payloadLimits.maxNesting} levels` })
+    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+      rejected.push({ index, reason: '(root): expected an object with deviceId and the payload fields' })
       continue
     }
     const { deviceId, channel = 'telemetry', ...payload } = object as Record<string, unknown>
@@ -62,23 +113,27 @@ export async function submitManualReadings(
       rejected.push({ index, reason: `channel: expected one of ${channels.join(', ')}` })
       continue
     }
-    const record = {
-      ...admit(
-        {
-          siteId,
-          deviceId: device.id,
-          kind: device.kind,
-          channel: channel as Channel,
-          topic: `api:sites/${siteId}/readings`,
-          payload: Buffer.from(JSON.stringify(payload)),
-          receivedAt,
-          source: 'manual',
-        },
-        dependencies.state,
-      ),
-      enteredBy: principal.name,
+    let record = logged.get(index)
+    if (record === undefined) {
+      record = {
+        ...admit(
+          {
+            siteId,
+            deviceId: device.id,
+            kind: device.kind,
+            channel: channel as Channel,
+            topic: `api:sites/${siteId}/readings`,
+            payload: Buffer.from(JSON.stringify(payload)),
+            receivedAt,
+            source: 'manual',
+          },
+          dependencies.state,
+        ),
+        enteredBy: submission.enteredBy,
+        inbox: { id: submission.id, index },
+      }
+      await dependencies.log.append(record)
     }
-    await dependencies.log.append(record)
     accepted += record.items.length
     duplicates += record.duplicates
     for (const reject of record.rejects) rejected.push({ index, reason: reject.reason })

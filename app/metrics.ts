@@ -2,18 +2,32 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import type { IngestMetrics } from '../ingest/broker.js'
 import type { ShipperMetrics } from '../storage/telemetry/telemetry-shipper.js'
 
-export interface GaugeSources {
-  logDepthBytes(): Record<string, number>
-  logDiskBytes(): number
-  logFullness(): number
-  shipperLagSeconds(): number
-  connectedClients(): number
+/**
+ * The Prometheus metrics behind GET /metrics, one registry per role (issue 14): each role counts
+ * what it does, and the API gathers the roles' texts into one page. No two roles register the
+ * same name, so the texts concatenate into valid exposition.
+ */
+export interface RoleMetrics {
+  readonly registry: Registry
+  render(): Promise<string>
 }
 
-/** The Prometheus metrics behind GET /metrics, on a registry of the engine's own (no globals). */
-export function createMetrics(sources: GaugeSources) {
+const roleMetrics = (registry: Registry) => ({ registry, render: () => registry.metrics() })
+
+/** The API's: the process (CPU, memory, event loop) as prom-client measures it. */
+export function apiMetrics(): RoleMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'siteward_' })
+  return roleMetrics(registry)
+}
+
+/** The edge's: what devices sent and what was refused, the log's size, the connections. */
+export function edgeMetrics(sources: {
+  logDiskBytes(): number
+  logFullness(): number
+  connectedClients(): number
+}) {
+  const registry = new Registry()
   const accepted = new Counter({
     name: 'siteward_messages_accepted_total',
     help: 'Payload objects accepted into the write-ahead log',
@@ -36,6 +50,51 @@ export function createMetrics(sources: GaugeSources) {
     labelNames: ['reason'],
     registers: [registry],
   })
+  const delayed = new Counter({
+    name: 'siteward_mqtt_delayed_acks_total',
+    help: 'PUBACKs held back because the write-ahead log is near SITEWARD_WAL_MAX_MB',
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'siteward_log_disk_bytes',
+    help: 'Write-ahead log size on disk',
+    registers: [registry],
+    collect() {
+      this.set(sources.logDiskBytes())
+    },
+  })
+  new Gauge({
+    name: 'siteward_log_fullness_ratio',
+    help: 'Write-ahead log size as a fraction of SITEWARD_WAL_MAX_MB (backpressure from 0.8, refusal at 1)',
+    registers: [registry],
+    collect() {
+      this.set(sources.logFullness())
+    },
+  })
+  new Gauge({
+    name: 'siteward_mqtt_connected_clients',
+    help: 'Authenticated MQTT connections',
+    registers: [registry],
+    collect() {
+      this.set(sources.connectedClients())
+    },
+  })
+  const ingest: IngestMetrics = {
+    delayed: () => delayed.inc(),
+    accepted: (objects) => accepted.inc(objects),
+    rejected: (reason, objects) => rejected.inc({ reason }, objects),
+    duplicates: (objects) => duplicates.inc(objects),
+    refused: (reason) => refused.inc({ reason }),
+  }
+  return { ...roleMetrics(registry), ingest }
+}
+
+/** The worker's: how far each consumer is behind, the telemetry store's answers, dead letters. */
+export function workerMetrics(sources: {
+  logDepthBytes(): Record<string, number>
+  shipperLagSeconds(): number
+}) {
+  const registry = new Registry()
   const written = new Counter({
     name: 'siteward_telemetry_points_written_total',
     help: 'Points the telemetry store confirmed',
@@ -61,14 +120,6 @@ export function createMetrics(sources: GaugeSources) {
     },
   })
   new Gauge({
-    name: 'siteward_log_disk_bytes',
-    help: 'Write-ahead log size on disk',
-    registers: [registry],
-    collect() {
-      this.set(sources.logDiskBytes())
-    },
-  })
-  new Gauge({
     name: 'siteward_shipper_lag_seconds',
     help: 'Age of the oldest telemetry not yet confirmed by the telemetry store',
     registers: [registry],
@@ -76,29 +127,6 @@ export function createMetrics(sources: GaugeSources) {
       this.set(sources.shipperLagSeconds())
     },
   })
-  new Gauge({
-    name: 'siteward_mqtt_connected_clients',
-    help: 'Authenticated MQTT connections',
-    registers: [registry],
-    collect() {
-      this.set(sources.connectedClients())
-    },
-  })
-
-  const delayed = new Counter({
-    name: 'siteward_mqtt_delayed_acks_total',
-    help: 'PUBACKs held back because the write-ahead log is near SITEWARD_WAL_MAX_MB',
-    registers: [registry],
-  })
-  new Gauge({
-    name: 'siteward_log_fullness_ratio',
-    help: 'Write-ahead log size as a fraction of SITEWARD_WAL_MAX_MB (backpressure from 0.8, refusal at 1)',
-    registers: [registry],
-    collect() {
-      this.set(sources.logFullness())
-    },
-  })
-
   // A code no rule maps still raises an alert (DOMAIN.md §4); this counts them where IT can see.
   const unknownDeviceCodes = new Counter({
     name: 'siteward_unknown_device_codes_total',
@@ -106,7 +134,6 @@ export function createMetrics(sources: GaugeSources) {
     labelNames: ['rule'],
     registers: [registry],
   })
-
   const deadLetters = new Counter({
     name: 'siteward_dead_letters_total',
     help: 'Refused messages: stored as dead letters, or over the device budget and only counted',
@@ -118,22 +145,13 @@ export function createMetrics(sources: GaugeSources) {
     help: 'Dead letters removed for age (30 days) or beyond the newest 1,000 of a device',
     registers: [registry],
   })
-
-  const ingest: IngestMetrics = {
-    delayed: () => delayed.inc(),
-    accepted: (objects) => accepted.inc(objects),
-    rejected: (reason, objects) => rejected.inc({ reason }, objects),
-    duplicates: (objects) => duplicates.inc(objects),
-    refused: (reason) => refused.inc({ reason }),
-  }
   const shipper: ShipperMetrics = {
     written: (points) => written.inc(points),
     writeFailed: () => writeErrors.inc(),
     rejected: (points) => pointsRejected.inc(points),
   }
   return {
-    registry,
-    ingest,
+    ...roleMetrics(registry),
     shipper,
     unknownDeviceCodes,
     deadLetters: (stored: number, notStored: number) => {
@@ -141,7 +159,5 @@ export function createMetrics(sources: GaugeSources) {
       if (notStored > 0) deadLetters.inc({ outcome: 'not_stored' }, notStored)
     },
     deadLettersPruned: (count: number) => deadLettersPruned.inc(count),
-    render: () => registry.metrics(),
-    contentType: registry.contentType,
   }
 }

@@ -5,55 +5,102 @@ import type { Broker } from '../ingest/broker.js'
 import type { SegmentLog } from '../storage/log/segment-log.js'
 import type { SqliteDatabase } from '../storage/sqlite/database.js'
 import type { TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
+import type { ControlPlane, RoleName } from './roles/control-plane.js'
 
 /**
  * `/readyz` (CONTRACT §5.1): the broker listens, the write-ahead log is healthy and not full, the
- * SQLite store takes a write lock, and the telemetry store is reachable or spooling safely.
+ * SQLite store takes a write lock, and the telemetry store is reachable or spooling safely. Each
+ * role checks its own part; the API gathers them (edge, api, worker order: mqtt, wal, store,
+ * telemetry).
  */
-export async function readinessChecks(parts: {
+export async function edgeReadiness(parts: {
   broker: Broker | null
   log: SegmentLog
   backpressure: Backpressure
-  db: SqliteDatabase
+}): Promise<ReadinessCheck[]> {
+  const { broker, log, backpressure } = parts
+  const walFailure = log.failed
+  const full = backpressure.decide().kind === 'refuse'
+  return [
+    {
+      name: 'mqtt',
+      ok: broker?.listening ?? false,
+      detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
+    },
+    {
+      name: 'wal',
+      ok: walFailure === null && !full,
+      detail:
+        walFailure === null
+          ? `write-ahead log ${full ? 'full' : 'healthy'} (${log.diskBytes} bytes on disk, ${backpressure.describe()})`
+          : `write-ahead log failed, refusing publishes: ${walFailure.message}`,
+    },
+  ]
+}
+
+export async function storeReadiness(db: SqliteDatabase): Promise<ReadinessCheck[]> {
+  try {
+    db.transaction(() => db.prepare('SELECT count(*) FROM log_cursors').get()).immediate()
+    return [{ name: 'store', ok: true, detail: 'SQLite store writable' }]
+  } catch (error) {
+    return [{ name: 'store', ok: false, detail: `SQLite store not writable: ${(error as Error).message}` }]
+  }
+}
+
+export async function workerReadiness(parts: {
   shipper: TelemetryShipper | null
   telemetry: TelemetryStore
 }): Promise<ReadinessCheck[]> {
-  const { broker, log, backpressure, db, shipper, telemetry } = parts
-  const checks: ReadinessCheck[] = []
-  checks.push({
-    name: 'mqtt',
-    ok: broker?.listening ?? false,
-    detail: broker?.listening ? `listening on ${broker.port}` : 'not listening',
-  })
-  const walFailure = log.failed
-  const full = backpressure.decide().kind === 'refuse'
-  checks.push({
-    name: 'wal',
-    ok: walFailure === null && !full,
-    detail:
-      walFailure === null
-        ? `write-ahead log ${full ? 'full' : 'healthy'} (${log.diskBytes} bytes on disk, ${backpressure.describe()})`
-        : `write-ahead log failed, refusing publishes: ${walFailure.message}`,
-  })
-  try {
-    db.transaction(() => db.prepare('SELECT count(*) FROM log_cursors').get()).immediate()
-    checks.push({ name: 'store', ok: true, detail: 'SQLite store writable' })
-  } catch (error) {
-    checks.push({
-      name: 'store',
-      ok: false,
-      detail: `SQLite store not writable: ${(error as Error).message}`,
-    })
-  }
+  const { shipper, telemetry } = parts
   const spooling = shipper?.spooling ?? false
   const reachable = await telemetry.ping()
-  checks.push({
-    name: 'telemetry',
-    ok: true, // reachable, or spooling safely in the write-ahead log (CONTRACT §5.1)
-    detail:
-      reachable && !spooling
-        ? `${telemetry.name} reachable`
-        : `${telemetry.name} unreachable; spooling (lag ${Math.round(shipper?.lagSeconds() ?? 0)} s, ${log.diskBytes} bytes on disk)`,
-  })
-  return checks
+  return [
+    {
+      name: 'telemetry',
+      ok: true, // reachable, or spooling safely in the write-ahead log (CONTRACT §5.1)
+      detail:
+        reachable && !spooling
+          ? `${telemetry.name} reachable`
+          : `${telemetry.name} unreachable; spooling in the write-ahead log (lag ${Math.round(shipper?.lagSeconds() ?? 0)} s)`,
+    },
+  ]
+}
+
+/** The API's own checks and those of the roles it runs with, asked over the control plane. */
+export async function gatherReadiness(
+  plane: ControlPlane,
+  peers: readonly RoleName[],
+  own: () => Promise<readonly ReadinessCheck[]>,
+): Promise<ReadinessCheck[]> {
+  const [replies, mine] = await Promise.all([plane.ask('readiness', peers), own()])
+  const of = (role: RoleName): readonly ReadinessCheck[] => {
+    if (!peers.includes(role)) return []
+    const reply = replies.get(role)
+    if (reply?.readiness !== undefined) return reply.readiness
+    const why = reply?.error === undefined ? 'did not answer within 1 s' : `failed to answer: ${reply.error}`
+    return [{ name: role, ok: false, detail: `the ${role} role ${why}` }]
+  }
+  return [...of('edge'), ...mine, ...of('worker')]
+}
+
+/** The API's metrics page: its own registry and the texts the other roles send. */
+export async function gatherMetrics(
+  plane: ControlPlane,
+  peers: readonly RoleName[],
+  own: () => Promise<string>,
+): Promise<string> {
+  const [replies, mine] = await Promise.all([plane.ask('metrics', peers), own()])
+  const texts = [mine]
+  const up = [
+    '# HELP siteward_role_up Whether a role answered the API for this page (1) or not (0)',
+    '# TYPE siteward_role_up gauge',
+    'siteward_role_up{role="api"} 1',
+  ]
+  for (const role of peers) {
+    const text = replies.get(role)?.metrics
+    if (text !== undefined) texts.push(text)
+    up.push(`siteward_role_up{role="${role}"} ${text === undefined ? 0 : 1}`)
+  }
+  texts.push(up.join('\n'))
+  return `${texts.map((text) => text.trimEnd()).join('\n')}\n`
 }

@@ -24,6 +24,10 @@ export const errorCatalog = {
     status: 503,
     message: 'The write-ahead log is full while the telemetry store catches up; resend later',
   },
+  INGEST_UNAVAILABLE: {
+    status: 503,
+    message: 'The edge, which logs readings, did not take them in time; nothing was stored, send them again',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side' },
 } as const satisfies Record<string, { status: number; message: string }>
 

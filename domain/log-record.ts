@@ -37,6 +37,9 @@ export type MessageRecord = {
   readonly rejects: readonly RejectedItem[]
   /** Who entered a manual reading (CONTRACT §5.1 readings route); absent for MQTT. */
   readonly enteredBy?: string | undefined
+  /** A manual submission's inbox row and the object's index in it: a restart of the edge finds
+   * what it already logged of a submission it had not answered. */
+  readonly inbox?: { readonly id: number; readonly index: number } | undefined
   /** The raw payload, kept only when something was rejected (for the dead-letter entry). */
   readonly raw?: string | undefined
 } & MessageBody

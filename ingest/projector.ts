@@ -6,8 +6,8 @@ import type {
   DeviceStateChange,
   LogCursors,
   ProjectionStore,
+  ReadableLog,
   ReadingHour,
-  WriteAheadLog,
 } from '../domain/ports.js'
 import { eventTime, type Reading } from '../domain/reading.js'
 import { DeadLetterBudget, storedPayload } from './dead-letter-budget.js'
@@ -29,9 +29,10 @@ const retryMaxMs = 30_000
 const maxDeadLetterReasonChars = 4_000
 
 export interface ProjectorOptions {
-  readonly log: WriteAheadLog
+  readonly log: ReadableLog
   readonly cursors: LogCursors
   readonly store: ProjectionStore
+  /** The projector's own copy, recovered up to its cursor; it replays every record it projects. */
   readonly state: IngestState
   readonly logger: Logger
   /**
@@ -221,6 +222,9 @@ function project(
     return change
   }
   for (const { record } of records) {
+    // The projector's copy of ingest state follows the log record by record (admission's copy
+    // runs ahead of it, at the edge), so the snapshot it saves is exactly at its cursor.
+    state.replay(record)
     if (record.type === 'alert_event') continue // the engine's own: nothing a device did
     const change = changeOf(record.deviceId)
     if (record.type === 'presence') {

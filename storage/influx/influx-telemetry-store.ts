@@ -54,14 +54,18 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private readonly client: InfluxV1Client
   private readonly connection: InfluxConnection
   private readonly logger: Logger
+  private readonly createsDatabase: boolean
 
-  constructor(connection: InfluxConnection, logger: Logger) {
+  /** `createsDatabase: false` for a reader beside the writer (the API role): the writer does it. */
+  constructor(connection: InfluxConnection, logger: Logger, options: { createsDatabase?: boolean } = {}) {
     this.connection = connection
     this.client = new InfluxV1Client(connection)
     this.logger = logger
+    this.createsDatabase = options.createsDatabase ?? true
   }
 
   async start(): Promise<void> {
+    if (!this.createsDatabase) return
     // Unreachable now is fine: the shipper spools in the log and retries.
     await this.ensureDatabase().catch((error: unknown) =>
       this.logger.warn(

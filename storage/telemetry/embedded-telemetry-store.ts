@@ -47,16 +47,20 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
   private readonly logger: Logger
   private db: SqliteDatabase | null = null
   private sweepTimer: NodeJS.Timeout | null = null
+  private readonly sweeps: boolean
 
-  constructor(options: { path: string; retentionDays: number; logger: Logger }) {
+  /** `sweeps: false` for a reader beside the writer (the API role): one sweeper is enough. */
+  constructor(options: { path: string; retentionDays: number; logger: Logger; sweeps?: boolean }) {
     this.path = options.path
     this.retentionMs = options.retentionDays * 86_400_000
     this.logger = options.logger
+    this.sweeps = options.sweeps ?? true
   }
 
   async start(): Promise<void> {
     const db = openDatabase(this.path, telemetryMigrations)
     this.db = db
+    if (!this.sweeps) return
     this.sweep()
     this.sweepTimer = setInterval(() => this.sweep(), retentionSweepMs)
     this.sweepTimer.unref()

@@ -3,10 +3,10 @@ import type {
   DeadLetter,
   DeadLetterSink,
   LogCursors,
+  ReadableLog,
   RejectedPoint,
   TelemetryPoint,
   TelemetryStore,
-  WriteAheadLog,
 } from '../../domain/ports.js'
 import { toLineProtocol } from '../influx/influx-telemetry-store.js'
 import { pointsOf } from './points.js'
@@ -33,7 +33,7 @@ export interface ShipperMetrics {
 }
 
 export interface ShipperOptions {
-  readonly log: WriteAheadLog
+  readonly log: ReadableLog
   readonly cursors: LogCursors
   readonly store: TelemetryStore
   readonly deadLetters: DeadLetterSink

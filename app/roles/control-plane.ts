@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto'
+import { BroadcastChannel } from 'node:worker_threads'
+import type { ReadinessCheck } from '../../api/services.js'
+
+export type RoleName = 'edge' | 'worker' | 'api'
+
+/** What a role tells about itself for /readyz and /metrics. */
+export interface RoleReport {
+  readiness(): Promise<readonly ReadinessCheck[]>
+  /** Prometheus text exposition of the role's own registry. */
+  metrics(): Promise<string>
+}
+
+type Question = { readonly kind: 'ask'; readonly id: string; readonly what: 'readiness' | 'metrics' }
+type Reply = {
+  readonly kind: 'reply'
+  readonly id: string
+  readonly role: RoleName
+  readonly readiness?: readonly ReadinessCheck[]
+  readonly metrics?: string
+  readonly error?: string
+}
+
+/** A role that does not answer in this time is reported as not answering. */
+const answerTimeoutMs = 1_000
+
+/**
+ * How the API learns what the other roles of this data folder report, whichever thread of the
+ * process they run in: a question on a BroadcastChannel and one reply per role. Only reports
+ * travel here; readings and alerts go through the log and the store.
+ */
+export class ControlPlane {
+  private readonly channel: BroadcastChannel
+  private readonly waiting = new Map<string, (reply: Reply) => void>()
+
+  constructor(dataDir: string, role: RoleName, report: RoleReport) {
+    this.channel = new BroadcastChannel(`siteward.control:${dataDir}`)
+    this.channel.unref()
+    this.channel.onmessage = (event) => {
+      const message = (event as { data: Question | Reply }).data
+      if (message.kind === 'reply') this.waiting.get(message.id)?.(message)
+      else void this.answer(role, report, message)
+    }
+  }
+
+  /** The roles' replies, by role; a role that did not answer within 1 s is missing. */
+  ask(what: Question['what'], roles: readonly RoleName[]): Promise<Map<RoleName, Reply>> {
+    const replies = new Map<RoleName, Reply>()
+    if (roles.length === 0) return Promise.resolve(replies)
+    const id = randomUUID()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.waiting.delete(id)
+        resolve(replies)
+      }
+      const timer = setTimeout(done, answerTimeoutMs)
+      this.waiting.set(id, (reply) => {
+        if (!roles.includes(reply.role)) return
+        replies.set(reply.role, reply)
+        if (replies.size === roles.length) done()
+      })
+      this.channel.postMessage({ kind: 'ask', id, what } satisfies Question)
+    })
+  }
+
+  close(): void {
+    this.channel.close() // questions still open resolve at their timeout
+  }
+
+  private async answer(role: RoleName, report: RoleReport, question: Question): Promise<void> {
+    let reply: Reply
+    try {
+      reply =
+        question.what === 'readiness'
+          ? { kind: 'reply', id: question.id, role, readiness: await report.readiness() }
+          : { kind: 'reply', id: question.id, role, metrics: await report.metrics() }
+    } catch (error) {
+      reply = { kind: 'reply', id: question.id, role, error: (error as Error).message }
+    }
+    try {
+      this.channel.postMessage(reply)
+    } catch {
+      // closed while answering (the role is stopping): the asker reports it as not answering
+    }
+  }
+}

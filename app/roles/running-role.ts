@@ -1,0 +1,67 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { ApiRole } from './api.js'
+import type { RoleName } from './control-plane.js'
+import { EdgeRole } from './edge.js'
+import { WorkerRole } from './worker.js'
+
+/** What a started role listens on (0: not this role's). */
+export interface RolePorts {
+  readonly mqttPort: number
+  readonly mqttsPort: number
+  readonly httpPort: number
+}
+
+export interface RunningRole {
+  start(): Promise<RolePorts>
+  stop(): Promise<void>
+}
+
+/**
+ * One role, built from the configuration alone: what a role's thread (siteward serve) or
+ * `siteward serve --role R` runs. `peers`: the roles beside it whose reports the API gathers.
+ */
+export function runningRole(
+  name: RoleName,
+  config: Config,
+  logger: Logger,
+  options: {
+    readonly tls: { readonly key: Buffer; readonly cert: Buffer } | null
+    readonly consoleDir: string
+    readonly peers: readonly RoleName[]
+  },
+): RunningRole {
+  const none = { mqttPort: 0, mqttsPort: 0, httpPort: 0 }
+  switch (name) {
+    case 'edge': {
+      const edge = new EdgeRole(config, logger, options.tls)
+      return {
+        start: async () => {
+          await edge.start()
+          return { ...none, mqttPort: edge.broker.port, mqttsPort: edge.broker.tlsPort }
+        },
+        stop: () => edge.stop(),
+      }
+    }
+    case 'worker': {
+      const worker = new WorkerRole(config, logger)
+      return {
+        start: async () => {
+          await worker.start()
+          return none
+        },
+        stop: () => worker.stop(),
+      }
+    }
+    case 'api': {
+      const api = new ApiRole(config, logger, options)
+      return {
+        start: async () => {
+          await api.start()
+          return { ...none, httpPort: api.port }
+        },
+        stop: () => api.stop(),
+      }
+    }
+  }
+}

@@ -20,10 +20,16 @@ Commands:
 Run "siteward <command> --help" for a command's options. Configuration comes from
 SITEWARD_* environment variables (see the README); provisioning commands work on
 SITEWARD_DATA_DIR while "serve" runs.`,
-  serve: `Usage: siteward serve
+  serve: `Usage: siteward serve [--role edge|worker|api]
 
 Runs the MQTT broker, rule engine and HTTP API until SIGINT or SIGTERM, then
-flushes and exits 0. Configured by SITEWARD_* environment variables.`,
+flushes and exits 0. Each of the three roles runs in a thread of its own; if one
+fails, the others stop too and the exit code is 1. Configured by SITEWARD_*
+environment variables.
+  --role edge     only the MQTT broker and the write-ahead log
+  --role worker   only projection, rules, alerts, escalation, telemetry shipping
+  --role api      only the HTTP API and web console
+A role run alone uses the same SITEWARD_DATA_DIR as the others, on this machine.`,
   site: `Usage: siteward site add --id S --name N --region R [--pit-grade 1|2|3|none] [--pit-depth-m H|none]
                         [--support-type pile_wall|soil_nailing|cement_soil_wall|slope|none]
                         [--rock-socketed true|false] [--base-slab-cast true|false]

@@ -10,6 +10,7 @@ import { help } from './cli-help.js'
 import { ConfigError, loadConfig } from './config.js'
 import { registryDatabasePath } from './engine.js'
 import { projectRoot } from './project-root.js'
+import type { RoleName } from './roles/control-plane.js'
 import { serve } from './serve.js'
 import { runSimulate } from './simulate-command.js'
 
@@ -37,8 +38,7 @@ export async function runCli(
       return runSimulate(argv.slice(1), out)
     case 'serve':
       if (sub === '--help' || sub === '-h') return printed(out, help.serve)
-      if (sub !== undefined) throw new UsageError(`serve takes no arguments (got "${sub}")`)
-      return serve(loadConfig())
+      return serve(loadConfig(), { ...serveRole(sub, rest) })
     default: {
       const commands = storeCommands[command]
       const usage = help[command as keyof typeof help]
@@ -47,6 +47,17 @@ export async function runCli(
       return storeCommand(commands, command, sub, rest, usage, out)
     }
   }
+}
+
+/** `serve [--role edge|worker|api]`. */
+function serveRole(flag: string | undefined, rest: readonly string[]): { role?: RoleName } {
+  if (flag === undefined) return {}
+  const [role, ...extra] = rest
+  if (flag !== '--role' || extra.length > 0)
+    throw new UsageError(`serve takes only --role edge|worker|api (got "${[flag, ...rest].join(' ')}")`)
+  if (role !== 'edge' && role !== 'worker' && role !== 'api')
+    throw new UsageError(`serve --role: expected edge, worker or api (got "${role ?? ''}")`)
+  return { role }
 }
 
 /** A command that works on the data directory's store: parse, open, act, print, close. */

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect as connectTcp, createServer, type Socket } from 'node:net'
+import { createServer, type ServerResponse } from 'node:http'
+import { connect as connectTcp, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -11,11 +12,16 @@ import { spawnServe, stopServe } from '../helpers/serve.js'
 
 describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-shutdown-'))
-  const hung: Socket[] = []
-  // A "telemetry store" that accepts connections and never answers: the worst case for a flush.
-  const blackhole = createServer((socket) => hung.push(socket))
+  const hung: ServerResponse[] = []
+  // A "telemetry store" that answers everything (the CREATE DATABASE at start) but never a
+  // write: the worst case for a flush, a shipper stuck in a write when SIGTERM comes.
+  const blackhole = createServer((request, response) => {
+    if (request.url?.startsWith('/write') === true) hung.push(response)
+    else
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"results":[{"statement_id":0}]}')
+  })
   afterAll(() => {
-    for (const socket of hung) socket.destroy()
+    blackhole.closeAllConnections()
     blackhole.close()
     rmSync(dataDir, { recursive: true, force: true })
   })

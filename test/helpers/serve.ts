@@ -4,6 +4,8 @@ export interface ServeProcess {
   readonly child: ChildProcess
   readonly mqttPort: number
   readonly httpPort: number
+  /** Everything it wrote on stdout so far (JSON log lines). */
+  output(): string
 }
 
 /**
@@ -12,7 +14,12 @@ export interface ServeProcess {
  */
 export function spawnServe(
   env: Record<string, string>,
-  options: { readonly nodeArgs?: readonly string[]; readonly compiled?: boolean } = {},
+  options: {
+    readonly nodeArgs?: readonly string[]
+    readonly compiled?: boolean
+    /** After `serve`: `['--role', 'edge']`. */
+    readonly args?: readonly string[]
+  } = {},
 ): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
@@ -21,6 +28,7 @@ export function spawnServe(
       // `compiled`: what `npm start` runs (bin/siteward.js takes dist/ when it is built).
       ...(options.compiled === true ? ['bin/siteward.js'] : ['--import', 'tsx', 'app/main.ts']),
       'serve',
+      ...(options.args ?? []),
     ],
     {
       env: {
@@ -41,7 +49,11 @@ export function spawnServe(
       output += chunk.toString()
       const line = output.split('\n').find((l) => l.includes('Siteward ready'))
       if (line !== undefined)
-        resolve({ child, ...(JSON.parse(line) as { mqttPort: number; httpPort: number }) })
+        resolve({
+          child,
+          ...(JSON.parse(line) as { mqttPort: number; httpPort: number }),
+          output: () => output,
+        })
     })
     child.once('exit', (code) => reject(new Error(`siteward serve exited early (${code})`)))
   })

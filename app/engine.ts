@@ -7,16 +7,14 @@ import type { Reading } from '../domain/reading.js'
 import type { Config } from './config.js'
 import { projectRoot } from './project-root.js'
 import { ApiRole } from './roles/api.js'
-import type { RoleName } from './roles/control-plane.js'
 import { EdgeRole } from './roles/edge.js'
+import { ShipperRole } from './roles/shipper.js'
 import { WorkerRole } from './roles/worker.js'
 
 export { registryDatabasePath } from './roles/role-storage.js'
 
 /** `npm run build` writes the console here. */
 export const consoleBuildDir = join(projectRoot(), 'dist', 'console')
-
-export const roleNames: readonly RoleName[] = ['edge', 'worker', 'api']
 
 /** Certificate and key, read once (SITEWARD_TLS_*_FILE). */
 export function tlsOf(config: Config): { readonly key: Buffer; readonly cert: Buffer } | null {
@@ -26,16 +24,17 @@ export function tlsOf(config: Config): { readonly key: Buffer; readonly cert: Bu
 }
 
 /**
- * The three roles (app/roles: edge, worker, api) in one thread, sharing nothing but the data
- * folder: the log the edge writes and the worker reads, and the store each opens for itself.
- * This is what the tests and the demo run; `siteward serve` runs each role in a thread of its
- * own (app/serve.ts) from the same classes. Started edge, worker, api; stopped in reverse of
- * what must drain: api, edge (every acknowledged message on disk), worker (projects the rest).
+ * The three roles (app/roles: edge, worker with its shipper, api) in one thread, sharing nothing
+ * but the data folder: the log the edge writes and the worker reads, and the store each opens
+ * for itself. This is what the tests and the demo run; `siteward serve` runs each in a thread of
+ * its own (app/serve.ts) from the same classes. Started edge, worker, shipper, api; stopped in
+ * the order of what must drain: api, edge (every acknowledged message on disk), worker (projects
+ * the rest), shipper (ships what the store takes).
  */
 export class Engine {
   readonly config: Config
   private readonly logger: Logger
-  private roles: { edge: EdgeRole; worker: WorkerRole; api: ApiRole } | null = null
+  private roles: { edge: EdgeRole; worker: WorkerRole; shipper: ShipperRole; api: ApiRole } | null = null
   private started = false
 
   constructor(config: Config, logger: Logger) {
@@ -79,10 +78,11 @@ export class Engine {
   /** Starts every role, or none: a listener that cannot start stops what already runs. */
   async start(): Promise<void> {
     try {
-      const { edge, worker, api } = this.prepare()
+      const { edge, worker, shipper, api } = this.prepare()
       await edge.start()
       this.started = true
       await worker.start()
+      await shipper.start()
       await api.start()
     } catch (error) {
       await this.stop().catch((stopError: unknown) =>
@@ -103,6 +103,7 @@ export class Engine {
       await roles.api.stop()
       await roles.edge.stop()
       await roles.worker.stop()
+      await roles.shipper.stop()
     }
     this.started = false
     this.logger.info('engine stopped')
@@ -114,12 +115,13 @@ export class Engine {
       const tls = tlsOf(this.config)
       const edge = new EdgeRole(this.config, this.logger, tls)
       const worker = new WorkerRole(this.config, this.logger)
+      const shipper = new ShipperRole(this.config, this.logger)
       const api = new ApiRole(this.config, this.logger, {
         tls,
         consoleDir: consoleBuildDir,
-        peers: ['edge', 'worker'],
+        peers: ['edge', 'worker', 'shipper'],
       })
-      this.roles = { edge, worker, api }
+      this.roles = { edge, worker, shipper, api }
     }
     return this.roles
   }

@@ -89,27 +89,9 @@ export function edgeMetrics(sources: {
   return { ...roleMetrics(registry), ingest }
 }
 
-/** The worker's: how far each consumer is behind, the telemetry store's answers, dead letters. */
-export function workerMetrics(sources: {
-  logDepthBytes(): Record<string, number>
-  shipperLagSeconds(): number
-}) {
+/** The worker's rules thread: how far each consumer is behind, unknown codes, dead letters. */
+export function workerMetrics(sources: { logDepthBytes(): Record<string, number> }) {
   const registry = new Registry()
-  const written = new Counter({
-    name: 'siteward_telemetry_points_written_total',
-    help: 'Points the telemetry store confirmed',
-    registers: [registry],
-  })
-  const writeErrors = new Counter({
-    name: 'siteward_telemetry_write_errors_total',
-    help: 'Failed telemetry writes (each retried)',
-    registers: [registry],
-  })
-  const pointsRejected = new Counter({
-    name: 'siteward_telemetry_points_rejected_total',
-    help: 'Points the telemetry store refused as bad data (dead-lettered)',
-    registers: [registry],
-  })
   new Gauge({
     name: 'siteward_log_depth_bytes',
     help: 'Write-ahead log bytes not yet consumed, per consumer',
@@ -117,14 +99,6 @@ export function workerMetrics(sources: {
     registers: [registry],
     collect() {
       for (const [consumer, bytes] of Object.entries(sources.logDepthBytes())) this.set({ consumer }, bytes)
-    },
-  })
-  new Gauge({
-    name: 'siteward_shipper_lag_seconds',
-    help: 'Age of the oldest telemetry not yet confirmed by the telemetry store',
-    registers: [registry],
-    collect() {
-      this.set(sources.shipperLagSeconds())
     },
   })
   // A code no rule maps still raises an alert (DOMAIN.md §4); this counts them where IT can see.
@@ -145,14 +119,8 @@ export function workerMetrics(sources: {
     help: 'Dead letters removed for age (30 days) or beyond the newest 1,000 of a device',
     registers: [registry],
   })
-  const shipper: ShipperMetrics = {
-    written: (points) => written.inc(points),
-    writeFailed: () => writeErrors.inc(),
-    rejected: (points) => pointsRejected.inc(points),
-  }
   return {
     ...roleMetrics(registry),
-    shipper,
     unknownDeviceCodes,
     deadLetters: (stored: number, notStored: number) => {
       if (stored > 0) deadLetters.inc({ outcome: 'stored' }, stored)
@@ -160,4 +128,38 @@ export function workerMetrics(sources: {
     },
     deadLettersPruned: (count: number) => deadLettersPruned.inc(count),
   }
+}
+
+/** The worker's shipping thread: what the telemetry store confirmed, refused, and how far behind. */
+export function shipperMetrics(sources: { lagSeconds(): number }) {
+  const registry = new Registry()
+  const written = new Counter({
+    name: 'siteward_telemetry_points_written_total',
+    help: 'Points the telemetry store confirmed',
+    registers: [registry],
+  })
+  const writeErrors = new Counter({
+    name: 'siteward_telemetry_write_errors_total',
+    help: 'Failed telemetry writes (each retried)',
+    registers: [registry],
+  })
+  const pointsRejected = new Counter({
+    name: 'siteward_telemetry_points_rejected_total',
+    help: 'Points the telemetry store refused as bad data (dead-lettered)',
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'siteward_shipper_lag_seconds',
+    help: 'Age of the oldest telemetry not yet confirmed by the telemetry store',
+    registers: [registry],
+    collect() {
+      this.set(sources.lagSeconds())
+    },
+  })
+  const shipper: ShipperMetrics = {
+    written: (points) => written.inc(points),
+    writeFailed: () => writeErrors.inc(),
+    rejected: (points) => pointsRejected.inc(points),
+  }
+  return { ...roleMetrics(registry), shipper }
 }

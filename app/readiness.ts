@@ -5,13 +5,13 @@ import type { Broker } from '../ingest/broker.js'
 import type { SegmentLog } from '../storage/log/segment-log.js'
 import type { SqliteDatabase } from '../storage/sqlite/database.js'
 import type { TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
-import type { ControlPlane, RoleName } from './roles/control-plane.js'
+import type { ControlPlane, PartName } from './roles/control-plane.js'
 
 /**
  * `/readyz` (CONTRACT §5.1): the broker listens, the write-ahead log is healthy and not full, the
  * SQLite store takes a write lock, and the telemetry store is reachable or spooling safely. Each
- * role checks its own part; the API gathers them (edge, api, worker order: mqtt, wal, store,
- * telemetry).
+ * role checks its own part; the API gathers them (edge, api, worker, shipper order: mqtt, wal,
+ * store, telemetry).
  */
 export async function edgeReadiness(parts: {
   broker: Broker | null
@@ -47,7 +47,7 @@ export async function storeReadiness(db: SqliteDatabase): Promise<ReadinessCheck
   }
 }
 
-export async function workerReadiness(parts: {
+export async function shipperReadiness(parts: {
   shipper: TelemetryShipper | null
   telemetry: TelemetryStore
 }): Promise<ReadinessCheck[]> {
@@ -69,30 +69,31 @@ export async function workerReadiness(parts: {
 /** The API's own checks and those of the roles it runs with, asked over the control plane. */
 export async function gatherReadiness(
   plane: ControlPlane,
-  peers: readonly RoleName[],
+  peers: readonly PartName[],
   own: () => Promise<readonly ReadinessCheck[]>,
 ): Promise<ReadinessCheck[]> {
   const [replies, mine] = await Promise.all([plane.ask('readiness', peers), own()])
-  const of = (role: RoleName): readonly ReadinessCheck[] => {
-    if (!peers.includes(role)) return []
-    const reply = replies.get(role)
+  const of = (part: PartName): readonly ReadinessCheck[] => {
+    if (!peers.includes(part)) return []
+    const reply = replies.get(part)
     if (reply?.readiness !== undefined) return reply.readiness
     const why = reply?.error === undefined ? 'did not answer within 1 s' : `failed to answer: ${reply.error}`
-    return [{ name: role, ok: false, detail: `the ${role} role ${why}` }]
+    const who = part === 'shipper' ? "the worker role's shipper" : `the ${part} role`
+    return [{ name: part, ok: false, detail: `${who} ${why}` }]
   }
-  return [...of('edge'), ...mine, ...of('worker')]
+  return [...of('edge'), ...mine, ...of('worker'), ...of('shipper')]
 }
 
 /** The API's metrics page: its own registry and the texts the other roles send. */
 export async function gatherMetrics(
   plane: ControlPlane,
-  peers: readonly RoleName[],
+  peers: readonly PartName[],
   own: () => Promise<string>,
 ): Promise<string> {
   const [replies, mine] = await Promise.all([plane.ask('metrics', peers), own()])
   const texts = [mine]
   const up = [
-    '# HELP siteward_role_up Whether a role answered the API for this page (1) or not (0)',
+    "# HELP siteward_role_up Whether a role (or the worker's shipper) answered the API for this page (1) or not (0)",
     '# TYPE siteward_role_up gauge',
     'siteward_role_up{role="api"} 1',
   ]

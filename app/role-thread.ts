@@ -2,23 +2,23 @@ import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { loadConfig } from './config.js'
 import { consoleBuildDir, tlsOf } from './engine.js'
 import { createLogger } from './logger.js'
-import type { RoleName } from './roles/control-plane.js'
+import type { PartName } from './roles/control-plane.js'
 import { type RunningRole, runningRole } from './roles/running-role.js'
 import type { ToSupervisor } from './supervisor.js'
 
 /**
- * A role's thread under `siteward serve` (app/supervisor.ts): builds the role from the same
- * SITEWARD_* environment, starts it, reports its ports, and stops it when told. A failure to
- * start is reported and ends the thread with code 1; anything thrown later ends it too, and the
- * supervisor stops the rest.
+ * A thread of `siteward serve` (app/supervisor.ts): builds its role (or the worker's shipper)
+ * from the same SITEWARD_* environment, starts it, reports its ports, and stops it when told. A
+ * failure to start is reported and ends the thread with code 1; anything thrown later ends it
+ * too, and the supervisor stops the rest.
  */
-const { role, peers } = workerData as { role: RoleName; peers: RoleName[] }
+const { part, peers } = workerData as { part: PartName; peers: PartName[] }
 const port = parentPort
 if (port === null) throw new Error('app/role-thread.ts runs only as a worker thread of siteward serve')
 const tell = (message: ToSupervisor) => port.postMessage(message)
 
 const config = loadConfig()
-const logger = createLogger(config.logLevel).child({ role })
+const logger = createLogger(config.logLevel).child({ role: part })
 let running: RunningRole | null = null
 
 port.on('message', (message: { type: 'stop' }) => {
@@ -54,9 +54,10 @@ function endWhenIdle(): void {
 const lingerAfterStopMs = 300
 
 try {
-  running = runningRole(role, config, logger, { tls: tlsOf(config), consoleDir: consoleBuildDir, peers })
+  running = runningRole(part, config, logger, { tls: tlsOf(config), consoleDir: consoleBuildDir, peers })
   const ports = await running.start()
-  logger.info({ threadId }, `the ${role} role started in its own thread`)
+  const who = part === 'shipper' ? "the worker role's shipper" : `the ${part} role`
+  logger.info({ threadId }, `${who} started in its own thread`)
   tell({ type: 'started', ports })
 } catch (error) {
   tell({ type: 'failed', message: error instanceof Error ? error.message : String(error) })

@@ -1,22 +1,26 @@
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
-import { consoleBuildDir, tlsOf } from './engine.js'
 import { createLogger } from './logger.js'
 import type { RoleName } from './roles/control-plane.js'
-import { type RolePorts, runningRole } from './roles/running-role.js'
-import { Supervisor } from './supervisor.js'
+import type { RolePorts } from './roles/running-role.js'
+import { partsOf, Supervisor } from './supervisor.js'
 
 /**
- * `siteward serve`: the three roles, each in a thread of its own, until SIGINT/SIGTERM; then
- * stops them cleanly and exits 0. A role that fails stops the rest, and the exit code is 1.
- * `--role R`: that role alone in this process, against the same data folder (the others run
- * elsewhere, on the same machine).
+ * `siteward serve`: the three roles, each in a thread of its own (the worker in two: rules and
+ * shipping), until SIGINT/SIGTERM; then stops them cleanly and exits 0. A thread that fails
+ * stops the rest, and the exit code is 1. `--role R`: that role's threads alone in this process,
+ * against the same data folder (the others run in other processes on the same machine).
  */
 export async function serve(config: Config, options: { readonly role?: RoleName } = {}): Promise<number> {
   const logger = createLogger(config.logLevel)
-  const engine =
-    options.role === undefined ? threadedEngine(logger) : singleRole(options.role, config, logger)
-  const ports = await engine.start() // a role that cannot start: the error says which and why (exit 1)
+  const engine = new Supervisor(logger, partsOf(options.role))
+  let ports: RolePorts
+  try {
+    ports = await engine.start()
+  } catch (error) {
+    await engine.stop()
+    throw error // a role that cannot start: the error says which and why (exit 1)
+  }
   logger.info(
     {
       ...(options.role === undefined ? {} : { role: options.role }),
@@ -53,50 +57,6 @@ export async function serve(config: Config, options: { readonly role?: RoleName 
   logger.info('engine stopped')
   exitWhenIdle(logger, code)
   return code
-}
-
-interface ServedEngine {
-  start(): Promise<RolePorts>
-  stop(): Promise<void>
-  /** Resolves with a reason when a role fails after the start (never, for one role alone). */
-  readonly failed: Promise<string>
-}
-
-function threadedEngine(logger: Logger): ServedEngine {
-  const supervisor = new Supervisor(logger)
-  return {
-    start: async () => {
-      try {
-        return await supervisor.start()
-      } catch (error) {
-        await supervisor.stop()
-        throw error
-      }
-    },
-    stop: () => supervisor.stop(),
-    failed: supervisor.failed,
-  }
-}
-
-function singleRole(role: RoleName, config: Config, logger: Logger): ServedEngine {
-  // Alone in its process it shows its own readiness and metrics only.
-  const running = runningRole(role, config, logger.child({ role }), {
-    tls: tlsOf(config),
-    consoleDir: consoleBuildDir,
-    peers: [],
-  })
-  return {
-    start: async () => {
-      try {
-        return await running.start()
-      } catch (error) {
-        await running.stop().catch(() => undefined)
-        throw error
-      }
-    },
-    stop: () => running.stop(),
-    failed: new Promise<string>(() => undefined),
-  }
 }
 
 function readyLine(role: RoleName | undefined, ports: RolePorts): string {

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { projectRoot } from './project-root.js'
-import type { RoleName } from './roles/control-plane.js'
+import type { PartName, RoleName } from './roles/control-plane.js'
 import type { RolePorts } from './roles/running-role.js'
 
 /** What a role's thread tells the supervisor. */
@@ -12,9 +12,24 @@ export type ToSupervisor =
   | { readonly type: 'stopped' }
 
 /** Started in this order (the edge opens and repairs the log the worker reads). */
-const startOrder: readonly RoleName[] = ['edge', 'worker', 'api']
-/** Stopped in this one: no new requests, no new messages (all on disk), then project the rest. */
-const stopOrder: readonly RoleName[] = ['api', 'edge', 'worker']
+const startOrder: readonly PartName[] = ['edge', 'worker', 'shipper', 'api']
+/**
+ * Stopped in this one: no new requests, no new messages (all on disk), project the rest (its
+ * alerts committed), then ship what the store takes.
+ */
+const stopOrder: readonly PartName[] = ['api', 'edge', 'worker', 'shipper']
+
+/** The threads of `siteward serve` (every part), or of `serve --role R` (that role's parts). */
+export function partsOf(role?: RoleName): readonly PartName[] {
+  switch (role) {
+    case undefined:
+      return startOrder
+    case 'worker':
+      return ['worker', 'shipper'] // the rules never wait behind the shipping (issue 14)
+    default:
+      return [role]
+  }
+}
 
 /** The thread entry beside this module: the source (.ts) or the compiled build (.js). */
 const threadEntry = new URL(
@@ -23,27 +38,30 @@ const threadEntry = new URL(
 )
 const threadBoot = join(projectRoot(), 'bin', 'siteward-thread.js')
 
-interface RoleThread {
-  readonly role: RoleName
+interface PartThread {
+  readonly part: PartName
   readonly worker: Worker
   readonly exited: Promise<number>
   stopping: boolean
 }
 
 /**
- * `siteward serve`: each role in a worker thread of its own, so the edge, the worker and the API
- * each get a core. One process and one PID. A thread that fails, or ends when not told to,
- * stops all the others: never an engine that acknowledges readings nothing evaluates.
+ * `siteward serve`: each role in a worker thread of its own (the worker's rules and its shipping
+ * in two), so they each get a core. One process and one PID. A thread that fails, or ends when
+ * not told to, stops all the others: never an engine that acknowledges readings nothing
+ * evaluates.
  */
 export class Supervisor {
   private readonly logger: Logger
-  private readonly threads: RoleThread[] = []
+  private readonly parts: readonly PartName[]
+  private readonly threads: PartThread[] = []
   private failure: ((reason: string) => void) | null = null
   /** Resolves with the reason when a role's thread fails after the start. */
   readonly failed: Promise<string>
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, parts: readonly PartName[]) {
     this.logger = logger
+    this.parts = parts
     this.failed = new Promise((resolve) => {
       this.failure = resolve
     })
@@ -52,8 +70,8 @@ export class Supervisor {
   /** Starts the roles in order; throws (the role's own message) if one cannot start. */
   async start(): Promise<RolePorts> {
     let ports: RolePorts = { mqttPort: 0, mqttsPort: 0, httpPort: 0 }
-    for (const role of startOrder) {
-      const started = await this.spawn(role)
+    for (const part of startOrder.filter((candidate) => this.parts.includes(candidate))) {
+      const started = await this.spawn(part)
       ports = {
         mqttPort: ports.mqttPort || started.mqttPort,
         mqttsPort: ports.mqttsPort || started.mqttsPort,
@@ -65,8 +83,8 @@ export class Supervisor {
 
   /** Stops every running role, in stop order, each after the one before has finished. */
   async stop(): Promise<void> {
-    for (const role of stopOrder) {
-      const thread = this.threads.find((candidate) => candidate.role === role)
+    for (const part of stopOrder) {
+      const thread = this.threads.find((candidate) => candidate.part === part)
       if (thread === undefined) continue
       thread.stopping = true
       thread.worker.postMessage({ type: 'stop' })
@@ -74,15 +92,19 @@ export class Supervisor {
     }
   }
 
-  private spawn(role: RoleName): Promise<RolePorts> {
+  private spawn(part: PartName): Promise<RolePorts> {
     const worker = new Worker(threadBoot, {
-      workerData: { entry: threadEntry.href, role, peers: role === 'api' ? ['edge', 'worker'] : [] },
+      workerData: {
+        entry: threadEntry.href,
+        part,
+        peers: part === 'api' ? this.parts.filter((other) => other !== 'api') : [],
+      },
       // stdout and stderr are the process's own: each thread writes its JSON lines directly.
       stdout: false,
       stderr: false,
     })
-    const thread: RoleThread = {
-      role,
+    const thread: PartThread = {
+      part,
       worker,
       stopping: false,
       exited: new Promise((resolve) => worker.once('exit', resolve)),
@@ -97,15 +119,15 @@ export class Supervisor {
         } else if (message.type === 'failed') reject(new Error(message.message))
       })
       worker.on('error', (error) => {
-        this.logger.fatal({ err: error, role }, `the ${role} role failed`)
+        this.logger.fatal({ err: error, part }, `the ${part} thread failed`)
         if (!started) reject(error)
-        else this.failure?.(`the ${role} role failed: ${error.message}`)
+        else this.failure?.(`the ${part} thread failed: ${error.message}`)
       })
       worker.once('exit', (code) => {
-        if (!started) reject(new Error(`the ${role} role ended while starting (exit code ${code})`))
+        if (!started) reject(new Error(`the ${part} thread ended while starting (exit code ${code})`))
         else if (!thread.stopping) {
-          this.logger.fatal({ role, code }, `the ${role} role ended unexpectedly`)
-          this.failure?.(`the ${role} role ended unexpectedly (exit code ${code})`)
+          this.logger.fatal({ part, code }, `the ${part} thread ended unexpectedly`)
+          this.failure?.(`the ${part} thread ended unexpectedly (exit code ${code})`)
         }
       })
     })

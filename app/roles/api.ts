@@ -19,7 +19,7 @@ import { gatherMetrics, gatherReadiness, storeReadiness } from '../readiness.js'
 import { expectedIntervals, loadRuleCatalogue } from '../rule-catalogue.js'
 import { RuleViews } from '../rule-views.js'
 import { SettingsService } from '../settings-service.js'
-import { ControlPlane, type RoleName } from './control-plane.js'
+import { ControlPlane, type PartName } from './control-plane.js'
 import { Doorbell, type DoorbellTopic } from './doorbell.js'
 import { registryDatabasePath, telemetryStoreOf } from './role-storage.js'
 
@@ -28,7 +28,7 @@ export interface ApiRoleOptions {
   /** Where `npm run build` wrote the console. */
   readonly consoleDir: string
   /** The roles running beside this one (in this process), whose readiness and metrics it shows. */
-  readonly peers: readonly RoleName[]
+  readonly peers: readonly PartName[]
 }
 
 /**

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { ReadinessCheck } from '../../api/services.js'
 
+/** The three roles (issue 14). */
 export type RoleName = 'edge' | 'worker' | 'api'
+/** What runs in a thread of its own: a role, or the worker role's shipping half (app/roles/shipper.ts). */
+export type PartName = RoleName | 'shipper'
 
 /** What a role tells about itself for /readyz and /metrics. */
 export interface RoleReport {
@@ -15,7 +18,7 @@ type Question = { readonly kind: 'ask'; readonly id: string; readonly what: 'rea
 type Reply = {
   readonly kind: 'reply'
   readonly id: string
-  readonly role: RoleName
+  readonly role: PartName
   readonly readiness?: readonly ReadinessCheck[]
   readonly metrics?: string
   readonly error?: string
@@ -33,7 +36,7 @@ export class ControlPlane {
   private readonly channel: BroadcastChannel
   private readonly waiting = new Map<string, (reply: Reply) => void>()
 
-  constructor(dataDir: string, role: RoleName, report: RoleReport) {
+  constructor(dataDir: string, role: PartName, report: RoleReport) {
     this.channel = new BroadcastChannel(`siteward.control:${dataDir}`)
     this.channel.unref()
     this.channel.onmessage = (event) => {
@@ -44,8 +47,8 @@ export class ControlPlane {
   }
 
   /** The roles' replies, by role; a role that did not answer within 1 s is missing. */
-  ask(what: Question['what'], roles: readonly RoleName[]): Promise<Map<RoleName, Reply>> {
-    const replies = new Map<RoleName, Reply>()
+  ask(what: Question['what'], roles: readonly PartName[]): Promise<Map<PartName, Reply>> {
+    const replies = new Map<PartName, Reply>()
     if (roles.length === 0) return Promise.resolve(replies)
     const id = randomUUID()
     return new Promise((resolve) => {
@@ -68,7 +71,7 @@ export class ControlPlane {
     this.channel.close() // questions still open resolve at their timeout
   }
 
-  private async answer(role: RoleName, report: RoleReport, question: Question): Promise<void> {
+  private async answer(role: PartName, report: RoleReport, question: Question): Promise<void> {
     let reply: Reply
     try {
       reply =

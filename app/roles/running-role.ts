@@ -1,8 +1,9 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { ApiRole } from './api.js'
-import type { RoleName } from './control-plane.js'
+import type { PartName } from './control-plane.js'
 import { EdgeRole } from './edge.js'
+import { ShipperRole } from './shipper.js'
 import { WorkerRole } from './worker.js'
 
 /** What a started role listens on (0: not this role's). */
@@ -18,17 +19,17 @@ export interface RunningRole {
 }
 
 /**
- * One role, built from the configuration alone: what a role's thread (siteward serve) or
- * `siteward serve --role R` runs. `peers`: the roles beside it whose reports the API gathers.
+ * One role, or the worker's shipping half, built from the configuration alone: what a thread of
+ * `siteward serve` runs. `peers`: the parts beside it whose reports the API gathers.
  */
 export function runningRole(
-  name: RoleName,
+  name: PartName,
   config: Config,
   logger: Logger,
   options: {
     readonly tls: { readonly key: Buffer; readonly cert: Buffer } | null
     readonly consoleDir: string
-    readonly peers: readonly RoleName[]
+    readonly peers: readonly PartName[]
   },
 ): RunningRole {
   const none = { mqttPort: 0, mqttsPort: 0, httpPort: 0 }
@@ -51,6 +52,16 @@ export function runningRole(
           return none
         },
         stop: () => worker.stop(),
+      }
+    }
+    case 'shipper': {
+      const shipper = new ShipperRole(config, logger)
+      return {
+        start: async () => {
+          await shipper.start()
+          return none
+        },
+        stop: () => shipper.stop(),
       }
     }
     case 'api': {

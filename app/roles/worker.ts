@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
 import { AlertService } from '../../alerts/alert-service.js'
-import type { TelemetryStore } from '../../domain/ports.js'
 import type { Rule } from '../../domain/rules.js'
 import { deadLetterRetention } from '../../ingest/dead-letter-budget.js'
 import type { IngestState } from '../../ingest/ingest-state.js'
@@ -9,33 +8,30 @@ import { evaluateRules } from '../../rules/pipeline.js'
 import { RuleStates, type StoredRuleState } from '../../rules/rule-states.js'
 import { LogReader } from '../../storage/log/log-reader.js'
 import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
-import { AlertTimelinePoints } from '../../storage/sqlite/alert-timeline-points.js'
 import { openDatabase, type SqliteDatabase } from '../../storage/sqlite/database.js'
 import { ProjectionRepository } from '../../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 import { RuleStateRepository } from '../../storage/sqlite/rule-state-repository.js'
 import { SettingsRepository } from '../../storage/sqlite/settings-repository.js'
-import { AlertEventShipper } from '../../storage/telemetry/alert-event-shipper.js'
-import { shipperConsumer, TelemetryShipper } from '../../storage/telemetry/telemetry-shipper.js'
+import { shipperConsumer } from '../../storage/telemetry/telemetry-shipper.js'
 import type { Config } from '../config.js'
 import { workerMetrics } from '../metrics.js'
-import { workerReadiness } from '../readiness.js'
 import { loadRuleCatalogue } from '../rule-catalogue.js'
 import { ruleEnvironment } from '../rule-environment.js'
 import { SettingsService } from '../settings-service.js'
 import { ControlPlane } from './control-plane.js'
 import { Doorbell } from './doorbell.js'
-import { logDir, recoverIngestState, registryDatabasePath, telemetryStoreOf } from './role-storage.js'
+import { logDir, recoverIngestState, registryDatabasePath } from './role-storage.js'
 
 const escalationCheckMs = 5_000
 const pruneEveryMs = 60_000
 const housekeepingMs = 1_000
 
 /**
- * The worker role (issue 14): reads the log the edge writes, in order, and does everything a
- * reading leads to: projection, rules, alerts and their escalation, and shipping telemetry and
- * alert events to the telemetry store. Its store connection, ingest state and telemetry client
- * are its own. It starts its consumers in order and stops them in reverse.
+ * The worker role's rules half (issue 14): reads the log the edge writes, in order, and does
+ * everything a reading leads to: projection, rules, alerts and their escalation. Shipping
+ * telemetry is the role's other half (app/roles/shipper.ts), in a thread of its own, so a
+ * breaching reading never waits behind it. Its store connection and ingest state are its own.
  */
 export class WorkerRole {
   readonly projector: Projector
@@ -45,7 +41,6 @@ export class WorkerRole {
   private readonly reader: LogReader
   private readonly projection: ProjectionRepository
   private readonly registry: RegistryRepository
-  private readonly telemetry: TelemetryStore
   private readonly metrics: ReturnType<typeof workerMetrics>
   private readonly settings: SettingsService
   private readonly rules: readonly Rule[]
@@ -57,13 +52,9 @@ export class WorkerRole {
   private readonly settingsRung: Doorbell
   private readonly state: IngestState
   private ruleSubscription: { unsubscribe(): void } | null = null
-  private shipper: TelemetryShipper | null = null
-  private alertShipper: AlertEventShipper | null = null
   private controlPlane: ControlPlane | null = null
   private timers: NodeJS.Timeout[] = []
   private prunedAt = 0
-  private shippersStarted: Promise<void> = Promise.resolve()
-  private stopping = false
 
   /**
    * Opens the store and the log (the edge's, read up to its durable end), recovers its ingest
@@ -86,20 +77,17 @@ export class WorkerRole {
       upToProjected: true,
     })
     this.state = state
-    this.telemetry = telemetryStoreOf(config, logger, { owner: true })
     this.rules = loadRuleCatalogue(config.rulesDir)
     this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
     this.settings.applyBaselines(state, Date.now())
     this.settings.onReload(() => this.settings.applyBaselines(state, Date.now()))
     this.metrics = workerMetrics({
+      // Both consumers here, one metric family: the shipper's thread commits its cursor as it
+      // ships, and this reads it back.
       logDepthBytes: () => ({
         [projectorConsumer]: Math.max(0, this.reader.endPosition - this.projector.cursor),
-        [shipperConsumer]: Math.max(
-          0,
-          this.reader.endPosition - (this.shipper?.cursor ?? this.reader.endPosition),
-        ),
+        [shipperConsumer]: Math.max(0, this.reader.endPosition - this.projection.get(shipperConsumer)),
       }),
-      shipperLagSeconds: () => this.shipper?.lagSeconds() ?? 0,
     })
     this.alertStore = new AlertRepository(this.db)
     this.ruleStateStore = new RuleStateRepository(this.db)
@@ -123,73 +111,31 @@ export class WorkerRole {
     this.subscribeRules()
   }
 
-  /**
-   * The rules first: the projector starts at once, and the shippers once the telemetry store has
-   * started (InfluxDB may take its request timeout to answer, or not be there: the log spools).
-   */
+  /** The projector starts at once; every alert committed rings for the API and the shipper. */
   async start(): Promise<void> {
-    this.alerts.changes$.subscribe(() => {
-      this.alertsRung.ring()
-      this.alertShipper?.wake()
-    })
-    // An alert committed anywhere (a person's action in the API too) is shipped soon.
-    this.alertsRung.onRing(() => this.alertShipper?.wake())
+    this.alerts.changes$.subscribe(() => this.alertsRung.ring())
     this.settingsRung.onRing(() => this.refreshSettings())
     this.projector.start()
     this.controlPlane = new ControlPlane(this.config.dataDir, 'worker', {
-      readiness: () => workerReadiness({ shipper: this.shipper, telemetry: this.telemetry }),
+      readiness: async () => [], // alive is all it says; its failures stop the engine
       metrics: () => this.metrics.render(),
     })
     this.every(housekeepingMs, () => this.pruneDeadLetters())
     this.every(escalationCheckMs, () => this.escalate())
     this.escalate()
-    this.shippersStarted = this.telemetry.start().then(() => {
-      if (!this.stopping) this.startShippers()
-    })
-    if (this.telemetry.name === 'embedded')
-      await this.shippersStarted // a local file: at once
-    else
-      this.shippersStarted.catch((error: unknown) =>
-        this.logger.error({ err: error }, 'the telemetry shippers could not start; the log keeps everything'),
-      )
   }
 
-  private startShippers(): void {
-    this.shipper = new TelemetryShipper({
-      log: this.reader,
-      cursors: this.projection,
-      store: this.telemetry,
-      deadLetters: this.projection,
-      metrics: this.metrics.shipper,
-      logger: this.logger.child({ component: 'shipper' }),
-    })
-    this.shipper.start()
-    this.alertShipper = new AlertEventShipper({
-      source: new AlertTimelinePoints(this.db),
-      cursors: this.projection,
-      store: this.telemetry,
-      deadLetters: this.projection,
-      metrics: this.metrics.shipper,
-      logger: this.logger.child({ component: 'alert-shipper' }),
-    })
-    this.alertShipper.start()
-  }
-
-  /** Projects what the log still holds, then ships what it can; the rest waits in the log. */
+  /** Projects what the log still holds; its alerts are committed before it returns. */
   async stop(): Promise<void> {
-    this.stopping = true
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
     this.controlPlane?.close()
     this.projector.stop() // projects the rest; the rules and alerts see it
     this.ruleSubscription?.unsubscribe()
     this.alerts.stop()
-    await this.shipper?.stop()
-    await this.alertShipper?.stop()
     this.alertsRung.close()
     this.settingsRung.close()
     this.reader.stop()
-    await this.telemetry.stop()
     this.db.close()
   }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createHttpServer, type ServerResponse } from 'node:http'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,29 +66,77 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
       await publishGust(serve.mqttPort, secret)
       expect(await windAlert(serve.httpPort, token)).toMatchObject({ deviceId: 'TC-01' })
       const metrics = (await get(serve.httpPort, '/metrics')).text
-      for (const role of ['edge', 'worker', 'api'])
-        expect(metrics).toContain(`siteward_role_up{role="${role}"} 1`)
+      for (const part of ['edge', 'worker', 'shipper', 'api'])
+        expect(metrics).toContain(`siteward_role_up{role="${part}"} 1`)
       expect(metrics).toMatch(/^siteward_messages_accepted_total 1$/m) // the edge's counter
       expect(metrics).toMatch(/^siteward_log_depth_bytes\{consumer="projector"\} 0$/m) // the worker's gauge
+      expect(metrics).toMatch(/^siteward_shipper_lag_seconds \d/m) // the shipper's
       const ready = JSON.parse((await get(serve.httpPort, '/readyz')).text) as { checks: { name: string }[] }
       expect(ready.checks.map((check) => check.name)).toEqual(['mqtt', 'wal', 'store', 'telemetry'])
-      const roles = new Set(
-        serve
-          .output()
-          .split('\n')
-          .filter((line) => line.startsWith('{'))
-          .map((line) => JSON.parse(line) as { role?: string; threadId?: number; msg: string })
-          .filter((line) => line.msg.endsWith('role started in its own thread'))
-          .map((line) => `${line.role}@${line.threadId}`),
-      )
-      expect(roles.size).toBe(3)
-      expect([...roles].map((role) => role.split('@')[0]).sort()).toEqual(['api', 'edge', 'worker'])
-      expect(new Set([...roles].map((role) => role.split('@')[1])).size).toBe(3) // three threads
+      const threads = startedThreads(serve.output())
+      expect([...threads.keys()].sort()).toEqual(['api', 'edge', 'shipper', 'worker'])
+      expect(new Set(threads.values()).size).toBe(4) // four threads, one process
     } finally {
       await stopServe(serve.child)
     }
     expect(serve.child.exitCode).toBe(0)
   }, 30_000)
+
+  it('raises the alert of a breaching reading while the shipper is stuck far behind (alerts never wait behind telemetry)', async () => {
+    const { dataDir, secret, token } = provisioned('siteward-threads-shipper-')
+    folders.push(dataDir)
+    // An InfluxDB that answers CREATE DATABASE and pings but holds every write: the shipper
+    // takes a batch and waits on it, and everything after it stays in the log.
+    const held: ServerResponse[] = []
+    const influx = createHttpServer((request, response) => {
+      if (request.url?.startsWith('/write') === true) held.push(response)
+      else if (request.url?.startsWith('/ping') === true) response.writeHead(204).end()
+      else
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end('{"results":[{"statement_id":0}]}')
+    })
+    await new Promise<void>((resolve) => influx.listen(0, '127.0.0.1', resolve))
+    const influxPort = (influx.address() as { port: number }).port
+    const serve = await spawnServe({
+      SITEWARD_DATA_DIR: dataDir,
+      SITEWARD_INFLUX_URL: `http://127.0.0.1:${influxPort}`,
+    })
+    try {
+      const client = await connectDevice(`mqtt://127.0.0.1:${serve.mqttPort}`, 'TC-01', secret)
+      // 2,000 calm readings in four messages (a payload is at most 64 KiB).
+      for (let batch = 0; batch < 4; batch++) {
+        const calm = Array.from({ length: 500 }, (_, i) => ({
+          ts: Date.now() - 60_000 + batch * 500 + i,
+          windMps: 2,
+        }))
+        await client.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(calm), { qos: 1 })
+      }
+      await waitFor(() => held.length > 0, 'the shipper waiting on a write')
+      await client.publishAsync(
+        'sites/S1/devices/TC-01/telemetry',
+        JSON.stringify({ ts: Date.now(), windMps: 15 }),
+        {
+          qos: 1,
+        },
+      )
+      await client.endAsync()
+      expect(await windAlert(serve.httpPort, token)).toMatchObject({ deviceId: 'TC-01' })
+      // The alert is there while the shipper has confirmed nothing: it did not wait for it.
+      const metrics = (await get(serve.httpPort, '/metrics')).text
+      expect(metrics).toMatch(/^siteward_telemetry_points_written_total 0$/m)
+      const shipperDepth = Number(
+        /^siteward_log_depth_bytes\{consumer="shipper"\} (\d+)$/m.exec(metrics)?.[1],
+      )
+      expect(shipperDepth).toBeGreaterThan(0)
+      expect(metrics).toMatch(/^siteward_log_depth_bytes\{consumer="projector"\} 0$/m)
+      expect(held.length).toBeGreaterThan(0)
+    } finally {
+      influx.closeAllConnections() // the held writes fail now, so the stop need not wait them out
+      influx.close()
+      await stopServe(serve.child)
+    }
+  }, 40_000)
 
   it('stops every role and exits 1 when one cannot start: no broker left acknowledging readings', async () => {
     const { dataDir } = provisioned('siteward-threads-fail-')
@@ -137,6 +186,8 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
     try {
       expect(edge.httpPort).toBe(0)
       expect(api.mqttPort).toBe(0)
+      // The worker role's process: the rules and the shipping, each in a thread.
+      expect([...startedThreads(worker.output()).keys()].sort()).toEqual(['shipper', 'worker'])
       await publishGust(edge.mqttPort, secret)
       expect(await windAlert(api.httpPort, token)).toMatchObject({ deviceId: 'TC-01' })
 
@@ -178,6 +229,22 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
     expect(stderr).toContain('expected edge, worker or api (got "broker")')
   })
 })
+
+/** The thread each part said it started in, from the JSON log lines of `siteward serve`. */
+function startedThreads(output: string): Map<string, number> {
+  const threads = new Map<string, number>()
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue
+    const entry = JSON.parse(line) as { role?: string; threadId?: number; msg: string }
+    if (
+      entry.msg.endsWith('started in its own thread') &&
+      entry.role !== undefined &&
+      entry.threadId !== undefined
+    )
+      threads.set(entry.role, entry.threadId)
+  }
+  return threads
+}
 
 async function freePort(): Promise<number> {
   const server = createServer()

@@ -6,6 +6,7 @@ import type { SegmentLog } from '../storage/log/segment-log.js'
 import type { SqliteDatabase } from '../storage/sqlite/database.js'
 import type { TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import type { ControlPlane, PartName } from './roles/control-plane.js'
+import { threadCpuSeconds } from './roles/thread-cpu.js'
 
 /**
  * `/readyz` (CONTRACT §5.1): the broker listens, the write-ahead log is healthy and not full, the
@@ -84,7 +85,10 @@ export async function gatherReadiness(
   return [...of('edge'), ...mine, ...of('worker'), ...of('shipper')]
 }
 
-/** The API's metrics page: its own registry and the texts the other roles send. */
+/**
+ * The API's metrics page: its own registry, the texts the other roles send, whether each
+ * answered, and the CPU each one's thread has used (so a reading's cost can be split by role).
+ */
 export async function gatherMetrics(
   plane: ControlPlane,
   peers: readonly PartName[],
@@ -97,11 +101,21 @@ export async function gatherMetrics(
     '# TYPE siteward_role_up gauge',
     'siteward_role_up{role="api"} 1',
   ]
-  for (const role of peers) {
-    const text = replies.get(role)?.metrics
-    if (text !== undefined) texts.push(text)
-    up.push(`siteward_role_up{role="${role}"} ${text === undefined ? 0 : 1}`)
+  const cpu = [
+    "# HELP siteward_thread_cpu_seconds_total CPU time (user + system) used by each role's thread",
+    '# TYPE siteward_thread_cpu_seconds_total counter',
+  ]
+  const cpuLine = (part: PartName, seconds: number | null | undefined) => {
+    if (typeof seconds === 'number') cpu.push(`siteward_thread_cpu_seconds_total{role="${part}"} ${seconds}`)
+  }
+  cpuLine('api', threadCpuSeconds())
+  for (const part of peers) {
+    const reply = replies.get(part)
+    if (reply?.metrics !== undefined) texts.push(reply.metrics)
+    up.push(`siteward_role_up{role="${part}"} ${reply?.metrics === undefined ? 0 : 1}`)
+    cpuLine(part, reply?.cpuSeconds)
   }
   texts.push(up.join('\n'))
+  if (cpu.length > 2) texts.push(cpu.join('\n'))
   return `${texts.map((text) => text.trimEnd()).join('\n')}\n`
 }

@@ -5,7 +5,7 @@
 import { probeAlertLatency } from './alert-latency.js'
 import { cpuSeconds, percentile, rssBytes, say, sleep } from './proc.js'
 import { startPublishers } from './publish.js'
-import { startTarget, type TargetContext, type TargetName } from './targets/index.js'
+import { type RoleCpu, startTarget, type TargetContext, type TargetName } from './targets/index.js'
 
 export interface LoadRun {
   readonly load: string
@@ -23,6 +23,8 @@ export interface LoadRun {
   readonly alertLatencies: number | null
   readonly alertP50Ms: number | null
   readonly alertP99Ms: number | null
+  /** Siteward: CPU µs per accepted reading, by role's thread, over the window. */
+  readonly cpuUsPerReadingByRole: Readonly<Record<string, number>> | null
 }
 
 const warmMs = 5_000
@@ -54,6 +56,7 @@ export async function measureLoad(
     const cpuBefore = cpu()
     const influxBefore = cpuSeconds(influxdPid)
     const storedBefore = (await target.stored?.()) ?? null
+    const rolesBefore = (await target.roleCpu?.()) ?? null
     const windowStartedAt = performance.now()
     let peakRss = 0
     const sampler = setInterval(() => {
@@ -69,6 +72,7 @@ export async function measureLoad(
     const cpuPercent = ((cpu() - cpuBefore) / seconds) * 100
     const influxdCpuPercent = ((cpuSeconds(influxdPid) - influxBefore) / seconds) * 100
     const storedAfter = (await target.stored?.()) ?? null
+    const rolesAfter = (await target.roleCpu?.()) ?? null
     const result = await publishers.result
     const probed = await latency
     const run: LoadRun = {
@@ -87,6 +91,8 @@ export async function measureLoad(
       alertLatencies: probed?.latencies.length ?? null,
       alertP50Ms: probed === null ? null : percentile(probed.latencies, 50),
       alertP99Ms: probed === null ? null : percentile(probed.latencies, 99),
+      cpuUsPerReadingByRole:
+        rolesBefore === null || rolesAfter === null ? null : cpuPerReading(rolesBefore, rolesAfter),
     }
     say(
       `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +
@@ -100,4 +106,12 @@ export async function measureLoad(
   } finally {
     await target.stop()
   }
+}
+
+function cpuPerReading(before: RoleCpu, after: RoleCpu): Record<string, number> {
+  const readings = after.accepted - before.accepted
+  const byRole: Record<string, number> = {}
+  for (const [role, seconds] of Object.entries(after.secondsByRole))
+    byRole[role] = ((seconds - (before.secondsByRole[role] ?? 0)) / readings) * 1e6
+  return byRole
 }

@@ -105,6 +105,27 @@ function loadSection(results: BenchResults): string[] {
       (r) =>
         `| ${r.load} | ${targetLabels[r.target]} | ${n(r.devices)} | ${n(r.connectSeconds, 1)} s | ${n(r.ackedRate)} | ${n(r.storedRate)} | ${n(r.cpuPercent)} % | ${n(r.influxdCpuPercent)} % | ${n(r.peakRssMiB)} MiB | ${r.alertP50Ms === null ? '—' : `${n(r.alertP50Ms, 1)} ms`} | ${r.alertP99Ms === null ? '—' : `${n(r.alertP99Ms, 1)} ms`} | ${r.alertProbes === null ? '—' : `${r.alertLatencies} / ${r.alertProbes}`} |`,
     ),
+    ...roleCpuTable(results.loads),
+  ]
+}
+
+/** Siteward's CPU per reading split by the role's thread it ran on (siteward_thread_cpu_seconds_total). */
+function roleCpuTable(loads: readonly LoadRun[]): string[] {
+  const rows = loads.filter((r) => r.cpuUsPerReadingByRole !== null)
+  if (rows.length === 0) return []
+  const roles = ['edge', 'worker', 'shipper', 'api']
+  return [
+    '',
+    'Siteward full, CPU per accepted reading by thread (µs; the process total also holds the threads Node runs for itself: GC, file I/O, fsync):',
+    '',
+    `| load | ${roles.join(' | ')} | roles together | whole process |`,
+    `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: |`,
+    ...rows.map((r) => {
+      const byRole = r.cpuUsPerReadingByRole ?? {}
+      const together = roles.reduce((sum, role) => sum + (byRole[role] ?? 0), 0)
+      const whole = (r.cpuPercent / 100 / r.ackedRate) * 1e6
+      return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} |`
+    }),
   ]
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { ReadinessCheck } from '../../api/services.js'
+import { threadCpuSeconds } from './thread-cpu.js'
 
 /** The three roles (issue 14). */
 export type RoleName = 'edge' | 'worker' | 'api'
@@ -21,6 +22,8 @@ type Reply = {
   readonly role: PartName
   readonly readiness?: readonly ReadinessCheck[]
   readonly metrics?: string
+  /** With metrics: the CPU seconds its thread has used (null where it cannot be read). */
+  readonly cpuSeconds?: number | null
   readonly error?: string
 }
 
@@ -77,7 +80,13 @@ export class ControlPlane {
       reply =
         question.what === 'readiness'
           ? { kind: 'reply', id: question.id, role, readiness: await report.readiness() }
-          : { kind: 'reply', id: question.id, role, metrics: await report.metrics() }
+          : {
+              kind: 'reply',
+              id: question.id,
+              role,
+              metrics: await report.metrics(),
+              cpuSeconds: threadCpuSeconds(), // read here, on the role's own thread
+            }
     } catch (error) {
       reply = { kind: 'reply', id: question.id, role, error: (error as Error).message }
     }

@@ -32,7 +32,26 @@ export interface BenchTarget {
   readonly stored?: () => Promise<number>
   /** A device that is not under load, and an admin token: for alert-latency probes. */
   readonly probe?: { readonly device: BenchDevice; readonly httpPort: number; readonly token: string }
+  /** Siteward's /metrics: CPU seconds per role's thread, and the messages its edge accepted. */
+  readonly roleCpu?: () => Promise<RoleCpu>
   stop(): Promise<void>
+}
+
+export interface RoleCpu {
+  readonly secondsByRole: Readonly<Record<string, number>>
+  readonly accepted: number
+}
+
+/** Reads siteward_thread_cpu_seconds_total{role} and siteward_messages_accepted_total. */
+async function scrapeRoleCpu(httpPort: number): Promise<RoleCpu> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const secondsByRole: Record<string, number> = {}
+  for (const [, role, seconds] of text.matchAll(
+    /^siteward_thread_cpu_seconds_total\{role="(\w+)"\} (\S+)$/gm,
+  ))
+    if (role !== undefined) secondsByRole[role] = Number(seconds)
+  const accepted = Number(/^siteward_messages_accepted_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN)
+  return { secondsByRole, accepted }
 }
 
 export interface TargetContext {
@@ -143,6 +162,7 @@ export async function startTarget(
         pids: () => [child.pid ?? 0],
         stored: () => influxCount(context.influxUrl, context.database, 'crane'),
         probe: { device: probe, httpPort, token },
+        roleCpu: () => scrapeRoleCpu(httpPort),
         async stop() {
           await stopChild(child)
           rmSync(dataDir, { recursive: true, force: true })

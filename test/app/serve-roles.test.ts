@@ -71,6 +71,14 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
       expect(metrics).toMatch(/^siteward_messages_accepted_total 1$/m) // the edge's counter
       expect(metrics).toMatch(/^siteward_log_depth_bytes\{consumer="projector"\} 0$/m) // the worker's gauge
       expect(metrics).toMatch(/^siteward_shipper_lag_seconds \d/m) // the shipper's
+      // Each thread's own CPU, read on that thread (/proc/thread-self): one counter per thread.
+      const cpu = new Map(
+        [...metrics.matchAll(/^siteward_thread_cpu_seconds_total\{role="(\w+)"\} (\S+)$/gm)].map(
+          ([, part, seconds]) => [part, Number(seconds)] as const,
+        ),
+      )
+      expect([...cpu.keys()].sort()).toEqual(['api', 'edge', 'shipper', 'worker'])
+      for (const seconds of cpu.values()) expect(seconds).toBeGreaterThan(0)
       const ready = JSON.parse((await get(serve.httpPort, '/readyz')).text) as { checks: { name: string }[] }
       expect(ready.checks.map((check) => check.name)).toEqual(['mqtt', 'wal', 'store', 'telemetry'])
       const threads = startedThreads(serve.output())

@@ -117,7 +117,7 @@ export class WorkerRole {
     this.settingsRung.onRing(() => this.refreshSettings())
     this.projector.start()
     this.controlPlane = new ControlPlane(this.config.dataDir, 'worker', {
-      readiness: async () => [], // alive is all it says; its failures stop the engine
+      readiness: async () => [], // it answers, or /readyz reports it as not answering
       metrics: () => this.metrics.render(),
     })
     this.every(housekeepingMs, () => this.pruneDeadLetters())

@@ -32,7 +32,6 @@ export function runningRole(
     readonly peers: readonly PartName[]
   },
 ): RunningRole {
-  const none = { mqttPort: 0, mqttsPort: 0, httpPort: 0 }
   switch (name) {
     case 'edge': {
       const edge = new EdgeRole(config, logger, options.tls)
@@ -44,26 +43,10 @@ export function runningRole(
         stop: () => edge.stop(),
       }
     }
-    case 'worker': {
-      const worker = new WorkerRole(config, logger)
-      return {
-        start: async () => {
-          await worker.start()
-          return none
-        },
-        stop: () => worker.stop(),
-      }
-    }
-    case 'shipper': {
-      const shipper = new ShipperRole(config, logger)
-      return {
-        start: async () => {
-          await shipper.start()
-          return none
-        },
-        stop: () => shipper.stop(),
-      }
-    }
+    case 'worker':
+      return listeningOnNothing(new WorkerRole(config, logger))
+    case 'shipper':
+      return listeningOnNothing(new ShipperRole(config, logger))
     case 'api': {
       const api = new ApiRole(config, logger, options)
       return {
@@ -74,5 +57,18 @@ export function runningRole(
         stop: () => api.stop(),
       }
     }
+  }
+}
+
+const none: RolePorts = { mqttPort: 0, mqttsPort: 0, httpPort: 0 }
+
+/** The worker's threads: they listen on no port. */
+function listeningOnNothing(part: { start(): Promise<void>; stop(): Promise<void> }): RunningRole {
+  return {
+    start: async () => {
+      await part.start()
+      return none
+    },
+    stop: () => part.stop(),
   }
 }

@@ -25,6 +25,11 @@ export interface LoadRun {
   readonly alertP99Ms: number | null
   /** Siteward: CPU µs per accepted reading, by role's thread, over the window. */
   readonly cpuUsPerReadingByRole: Readonly<Record<string, number>> | null
+  /** Siteward: log bytes each consumer had still to read, at the window's start and end (flat = keeping up). */
+  readonly logDepthBytes: {
+    readonly start: Readonly<Record<string, number>>
+    readonly end: Readonly<Record<string, number>>
+  } | null
 }
 
 const warmMs = 5_000
@@ -93,6 +98,10 @@ export async function measureLoad(
       alertP99Ms: probed === null ? null : percentile(probed.latencies, 99),
       cpuUsPerReadingByRole:
         rolesBefore === null || rolesAfter === null ? null : cpuPerReading(rolesBefore, rolesAfter),
+      logDepthBytes:
+        rolesBefore === null || rolesAfter === null
+          ? null
+          : { start: rolesBefore.logDepthBytes, end: rolesAfter.logDepthBytes },
     }
     say(
       `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +
@@ -100,13 +109,21 @@ export async function measureLoad(
         (run.storedRate === null ? '' : `, ${Math.round(run.storedRate).toLocaleString('en')}/s stored`) +
         (run.alertP99Ms === null
           ? ''
-          : `, alert p50 ${run.alertP50Ms?.toFixed(1)} ms p99 ${run.alertP99Ms.toFixed(1)} ms`),
+          : `, alert p50 ${run.alertP50Ms?.toFixed(1)} ms p99 ${run.alertP99Ms.toFixed(1)} ms`) +
+        (run.logDepthBytes === null
+          ? ''
+          : `, log depth ${depths(run.logDepthBytes.start)} → ${depths(run.logDepthBytes.end)}`),
     )
     return run
   } finally {
     await target.stop()
   }
 }
+
+const depths = (bytes: Readonly<Record<string, number>>) =>
+  Object.entries(bytes)
+    .map(([consumer, value]) => `${consumer} ${(value / 1024 ** 2).toFixed(1)} MiB`)
+    .join(', ')
 
 function cpuPerReading(before: RoleCpu, after: RoleCpu): Record<string, number> {
   const readings = after.accepted - before.accepted

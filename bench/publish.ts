@@ -67,6 +67,9 @@ export function startPublishers(options: PublisherOptions): Publishers {
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
   }))
+  // A publisher that fails while the caller still waits for `connected` rejects that too; the
+  // caller may never come to `result`, which must not then crash the bench as unhandled.
+  result.catch(() => {})
   return {
     pids: runs.map((r) => r.child.pid ?? 0),
     connected: Promise.all(runs.map((r) => r.connected)).then(() => {}),

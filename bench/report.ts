@@ -20,6 +20,11 @@ export interface BenchResults {
   readonly idle: readonly IdleRun[]
   readonly emptyStartup: readonly number[]
   readonly reports: ReportsBench | null
+  readonly failures?: readonly {
+    readonly section: string
+    readonly target: TargetName
+    readonly reason: string
+  }[]
 }
 
 const n = (value: number | null | undefined, digits = 0) =>
@@ -118,14 +123,32 @@ function roleCpuTable(loads: readonly LoadRun[]): string[] {
     '',
     'Siteward full, CPU per accepted reading by thread (µs; the process total also holds the threads Node runs for itself: GC, file I/O, fsync):',
     '',
-    `| load | ${roles.join(' | ')} | roles together | whole process |`,
-    `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: |`,
+    `| load | ${roles.join(' | ')} | roles together | whole process | log depth, projector | log depth, shipper |`,
+    `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`,
     ...rows.map((r) => {
       const byRole = r.cpuUsPerReadingByRole ?? {}
       const together = roles.reduce((sum, role) => sum + (byRole[role] ?? 0), 0)
       const whole = (r.cpuPercent / 100 / r.ackedRate) * 1e6
-      return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} |`
+      return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} | ${depth(r, 'projector')} | ${depth(r, 'shipper')} |`
     }),
+  ]
+}
+
+/** A consumer's unread log at the window's start → end, in MiB. */
+function depth(r: LoadRun, consumer: string): string {
+  const mib = (bytes: number | undefined) => (bytes === undefined ? '—' : n(bytes / 1024 ** 2, 1))
+  return r.logDepthBytes === null
+    ? '—'
+    : `${mib(r.logDepthBytes.start[consumer])} → ${mib(r.logDepthBytes.end[consumer])} MiB`
+}
+
+function failuresSection(results: BenchResults): string[] {
+  const failures = results.failures ?? []
+  if (failures.length === 0) return []
+  return [
+    '### Runs that failed (the tables above hold the ones that finished)',
+    '',
+    ...failures.map((f) => `- ${f.section}, ${targetLabels[f.target]}: ${f.reason}`),
   ]
 }
 
@@ -196,6 +219,7 @@ export function report(results: BenchResults): string {
     loadSection(results),
     idleSection(results),
     reportsSection(results),
+    failuresSection(results),
     aims(results),
   ].filter((lines) => lines.length > 0)
   return `\n${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`

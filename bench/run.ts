@@ -77,6 +77,7 @@ const context = (): TargetContext => ({
 const throughput: ThroughputRun[] = []
 const loads: LoadRun[] = []
 const idle: IdleRun[] = []
+const failures: { section: string; target: TargetName; reason: string }[] = []
 let reports: ReportsBench | null = null
 let emptyStartup: number[] = []
 try {
@@ -94,7 +95,15 @@ try {
       { name: 'city', devices: settings.cityDevices },
       { name: 'province', devices: settings.provinceDevices },
     ].filter((l) => settings.loads.includes(l.name)))
-      for (const name of targets) loads.push(await measureLoad(load, name, context(), influxd.pid))
+      for (const name of targets)
+        try {
+          loads.push(await measureLoad(load, name, context(), influxd.pid))
+        } catch (error) {
+          // One failed run must not take the finished ones with it: it is reported, and the rest runs.
+          const reason = error instanceof Error ? error.message : String(error)
+          say(`${load.name} load: ${name}: failed: ${reason}`)
+          failures.push({ section: `${load.name} load`, target: name, reason })
+        }
   if (runs('idle'))
     for (const connections of settings.idleConnections)
       for (const name of targets.filter((t) => t !== 'node-red'))
@@ -118,6 +127,7 @@ const results = {
   idle,
   emptyStartup,
   reports,
+  failures,
 }
 mkdirSync('bench/results', { recursive: true })
 writeFileSync(

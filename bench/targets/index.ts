@@ -1,5 +1,5 @@
 // The five systems the benchmark drives with the same publisher and payloads (issue 6).
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,18 +40,38 @@ export interface BenchTarget {
 export interface RoleCpu {
   readonly secondsByRole: Readonly<Record<string, number>>
   readonly accepted: number
+  /** Write-ahead log bytes each consumer (projector, shipper) has still to read. */
+  readonly logDepthBytes: Readonly<Record<string, number>>
 }
 
-/** Reads siteward_thread_cpu_seconds_total{role} and siteward_messages_accepted_total. */
+/** One labelled family of /metrics, as label value → number. */
+function family(text: string, name: string, label: string): Record<string, number> {
+  const values: Record<string, number> = {}
+  for (const [, key, value] of text.matchAll(new RegExp(`^${name}\\{${label}="(\\w+)"\\} (\\S+)$`, 'gm')))
+    if (key !== undefined) values[key] = Number(value)
+  return values
+}
+
+/** Reads each thread's CPU seconds, the messages the edge accepted and the log depth per consumer. */
 async function scrapeRoleCpu(httpPort: number): Promise<RoleCpu> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-  const secondsByRole: Record<string, number> = {}
-  for (const [, role, seconds] of text.matchAll(
-    /^siteward_thread_cpu_seconds_total\{role="(\w+)"\} (\S+)$/gm,
-  ))
-    if (role !== undefined) secondsByRole[role] = Number(seconds)
   const accepted = Number(/^siteward_messages_accepted_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN)
-  return { secondsByRole, accepted }
+  return {
+    secondsByRole: family(text, 'siteward_thread_cpu_seconds_total', 'role'),
+    accepted,
+    logDepthBytes: family(text, 'siteward_log_depth_bytes', 'consumer'),
+  }
+}
+
+/** The engine's warnings and errors reach the bench's stderr, so a failed run says why. */
+function forwardWarnings(child: ChildProcess): void {
+  let pending = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString()
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) if (/"level":(4|5|6)\d/.test(line)) process.stderr.write(`[siteward] ${line}\n`)
+  })
 }
 
 export interface TargetContext {
@@ -152,9 +172,13 @@ export async function startTarget(
           SITEWARD_INFLUX_URL: context.influxUrl,
           SITEWARD_INFLUX_DB: context.database,
           SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '60000',
+          // Every publisher process connects from 127.0.0.1, 250 logins in flight each: like
+          // devices behind one TCP proxy, for which the README says to raise the per-address cap.
+          SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS: '1000',
         },
         { nodeArgs: profileArgs(), compiled: true },
       )
+      forwardWarnings(child)
       return {
         name,
         url: `mqtt://127.0.0.1:${mqttPort}`,

@@ -34,6 +34,9 @@ export class ManualInbox {
       oldestClaim: db.prepare<[], { at: number | null }>(
         'SELECT min(claimed_at) AS at FROM manual_inbox WHERE done_at IS NULL',
       ),
+      prunable: db.prepare<[number], { id: number }>(
+        'SELECT id FROM manual_inbox WHERE done_at IS NOT NULL AND done_at < ? LIMIT 1',
+      ),
       prune: db.prepare('DELETE FROM manual_inbox WHERE done_at IS NOT NULL AND done_at < ?'),
     }
   }
@@ -79,8 +82,15 @@ export class ManualInbox {
     return this.statements.oldestClaim.get()?.at ?? null
   }
 
+  /**
+   * The edge calls this every second from the MQTT thread: a DELETE takes the store's write lock
+   * even when it matches nothing, and waiting for that lock behind the worker would hold every
+   * PUBACK. So it looks first (a read never waits in WAL mode) and writes only when there is work.
+   */
   prune(now: number): number {
-    return this.statements.prune.run(now - keepAnsweredMs).changes
+    const before = now - keepAnsweredMs
+    if (this.statements.prunable.get(before) === undefined) return 0
+    return this.statements.prune.run(before).changes
   }
 }
 

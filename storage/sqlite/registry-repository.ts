@@ -59,9 +59,14 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : ne
  */
 export class RegistryRepository implements SiteRepository, DeviceRepository, TokenRepository {
   private readonly db: SqliteDatabase
+  /** Prepared once: every device login asks (19,500 at once when a province reconnects). */
+  private readonly credentials
 
   constructor(db: SqliteDatabase) {
     this.db = db
+    this.credentials = db.prepare<[string], CredentialsRow>(
+      'SELECT id, site_id, kind, secret_hash, updated_at, disabled_at FROM devices WHERE id = ?',
+    )
   }
 
   upsertSite(input: SiteInput): Site {
@@ -193,18 +198,7 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
   }
 
   getCredentials(id: string): DeviceCredentials | undefined {
-    const row = this.db
-      .prepare('SELECT id, site_id, kind, secret_hash, updated_at, disabled_at FROM devices WHERE id = ?')
-      .get(id) as
-      | {
-          id: string
-          site_id: string
-          kind: 'crane' | 'pit'
-          secret_hash: string
-          updated_at: string
-          disabled_at: string | null
-        }
-      | undefined
+    const row = this.credentials.get(id)
     if (row === undefined) return undefined
     return {
       id: row.id,
@@ -350,4 +344,13 @@ function toDevice(row: DeviceRow): Device {
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
   }
+}
+
+interface CredentialsRow {
+  id: string
+  site_id: string
+  kind: 'crane' | 'pit'
+  secret_hash: string
+  updated_at: string
+  disabled_at: string | null
 }

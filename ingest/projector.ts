@@ -36,11 +36,14 @@ export interface ProjectorOptions {
   readonly state: IngestState
   readonly logger: Logger
   /**
-   * Runs one batch (its commit and the emission of its readings). The composition root makes it
-   * one transaction with what the readings' subscribers write (rule state, alerts), so a crash
-   * leaves either all of a batch's effects or none, and the batch is projected again.
+   * Runs one batch: `evaluate` emits its readings (the rules run), `write` commits the projection
+   * and cursor. The composition root evaluates first, outside any transaction, then writes that
+   * with what the subscribers decided (alerts, rule state) in one transaction, so a crash leaves
+   * either all of a batch's effects or none and the batch is projected again, while the store's
+   * write lock is held only for the writing (other roles write to the same store). Without it:
+   * write, then evaluate.
    */
-  readonly batch?: (work: () => void) => void
+  readonly batch?: (evaluate: () => void, write: () => void) => void
   /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
   readonly onDeadLetters?: (stored: number, notStored: number) => void
 }
@@ -146,14 +149,7 @@ export class Projector {
     )
     for (const change of projection.changes.devices) this.unsavedDeliveries.add(change.deviceId)
     const deliveries = snapshotDue ? this.deliverySnapshot(next) : undefined
-    const batch = this.options.batch ?? ((work: () => void) => work())
-    batch(() => {
-      this.options.store.commit({
-        consumer: projectorConsumer,
-        position: next,
-        ...projection.changes,
-        ...(deliveries === undefined ? {} : { deliveries }),
-      })
+    const evaluate = () => {
       for (const reading of projection.readings) {
         try {
           this.readingsSubject.next(reading)
@@ -161,7 +157,18 @@ export class Projector {
           this.options.logger.error({ err: error, deviceId: reading.deviceId }, 'a readings subscriber threw')
         }
       }
-    })
+    }
+    const write = () =>
+      this.options.store.commit({
+        consumer: projectorConsumer,
+        position: next,
+        ...projection.changes,
+        ...(deliveries === undefined ? {} : { deliveries }),
+      })
+    if (this.options.batch === undefined) {
+      write()
+      evaluate()
+    } else this.options.batch(evaluate, write)
     this.position = next
     if (deliveries !== undefined) {
       this.unsavedDeliveries.clear()

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { AlertService } from '../../alerts/alert-service.js'
-import type { Rule } from '../../domain/rules.js'
+import type { KeyedSignal, Rule } from '../../domain/rules.js'
 import { deadLetterRetention } from '../../ingest/dead-letter-budget.js'
 import type { IngestState } from '../../ingest/ingest-state.js'
 import { Projector, projectorConsumer } from '../../ingest/projector.js'
@@ -54,6 +54,8 @@ export class WorkerRole {
   private ruleSubscription: { unsubscribe(): void } | null = null
   private controlPlane: ControlPlane | null = null
   private timers: NodeJS.Timeout[] = []
+  /** While a batch is evaluated: the signals its transaction will write. */
+  private heldSignals: KeyedSignal[] | null = null
   private prunedAt = 0
 
   /**
@@ -98,7 +100,7 @@ export class WorkerRole {
       store: this.projection,
       state,
       logger: logger.child({ component: 'projector' }),
-      batch: (work) => this.runBatch(work),
+      batch: (evaluate, write) => this.runBatch(evaluate, write),
       onDeadLetters: (stored, notStored) => this.metrics.deadLetters(stored, notStored),
     })
     this.alerts = new AlertService({
@@ -150,19 +152,31 @@ export class WorkerRole {
   }
 
   /**
-   * One projected batch as one transaction: the projection and cursor, the alerts its readings
-   * raise and the rule state they leave. Announcements wait for the commit; a failure undoes the
-   * rule state too, and the projector evaluates the batch again. Thresholds committed before the
-   * batch began apply to it.
+   * One projected batch: its readings go through the rules first, with the signals they give held
+   * back; then one transaction writes the projection and cursor, the alerts of those signals and
+   * the rule state they leave. The rules' CPU time is spent outside the store's write lock, which
+   * the edge, the shipper and the API need too: under province load, evaluating inside the
+   * transaction held the lock nearly all the time and starved them past busy_timeout. Immediate:
+   * the lock is taken at BEGIN, never by upgrading a read. Announcements wait for the commit; a
+   * failure undoes the rule state, and the projector evaluates the batch again. Thresholds
+   * committed before the batch began apply to it.
    */
-  private runBatch(work: () => void): void {
+  private runBatch(evaluate: () => void, write: () => void): void {
     this.refreshSettings()
+    const signals: KeyedSignal[] = []
     const transaction = this.db.transaction(() => {
-      work()
+      write()
+      for (const signal of signals) this.handleSignal(signal)
       this.ruleStateStore.save(this.ruleStates.pending())
     })
     try {
-      this.alerts.holdAnnouncements(() => transaction())
+      this.heldSignals = signals
+      try {
+        evaluate()
+      } finally {
+        this.heldSignals = null
+      }
+      this.alerts.holdAnnouncements(() => transaction.immediate())
     } catch (error) {
       this.ruleStates.rollback()
       throw error
@@ -198,15 +212,21 @@ export class WorkerRole {
       next: (signal) => {
         if (signal.signal.type === 'raise' && unknownCodeRules.has(signal.ruleId))
           this.metrics.unknownDeviceCodes.inc({ rule: signal.ruleId })
-        // A throw here would end the pipeline (RxJS rethrows it): contain it to this signal.
-        try {
-          this.alerts.handle(signal)
-        } catch (error) {
-          logger.error({ err: error, signal }, 'could not store an alert signal')
-        }
+        // A batch's signals wait for its transaction; a data gap's timer fires outside any batch.
+        if (this.heldSignals !== null) this.heldSignals.push(signal)
+        else this.handleSignal(signal)
       },
       error: (error: unknown) => logger.fatal({ err: error }, 'the rule pipeline stopped'),
     })
+  }
+
+  /** A throw here would end the pipeline (RxJS rethrows it): contain it to this signal. */
+  private handleSignal(signal: KeyedSignal): void {
+    try {
+      this.alerts.handle(signal)
+    } catch (error) {
+      this.logger.error({ err: error, signal }, 'could not store an alert signal')
+    }
   }
 
   /** Every minute: dead letters past their age or beyond a device's budget. */

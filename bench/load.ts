@@ -25,6 +25,13 @@ export interface LoadRun {
   readonly alertP99Ms: number | null
   /** Siteward: CPU µs per accepted reading, by role's thread, over the window. */
   readonly cpuUsPerReadingByRole: Readonly<Record<string, number>> | null
+  /** Siteward's own counters over the window, per second: accepted, refused, repeats, and points stored. */
+  readonly engineRates: {
+    readonly accepted: number
+    readonly rejected: number
+    readonly duplicates: number
+    readonly written: number
+  } | null
   /** Siteward: log bytes each consumer had still to read, at the window's start and end (flat = keeping up). */
   readonly logDepthBytes: {
     readonly start: Readonly<Record<string, number>>
@@ -98,6 +105,15 @@ export async function measureLoad(
       alertP99Ms: probed === null ? null : percentile(probed.latencies, 99),
       cpuUsPerReadingByRole:
         rolesBefore === null || rolesAfter === null ? null : cpuPerReading(rolesBefore, rolesAfter),
+      engineRates:
+        rolesBefore === null || rolesAfter === null
+          ? null
+          : {
+              accepted: (rolesAfter.accepted - rolesBefore.accepted) / seconds,
+              rejected: (rolesAfter.rejected - rolesBefore.rejected) / seconds,
+              duplicates: (rolesAfter.duplicates - rolesBefore.duplicates) / seconds,
+              written: (rolesAfter.written - rolesBefore.written) / seconds,
+            },
       logDepthBytes:
         rolesBefore === null || rolesAfter === null
           ? null
@@ -110,6 +126,9 @@ export async function measureLoad(
         (run.alertP99Ms === null
           ? ''
           : `, alert p50 ${run.alertP50Ms?.toFixed(1)} ms p99 ${run.alertP99Ms.toFixed(1)} ms`) +
+        (run.engineRates === null
+          ? ''
+          : `; the engine's counters: ${rate(run.engineRates.accepted)}/s accepted, ${rate(run.engineRates.rejected)}/s refused, ${rate(run.engineRates.duplicates)}/s repeats, ${rate(run.engineRates.written)}/s shipped`) +
         (run.logDepthBytes === null
           ? ''
           : `, log depth ${depths(run.logDepthBytes.start)} → ${depths(run.logDepthBytes.end)}`),
@@ -119,6 +138,8 @@ export async function measureLoad(
     await target.stop()
   }
 }
+
+const rate = (value: number) => Math.round(value).toLocaleString('en')
 
 const depths = (bytes: Readonly<Record<string, number>>) =>
   Object.entries(bytes)

@@ -13,6 +13,8 @@ interface CpuProfile {
   readonly nodes: readonly ProfileNode[]
   readonly samples: readonly number[]
   readonly timeDeltas: readonly number[]
+  readonly startTime: number
+  readonly endTime: number
 }
 
 const [file, topArg] = process.argv.slice(2)
@@ -53,6 +55,9 @@ const table = (title: string, rows: Map<string, number>) => {
   for (const [name, ms] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, top))
     process.stdout.write(`${((ms / busyMs) * 100).toFixed(1).padStart(5)} %  ${name}\n`)
 }
-process.stdout.write(`${basename(file)}: busy ${(busyMs / 1000).toFixed(1)} s\n`)
+const wallMs = (profile.endTime - profile.startTime) / 1000
+process.stdout.write(
+  `${basename(file)}: busy ${(busyMs / 1000).toFixed(1)} s of ${(wallMs / 1000).toFixed(1)} s (${((busyMs / wallMs) * 100).toFixed(0)} %)\n`,
+)
 table('self time, by function', selfMs)
 table('self time, by source file', fileMs)

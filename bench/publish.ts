@@ -70,9 +70,18 @@ export function startPublishers(options: PublisherOptions): Publishers {
   // A publisher that fails while the caller still waits for `connected` rejects that too; the
   // caller may never come to `result`, which must not then crash the bench as unhandled.
   result.catch(() => {})
+  // A process that connects early must not start early: at province load the first of four was
+  // done publishing before the last had connected, and the window saw a fraction of the load.
+  const connected = Promise.all(runs.map((r) => r.connected)).then(() => {
+    for (const { child } of runs) {
+      child.stdin?.on('error', () => {}) // a publisher that died is reported by its exit code
+      child.stdin?.write('go\n')
+    }
+  })
+  connected.catch(() => {})
   return {
     pids: runs.map((r) => r.child.pid ?? 0),
-    connected: Promise.all(runs.map((r) => r.connected)).then(() => {}),
+    connected,
     result,
     release: () => {
       for (const r of runs) r.child.stdin?.end()

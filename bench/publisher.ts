@@ -4,7 +4,8 @@
 //   so its PUBACK means the broker has taken in everything before it.
 // - paced: `ratePerSecond` spread round robin over the connections for `durationMs`.
 // - idle: publish nothing until stdin closes.
-// Prints {"connected":n} once every connection is up, so load starts from the same moment.
+// Prints {"connected":n} once every connection is up, then waits for a line on stdin before it
+// publishes: the bench starts every process's load at the same moment, once all are connected.
 // Options come as a JSON file (argv[2]). Prints one JSON line with what it sent, what was acknowledged and how long it took.
 import { readFileSync } from 'node:fs'
 import mqtt from 'mqtt'
@@ -135,6 +136,17 @@ async function paced(options: PublisherOptions, clients: mqtt.MqttClient[]): Pro
   return { sent, acked, errors, elapsedMs: performance.now() - startedAt }
 }
 
+/** The first line on stdin (or its end): the bench says go once every process is connected. */
+function goSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('data', (chunk: Buffer) => {
+      if (chunk.includes('\n')) resolve()
+    })
+    process.stdin.once('end', resolve)
+    process.stdin.resume()
+  })
+}
+
 async function idle(): Promise<PublisherResult> {
   process.stdin.resume()
   await new Promise((resolve) => process.stdin.once('end', resolve))
@@ -145,6 +157,7 @@ async function main() {
   const options = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as PublisherOptions
   const clients = await connectAll(options)
   process.stdout.write(`${JSON.stringify({ connected: clients.length })}\n`)
+  if (options.mode !== 'idle') await goSignal()
   const result =
     options.mode === 'idle'
       ? await idle()

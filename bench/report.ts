@@ -123,13 +123,13 @@ function roleCpuTable(loads: readonly LoadRun[]): string[] {
     '',
     'Siteward full, CPU per accepted reading by thread (µs; the process total also holds the threads Node runs for itself: GC, file I/O, fsync):',
     '',
-    `| load | ${roles.join(' | ')} | roles together | whole process | log depth, projector | log depth, shipper |`,
-    `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`,
+    `| load | ${roles.join(' | ')} | roles together | whole process | accepted/s | refused/s | shipped/s | log depth, projector | log depth, shipper |`,
+    `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
     ...rows.map((r) => {
       const byRole = r.cpuUsPerReadingByRole ?? {}
       const together = roles.reduce((sum, role) => sum + (byRole[role] ?? 0), 0)
       const whole = (r.cpuPercent / 100 / r.ackedRate) * 1e6
-      return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} | ${depth(r, 'projector')} | ${depth(r, 'shipper')} |`
+      return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} | ${n(r.engineRates?.accepted)} | ${n(r.engineRates?.rejected)} | ${n(r.engineRates?.written)} | ${depth(r, 'projector')} | ${depth(r, 'shipper')} |`
     }),
   ]
 }

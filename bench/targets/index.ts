@@ -39,7 +39,11 @@ export interface BenchTarget {
 
 export interface RoleCpu {
   readonly secondsByRole: Readonly<Record<string, number>>
+  /** Payload objects the edge accepted, refused (dead-lettered) and dropped as repeats, and the points the shipper stored. */
   readonly accepted: number
+  readonly rejected: number
+  readonly duplicates: number
+  readonly written: number
   /** Write-ahead log bytes each consumer (projector, shipper) has still to read. */
   readonly logDepthBytes: Readonly<Record<string, number>>
 }
@@ -52,13 +56,19 @@ function family(text: string, name: string, label: string): Record<string, numbe
   return values
 }
 
-/** Reads each thread's CPU seconds, the messages the edge accepted and the log depth per consumer. */
+const single = (text: string, name: string) =>
+  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0)
+
+/** Reads each thread's CPU seconds, what the edge took in, what the shipper stored, and the log depth per consumer. */
 async function scrapeRoleCpu(httpPort: number): Promise<RoleCpu> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-  const accepted = Number(/^siteward_messages_accepted_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN)
   return {
     secondsByRole: family(text, 'siteward_thread_cpu_seconds_total', 'role'),
-    accepted,
+    accepted: single(text, 'siteward_messages_accepted_total'),
+    rejected: sum(family(text, 'siteward_messages_rejected_total', 'reason')),
+    duplicates: single(text, 'siteward_messages_duplicate_total'),
+    written: single(text, 'siteward_telemetry_points_written_total'),
     logDepthBytes: family(text, 'siteward_log_depth_bytes', 'consumer'),
   }
 }

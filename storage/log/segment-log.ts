@@ -35,15 +35,11 @@ export interface SegmentLogOptions {
 }
 
 interface PendingAppend {
-  readonly record: LogRecord
   readonly frame: Buffer
   readonly position: number
   readonly resolve: (position: number) => void
   readonly reject: (error: Error) => void
 }
-
-/** Recently committed records kept decoded, so consumers that keep up never re-read or re-parse. */
-const cachedRecords = 50_000
 
 /** Where a log's writer tells the readers in this process how far the log is durable. */
 export const logChannelName = (dir: string) => `siteward.log:${dir}`
@@ -57,7 +53,10 @@ export const logChannelName = (dir: string) => `siteward.log:${dir}`
  *
  * There is one writer (the edge role). Readers in other threads or processes (the worker role,
  * `LogReader`) read up to the durable end the writer publishes after every fdatasync: in a file
- * beside the segments, and on a BroadcastChannel for the readers in this process.
+ * beside the segments, and on a BroadcastChannel for the readers in this process. It keeps no
+ * decoded copy of what it wrote: its readers are elsewhere, and a cache of the last 50,000
+ * records kept every record alive into the old generation, so the edge thread spent a quarter
+ * of its time collecting garbage at province load (BENCHMARKS.md, issue 14).
  */
 export class SegmentLog implements WriteAheadLog {
   private readonly options: SegmentLogOptions
@@ -70,7 +69,6 @@ export class SegmentLog implements WriteAheadLog {
   private flushScheduled = false
   private readonly listeners = new Set<() => void>()
   private failure: Error | null = null
-  private readonly recent = new Map<number, { record: LogRecord; end: number }>()
   private stopped = false
   private markerFd = -1
   private readonly marker = Buffer.alloc(8)
@@ -125,7 +123,7 @@ export class SegmentLog implements WriteAheadLog {
     const position = this.nextPosition
     this.nextPosition += frame.length
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ record, frame, position, resolve, reject })
+      this.pending.push({ frame, position, resolve, reject })
       this.scheduleFlush()
     })
   }
@@ -134,12 +132,6 @@ export class SegmentLog implements WriteAheadLog {
     const records: PositionedRecord[] = []
     let cursor = Math.max(position, this.firstPosition)
     while (records.length < maxRecords && cursor < this.durableEnd) {
-      const cached = this.recent.get(cursor)
-      if (cached !== undefined) {
-        records.push({ position: cursor, record: cached.record })
-        cursor = cached.end
-        continue
-      }
       const segment = segmentAt(this.segments, cursor)
       if (segment === undefined) break
       const segmentEnd = Math.min(segment.base + segment.size, this.durableEnd)
@@ -234,7 +226,6 @@ export class SegmentLog implements WriteAheadLog {
         () => {
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
-          this.remember(batch)
           for (const append of batch) append.resolve(append.position)
           this.publishDurableEnd()
           for (const listener of this.listeners) listener()
@@ -273,15 +264,6 @@ export class SegmentLog implements WriteAheadLog {
       fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
     )
     active.size += bytes
-  }
-
-  private remember(batch: readonly PendingAppend[]): void {
-    for (const append of batch)
-      this.recent.set(append.position, { record: append.record, end: append.position + append.frame.length })
-    for (const oldest of this.recent.keys()) {
-      if (this.recent.size <= cachedRecords) break
-      this.recent.delete(oldest)
-    }
   }
 
   private openSegment(base: number): void {

@@ -36,6 +36,8 @@ export class Engine {
   private readonly logger: Logger
   private roles: { edge: EdgeRole; worker: WorkerRole; shipper: ShipperRole; api: ApiRole } | null = null
   private started = false
+  /** Why a role could no longer work; the engine stops (or does not start) with it. */
+  private failure: Error | null = null
 
   constructor(config: Config, logger: Logger) {
     this.config = config
@@ -79,11 +81,13 @@ export class Engine {
   async start(): Promise<void> {
     try {
       const { edge, worker, shipper, api } = this.prepare()
+      if (this.failure !== null) throw this.failure
       await edge.start()
       this.started = true
       await worker.start()
       await shipper.start()
       await api.start()
+      if (this.failure !== null) throw this.failure
     } catch (error) {
       await this.stop().catch((stopError: unknown) =>
         this.logger.error({ err: stopError }, 'stopping after a failed start failed too'),
@@ -109,13 +113,23 @@ export class Engine {
     this.logger.info('engine stopped')
   }
 
+  /** A role can no longer work: no half-alive engine acknowledging what nothing evaluates. */
+  private fail(error: Error): void {
+    if (this.failure !== null) return
+    this.failure = error
+    if (this.started)
+      void this.stop().catch((stopError: unknown) =>
+        this.logger.error({ err: stopError }, 'stopping after a role failed failed too'),
+      )
+  }
+
   /** The roles built: the edge first (it opens and repairs the log the worker reads). */
   private prepare() {
     if (this.roles === null) {
       const tls = tlsOf(this.config)
       const edge = new EdgeRole(this.config, this.logger, tls)
-      const worker = new WorkerRole(this.config, this.logger)
-      const shipper = new ShipperRole(this.config, this.logger)
+      const worker = new WorkerRole(this.config, this.logger, (error) => this.fail(error))
+      const shipper = new ShipperRole(this.config, this.logger, (error) => this.fail(error))
       const api = new ApiRole(this.config, this.logger, {
         tls,
         consoleDir: consoleBuildDir,

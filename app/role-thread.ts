@@ -54,7 +54,16 @@ function endWhenIdle(): void {
 const lingerAfterStopMs = 300
 
 try {
-  running = runningRole(part, config, logger, { tls: tlsOf(config), consoleDir: consoleBuildDir, peers })
+  running = runningRole(part, config, logger, {
+    tls: tlsOf(config),
+    consoleDir: consoleBuildDir,
+    peers,
+    // Ends this thread with code 1, at start or later: the supervisor stops the other threads.
+    onFatal: (error) => {
+      tell({ type: 'failed', message: error.message })
+      process.exit(1)
+    },
+  })
   const ports = await running.start()
   const who = part === 'shipper' ? "the worker role's shipper" : `the ${part} role`
   logger.info({ threadId }, `${who} started in its own thread`)

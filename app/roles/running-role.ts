@@ -30,6 +30,8 @@ export function runningRole(
     readonly tls: { readonly key: Buffer; readonly cert: Buffer } | null
     readonly consoleDir: string
     readonly peers: readonly PartName[]
+    /** The role can no longer do its work (the worker's rules, the shipper's loop). */
+    readonly onFatal: (error: Error) => void
   },
 ): RunningRole {
   switch (name) {
@@ -44,9 +46,9 @@ export function runningRole(
       }
     }
     case 'worker':
-      return listeningOnNothing(new WorkerRole(config, logger))
+      return listeningOnNothing(new WorkerRole(config, logger, options.onFatal))
     case 'shipper':
-      return listeningOnNothing(new ShipperRole(config, logger))
+      return listeningOnNothing(new ShipperRole(config, logger, options.onFatal))
     case 'api': {
       const api = new ApiRole(config, logger, options)
       return {

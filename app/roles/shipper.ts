@@ -35,7 +35,12 @@ export class ShipperRole {
   private started: Promise<void> = Promise.resolve()
   private stopping = false
 
-  constructor(config: Config, logger: Logger) {
+  /** `onFatal`: a shipper's loop ended with an error it did not expect (see WorkerRole). */
+  constructor(
+    config: Config,
+    logger: Logger,
+    private readonly onFatal: (error: Error) => void,
+  ) {
     this.config = config
     this.logger = logger
     this.db = openDatabase(registryDatabasePath(config.dataDir))
@@ -89,6 +94,7 @@ export class ShipperRole {
       deadLetters: this.projection,
       metrics: this.metrics.shipper,
       logger: this.logger.child({ component: 'shipper' }),
+      onFatal: this.onFatal,
     })
     this.shipper.start()
     this.alertShipper = new AlertEventShipper({

@@ -63,7 +63,16 @@ export class WorkerRole {
    * state up to the projector's cursor, builds the projector and subscribes the rules at once, so
    * that whatever the projector reads is evaluated.
    */
-  constructor(config: Config, logger: Logger) {
+  /**
+   * `onFatal`: the rules can no longer run (their pipeline ended with an error). The worker must
+   * not go on projecting readings nothing evaluates: the thread ends and the supervisor stops the
+   * engine (issue 14: no half-alive engine).
+   */
+  constructor(
+    config: Config,
+    logger: Logger,
+    private readonly onFatal: (error: Error) => void,
+  ) {
     this.config = config
     this.logger = logger
     this.db = openDatabase(registryDatabasePath(config.dataDir))
@@ -216,7 +225,10 @@ export class WorkerRole {
         if (this.heldSignals !== null) this.heldSignals.push(signal)
         else this.handleSignal(signal)
       },
-      error: (error: unknown) => logger.fatal({ err: error }, 'the rule pipeline stopped'),
+      error: (error: unknown) => {
+        logger.fatal({ err: error }, 'the rule pipeline stopped; the engine stops')
+        this.onFatal(error instanceof Error ? error : new Error(String(error)))
+      },
     })
   }
 

@@ -45,6 +45,8 @@ export interface ShipperOptions {
   readonly maxBatchDelayMs?: number
   readonly retryInitialMs?: number
   readonly retryMaxMs?: number
+  /** The loop ended with an error nothing inside it handles: telemetry would stop silently. */
+  readonly onFatal?: (error: Error) => void
 }
 
 interface BufferedRecord {
@@ -62,7 +64,7 @@ interface BufferedRecord {
  * rewrites the same points.
  */
 export class TelemetryShipper {
-  private readonly options: Required<ShipperOptions>
+  private readonly options: Required<Omit<ShipperOptions, 'onFatal'>> & Pick<ShipperOptions, 'onFatal'>
   private buffer: BufferedRecord[] = []
   private bufferedPoints = 0
   private readPosition = 0
@@ -111,6 +113,7 @@ export class TelemetryShipper {
     })
     this.running = this.run().catch((error: unknown) => {
       this.options.logger.fatal({ err: error }, 'telemetry shipper stopped unexpectedly')
+      this.options.onFatal?.(error instanceof Error ? error : new Error(String(error)))
     })
   }
 

@@ -22,6 +22,27 @@ export function influxdOnPath(): string | null {
   }
 }
 
+/** `count` distinct free ports: all held open together while they are picked. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
+  )
+  const ports = servers.map((server) => {
+    const address = server.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
+  })
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return ports
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
@@ -41,11 +62,25 @@ export function freePort(): Promise<number> {
 export async function startInfluxd(
   options: { httpPort?: number; dir?: string } = {},
 ): Promise<RunningInfluxd> {
+  // A port free when asked may be taken before influxd binds it (a connection's local port, or
+  // the same number handed out twice): with ports of its own choosing, try again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startInfluxdOnce(options)
+    } catch (error) {
+      const taken = error instanceof Error && /address already in use/.test(error.message)
+      if (!taken || options.httpPort !== undefined || attempt === 3) throw error
+    }
+  }
+}
+
+async function startInfluxdOnce(options: { httpPort?: number; dir?: string }): Promise<RunningInfluxd> {
   const binary = influxdOnPath()
   if (binary === null) throw new Error('influxd is not on PATH (apt-get install influxdb)')
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'siteward-influxd-'))
-  const httpPort = options.httpPort ?? (await freePort())
-  const rpcPort = await freePort()
+  const picked = await freePorts(2)
+  const httpPort = options.httpPort ?? (picked[0] as number)
+  const rpcPort = picked[1] as number
   const config = join(dir, 'influxdb.conf')
   writeFileSync(
     config,
@@ -63,7 +98,10 @@ export async function startInfluxd(
   const url = `http://127.0.0.1:${httpPort}`
   const deadline = Date.now() + 20_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`influxd exited (${child.exitCode}): ${stderr}`)
+    if (child.exitCode !== null) {
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true })
+      throw new Error(`influxd exited (${child.exitCode}): ${stderr}`)
+    }
     try {
       const response = await fetch(`${url}/ping`)
       if (response.status === 204) break

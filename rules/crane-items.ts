@@ -24,7 +24,7 @@ export function craneTelemetryItems(context: ItemContext, data: CraneTelemetry):
   const { reading, environment, memory, outOfOrder } = context
   const deviceId = reading.deviceId
   const modes = outOfOrder ? memory.lateModes : memory.modes
-  if (data.mode !== undefined) modes.set(deviceId, data.mode)
+  if (data.mode !== undefined && modes.get(deviceId) !== data.mode) modes.set(deviceId, data.mode)
   const mode = (modes.get(deviceId) ?? 'unreported') as RuleMode
   const chart = environment.loadChart?.(deviceId)
   const settings = environment.deviceSettings?.(deviceId)
@@ -40,12 +40,15 @@ export function craneTelemetryItems(context: ItemContext, data: CraneTelemetry):
     if (judged.value === undefined && !outOfMode) continue
     const override = context.override(rule)
     if (override?.settings.enabled === false) continue
-    items.push({
-      ...context.base(rule, rule.subject, override?.origin ?? judged.origin),
-      kind: 'threshold',
-      sample: { ts: reading.ts, value: outOfMode ? null : (judged.value ?? null) },
-      limits: applyOverride(judged.limits, override?.settings),
-    })
+    items.push(
+      context.threshold(
+        rule,
+        rule.subject,
+        override?.origin ?? judged.origin,
+        { ts: reading.ts, value: outOfMode ? null : (judged.value ?? null) },
+        applyOverride(judged.limits, override?.settings),
+      ),
+    )
   }
   return items
 }

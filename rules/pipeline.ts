@@ -25,6 +25,7 @@ import { RuleStates } from './rule-states.js'
 import {
   initialThresholdState,
   isInitialThresholdState,
+  quietThresholdState,
   step,
   stepPeak,
   type ThresholdState,
@@ -148,7 +149,7 @@ export function evaluateRules(
               }
               // A failure in one key is reported once and ends that key only (ARCHITECTURE.md §3).
               if (failed.has(item.key)) continue
-              let out: RuleSignal[]
+              let out: readonly RuleSignal[]
               try {
                 out = evaluateBreach(item, states, environment, outOfOrder)
               } catch (error) {
@@ -250,7 +251,7 @@ function evaluateBreach(
   states: RuleStates,
   environment: RuleEnvironment,
   outOfOrder: boolean,
-): RuleSignal[] {
+): readonly RuleSignal[] {
   if (item.kind === 'event') {
     // A moment found in late data is the past: it may not re-activate a live alert.
     const late = item.retrospective || outOfOrder
@@ -281,11 +282,14 @@ function evaluateBreach(
     )
     return next.out.map((signal) => ({ ...tag(item, signal, true), outOfOrder: true }))
   }
-  const state = states.get(item.key) ?? environment.initialState?.(item.key) ?? initialThresholdState()
+  const state = states.get(item.key) ?? environment.initialState?.(item.key) ?? quietThresholdState
   const next = step(item.limits, state, item.sample)
   if (next.state !== state) states.set(item.key, isInitialThresholdState(next.state) ? null : next.state)
-  return next.out.length === 0 ? [] : next.out.map((signal) => tag(item, signal))
+  return next.out.length === 0 ? noSignals : next.out.map((signal) => tag(item, signal))
 }
+
+/** Most items give none: one shared empty answer (callers only read it). */
+const noSignals: readonly RuleSignal[] = Object.freeze([])
 
 const tag = (item: KeyInfo, signal: Signal, retrospective = item.retrospective): RuleSignal => ({
   siteId: item.siteId,

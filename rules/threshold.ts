@@ -47,13 +47,22 @@ export type ThresholdLimits = Pick<
   readonly sustainedBasis?: string | undefined
 }
 
-const emptyRun = { count: 0, since: 0 }
+const emptyRun = Object.freeze({ count: 0, since: 0 })
+/** What `step` gives back for a reading that changes nothing: shared, never written to. */
+const noSignals: Signal[] = []
+Object.freeze(noSignals)
 
 export const initialThresholdState = (): ThresholdState => ({
   active: null,
   peak: null,
   runs: { warning: emptyRun, alarm: emptyRun, critical: emptyRun },
   clearRun: emptyRun,
+})
+
+/** A key with nothing in progress, shared by every such key (states are never changed in place). */
+export const quietThresholdState: ThresholdState = Object.freeze({
+  ...initialThresholdState(),
+  runs: Object.freeze(initialThresholdState().runs),
 })
 
 /**
@@ -83,7 +92,12 @@ export function step(
   state: ThresholdState,
   sample: Sample,
 ): { state: ThresholdState; out: Signal[] } {
-  if (sample.value !== null && !Number.isFinite(sample.value)) return { state, out: [] }
+  if (sample.value !== null && !Number.isFinite(sample.value)) return { state, out: noSignals }
+  // Most readings of most keys: nothing in progress and no level reached. The same state, no
+  // signal, nothing built (the general path below ends with the same answer, at about ten
+  // objects a rule and reading: GC was a fifth of the worker's time, BENCHMARKS.md issue 14).
+  if (isInitialThresholdState(state) && !reachesAnyLevel(limits, sample.value))
+    return { state, out: noSignals }
   const at = atResolutionOf(limits)
   const value = sample.value === null ? null : at(sample.value)
   const breaches = (level: number) => value !== null && reaches(limits, value, at(level))
@@ -242,6 +256,19 @@ export function stepPeak(
 const atResolutionOf = (limits: ThresholdLimits) => {
   const resolution = limits.resolution
   return resolution === undefined ? (x: number) => x : (x: number) => atResolution(x, resolution)
+}
+
+/** Whether a value reaches any of the rule's levels, at its resolution (null reaches none). */
+function reachesAnyLevel(limits: ThresholdLimits, value: number | null): boolean {
+  if (value === null) return false
+  const resolution = limits.resolution
+  const at = (x: number) => (resolution === undefined ? x : atResolution(x, resolution))
+  const atValue = at(value)
+  for (const severity of severities) {
+    const level = limits.levels[severity]
+    if (level !== undefined && reaches(limits, atValue, at(level))) return true
+  }
+  return false
 }
 
 /** Reaching a level is breaching it (GB 50497-2019: 达到): ≥ above, ≤ below. */

@@ -98,6 +98,16 @@ export interface ItemContext {
   /** Older than what the device already sent: evaluated in a lane of its own. */
   readonly outOfOrder: boolean
   readonly base: (rule: Rule, subject: string, origin: string) => KeyInfo
+  /** A threshold item built in one object (`{ ...base(), … }` built two, for every rule and reading). */
+  readonly threshold: (
+    rule: Rule,
+    subject: string,
+    origin: string,
+    sample: Sample,
+    limits: ThresholdLimits,
+  ) => ThresholdItem
+  /** A silence watch's item, likewise in one object. */
+  readonly gap: (rule: Rule, subject: string, origin: string, limitMs: number) => GapItem
   /** A rule's override for this reading's device, or undefined; `enabled: false` switches it off. */
   readonly override: (
     rule: Rule,
@@ -127,6 +137,30 @@ export function workItems(
       subject,
       origin,
       retrospective,
+    }),
+    threshold: (rule, subject, origin, sample, limits) => ({
+      key: alertKey(siteId, deviceId, rule.id, subject),
+      siteId,
+      deviceId,
+      ruleId: rule.id,
+      subject,
+      origin,
+      retrospective,
+      kind: 'threshold',
+      sample,
+      limits,
+    }),
+    gap: (rule, subject, origin, limitMs) => ({
+      key: alertKey(siteId, deviceId, rule.id, subject),
+      siteId,
+      deviceId,
+      ruleId: rule.id,
+      subject,
+      origin,
+      retrospective,
+      kind: 'gap',
+      ts: reading.ts,
+      limitMs,
     }),
     override: (rule) => environment.ruleOverride?.(siteId, deviceId, rule.id),
   }
@@ -174,33 +208,34 @@ function gapItems(context: ItemContext): WorkItem[] {
     if (rule.condition.kind !== 'data_gap' || context.override(rule)?.settings.enabled === false) continue
     const { missedIntervals } = rule.condition
     const interval = deviceInterval ?? rule.condition.expectedIntervalMs
-    items.push({
-      ...context.base(rule, rule.subject, gapOrigin(interval, missedIntervals, deviceInterval !== undefined)),
-      kind: 'gap',
-      ts: reading.ts,
-      limitMs: interval * missedIntervals,
-    })
+    const origin = gapOrigin(interval, missedIntervals, deviceInterval !== undefined)
+    items.push(context.gap(rule, rule.subject, origin, interval * missedIntervals))
     if (reading.kind !== 'pit' || reading.channel !== 'telemetry') continue
     for (const point of reading.data.points) {
       const pointInterval = environment.pointInterval?.(reading.siteId, point.pointCode)
       if (pointInterval === null || pointInterval === undefined) continue
-      items.push({
-        ...context.base(
-          rule,
-          point.pointCode,
-          `point ${point.pointCode}: ${gapOrigin(pointInterval, missedIntervals, true)}`,
-        ),
-        kind: 'gap',
-        ts: reading.ts,
-        limitMs: pointInterval * missedIntervals,
-      })
+      const origin = `point ${point.pointCode}: ${gapOrigin(pointInterval, missedIntervals, true)}`
+      items.push(context.gap(rule, point.pointCode, origin, pointInterval * missedIntervals))
     }
   }
   return items
 }
 
-export const gapOrigin = (intervalMs: number, missed: number, configured: boolean) =>
-  `every ${intervalMs / 1000} s × ${missed}${configured ? ' (configured)' : ''}`
+/** How a silence limit reads on its alert; asked for every reading, so each wording is built once. */
+export function gapOrigin(intervalMs: number, missed: number, configured: boolean): string {
+  const wording = () => `every ${intervalMs / 1000} s × ${missed}${configured ? ' (configured)' : ''}`
+  if (!Number.isInteger(intervalMs) || !Number.isInteger(missed) || missed < 0 || missed >= 1024)
+    return wording()
+  const id = (intervalMs * 1024 + missed) * 2 + (configured ? 1 : 0)
+  if (!Number.isSafeInteger(id)) return wording()
+  let origin = gapOrigins.get(id)
+  if (origin === undefined) {
+    origin = wording()
+    if (gapOrigins.size < 10_000) gapOrigins.set(id, origin)
+  }
+  return origin
+}
+const gapOrigins = new Map<number, string>()
 
 /** A site's or device's levels over the rule's: a number replaces a level, null removes it. */
 export function applyOverride(

@@ -267,3 +267,21 @@ describe('a recorded peak (a work cycle)', () => {
     })
   })
 })
+
+describe('a quiet key (nothing in progress): the short way through step', () => {
+  it('keeps the same state for readings under every level, and starts a run from the level at its resolution', () => {
+    const quiet = initialThresholdState()
+    for (const value of [0, 50, 89.99, null, -5]) {
+      const next = step(moment, quiet, { ts: 1, value })
+      expect(next.state).toBe(quiet)
+      expect(next.out).toEqual([])
+    }
+    // 89.999 at a resolution of 0.01 is 90: it reaches the warning level (GB 5144: reaching is breaching).
+    const atResolution = step({ ...moment, resolution: 0.01, minSamples: 2 }, quiet, { ts: 1, value: 89.999 })
+    expect(atResolution.state).not.toBe(quiet)
+    expect(atResolution.state.runs.warning).toEqual({ count: 1, since: 1 })
+    expect(
+      step({ ...moment, direction: 'below', levels: { alarm: 10 } }, quiet, { ts: 2, value: 10 }).out,
+    ).toEqual([{ type: 'raise', severity: 'alarm', value: 10, threshold: 10, ts: 2 }])
+  })
+})

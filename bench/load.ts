@@ -2,6 +2,7 @@
 // province: 20,000 devices, or as many as one process may hold open here. Measured over a
 // 20 s window after 5 s of steady load: CPU of the target (and of influxd, apart), peak memory,
 // the rate acknowledged and stored, and for Siteward the alert latency meanwhile.
+import { execFileSync } from 'node:child_process'
 import { probeAlertLatency } from './alert-latency.js'
 import { cpuSeconds, percentile, rssBytes, say, sleep } from './proc.js'
 import { startPublishers } from './publish.js'
@@ -49,6 +50,7 @@ export async function measureLoad(
   influxdPid: number,
 ): Promise<LoadRun> {
   const target = await startTarget(name, load.devices, context)
+  pinToCpus(target.pids())
   try {
     say(`${load.name} load: ${name}: connecting ${load.devices.toLocaleString('en')} devices…`)
     const connectStartedAt = performance.now()
@@ -137,6 +139,18 @@ export async function measureLoad(
   } finally {
     await target.stop()
   }
+}
+
+/**
+ * BENCH_ENGINE_CPUS=0 (a taskset list): the target's threads run on those cores only, the
+ * publishers and influxd anywhere; to compare the engine on one core with it on two.
+ */
+export const engineCpus = process.env.BENCH_ENGINE_CPUS ?? null
+
+function pinToCpus(pids: readonly number[]): void {
+  if (engineCpus === null) return
+  for (const pid of pids)
+    execFileSync('taskset', ['-a', '-p', '-c', engineCpus, String(pid)], { stdio: 'ignore' })
 }
 
 const rate = (value: number) => Math.round(value).toLocaleString('en')

@@ -1,6 +1,6 @@
 // The benchmark's Markdown: tables side by side, ratios, and whether each aim of issue 6 is met.
 import type { IdleRun } from './idle.js'
-import type { LoadRun } from './load.js'
+import { engineCpus, type LoadRun } from './load.js'
 import { median } from './proc.js'
 import type { ReportsBench } from './reports.js'
 import { type TargetName, targetLabels } from './targets/index.js'
@@ -102,7 +102,7 @@ function rateText(runs: readonly ThroughputRun[], target: TargetName, qos: 0 | 1
 function loadSection(results: BenchResults): string[] {
   if (results.loads.length === 0) return []
   return [
-    '### Fixed load: each device publishes one QoS 1 reading a second (20 s window after 5 s)',
+    `### Fixed load: each device publishes one QoS 1 reading a second (20 s window after 5 s)${engineCpus === null ? '' : `, the target pinned to CPUs ${engineCpus}`}`,
     '',
     '| load | target | devices | connect | acked/s | stored/s | CPU, % of one core | influxd CPU | peak memory | alert p50 | alert p99 | alert events / probes |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

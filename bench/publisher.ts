@@ -35,17 +35,17 @@ export interface PublisherResult {
 }
 
 /** A crane reading of the contract's shape (CONTRACT §2.2), different on every seq. */
-export function craneReading(ts: number, seq: number): string {
-  return JSON.stringify({
-    ts,
-    seq,
-    loadT: 2 + (seq % 50) / 10,
-    momentPct: 60 + (seq % 30),
-    radiusM: 25.5,
-    windMps: 6.2,
-    mode: 'work',
-  })
-}
+export const craneFields = (ts: number, seq: number) => ({
+  ts,
+  seq,
+  loadT: 2 + (seq % 50) / 10,
+  momentPct: 60 + (seq % 30),
+  radiusM: 25.5,
+  windMps: 6.2,
+  mode: 'work' as const,
+})
+
+export const craneReading = (ts: number, seq: number): string => JSON.stringify(craneFields(ts, seq))
 
 const topicOf = (device: BenchDevice) => `sites/${device.siteId}/devices/${device.id}/telemetry`
 const connectBatch = 250

@@ -8,6 +8,7 @@ import { loadRuleCatalogue } from '../app/rule-catalogue.js'
 import type { Reading } from '../domain/reading.js'
 import { evaluateRules } from '../rules/pipeline.js'
 import { RuleStates } from '../rules/rule-states.js'
+import { craneFields } from './publisher.js'
 
 const [devicesArg, roundsArg] = process.argv.slice(2)
 const devices = Number(devicesArg ?? 2_000)
@@ -43,15 +44,7 @@ const reading = (device: number, seq: number, ts: number): Reading =>
     kind: 'crane',
     channel: 'telemetry',
     ts,
-    data: {
-      ts,
-      seq,
-      loadT: 2 + (seq % 50) / 10,
-      momentPct: 60 + (seq % 30),
-      radiusM: 25.5,
-      windMps: 6.2,
-      mode: 'work',
-    },
+    data: craneFields(ts, seq),
   }) as Reading
 
 const run = (count: number) => {

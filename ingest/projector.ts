@@ -40,10 +40,12 @@ export interface ProjectorOptions {
    * and cursor. The composition root evaluates first, outside any transaction, then writes that
    * with what the subscribers decided (alerts, rule state) in one transaction, so a crash leaves
    * either all of a batch's effects or none and the batch is projected again, while the store's
-   * write lock is held only for the writing (other roles write to the same store). Without it:
-   * write, then evaluate.
+   * write lock is held only for the writing (other roles write to the same store). When the
+   * write fails after the evaluation, the same batch is written again later with `evaluated`
+   * true: its readings never go through the rules twice (a second pass would find them older
+   * than the device's newest and judge them as late data). Without it: write, then evaluate.
    */
-  readonly batch?: (evaluate: () => void, write: () => void) => void
+  readonly batch?: (evaluate: () => void, write: () => void, evaluated: boolean) => void
   /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
   readonly onDeadLetters?: (stored: number, notStored: number) => void
 }
@@ -67,6 +69,8 @@ export class Projector {
   private snapshotPosition = 0
   private snapshotAt = 0
   private snapshotTimer: NodeJS.Timeout | null = null
+  /** Evaluated by the rules, not yet written: the next drain writes it, and reads nothing new. */
+  private unwritten: ProjectedBatch | null = null
 
   /** Every validated reading, in log order (event time is `ts`). */
   readonly readings$: Observable<Reading> = this.readingsSubject.asObservable()
@@ -134,6 +138,13 @@ export class Projector {
 
   /** Projects up to `maxRecords` records; returns how many it read. */
   private drainBatch(maxRecords: number, stopping = false): number {
+    const unwritten = this.unwritten
+    if (unwritten !== null) {
+      this.options.batch?.(() => {}, unwritten.write, true)
+      this.unwritten = null
+      this.batchWritten(unwritten)
+      return unwritten.records
+    }
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     const snapshotDue = stopping || Date.now() - this.snapshotAt >= deliverySnapshotMs
     // A record may move the cursor without touching a device (an alert event in a log from an
@@ -165,20 +176,46 @@ export class Projector {
         ...projection.changes,
         ...(deliveries === undefined ? {} : { deliveries }),
       })
+    const batch: ProjectedBatch = {
+      write,
+      next,
+      snapshot: deliveries !== undefined,
+      records: records.length,
+      deadLetters: projection.deadLetters,
+      deadLettersNotStored: projection.deadLettersNotStored,
+    }
     if (this.options.batch === undefined) {
       write()
       evaluate()
-    } else this.options.batch(evaluate, write)
-    this.position = next
-    if (deliveries !== undefined) {
+    } else {
+      let evaluated = false
+      try {
+        this.options.batch(
+          () => {
+            evaluate()
+            evaluated = true
+          },
+          write,
+          false,
+        )
+      } catch (error) {
+        if (evaluated) this.unwritten = batch
+        throw error
+      }
+    }
+    this.batchWritten(batch)
+    return records.length
+  }
+
+  private batchWritten(batch: ProjectedBatch): void {
+    this.position = batch.next
+    if (batch.snapshot) {
       this.unsavedDeliveries.clear()
-      this.snapshotPosition = next
+      this.snapshotPosition = batch.next
       this.snapshotAt = Date.now()
     }
-    const { deadLetters, deadLettersNotStored } = projection
-    if (deadLetters + deadLettersNotStored > 0)
-      this.options.onDeadLetters?.(deadLetters, deadLettersNotStored)
-    return records.length
+    if (batch.deadLetters + batch.deadLettersNotStored > 0)
+      this.options.onDeadLetters?.(batch.deadLetters, batch.deadLettersNotStored)
   }
 
   private deliverySnapshot(position: number) {
@@ -193,6 +230,17 @@ export class Projector {
 /** Where replaying the log into the delivery memory begins (a store from before the snapshot cursor: the projector's). */
 export function deliveriesReplayStart(cursors: LogCursors): number {
   return cursors.all().get(deliveriesConsumer) ?? cursors.get(projectorConsumer)
+}
+
+/** One batch as the projector hands it to the store: what its write needs, and what follows it. */
+interface ProjectedBatch {
+  readonly write: () => void
+  readonly next: number
+  /** It carries the delivery memory's snapshot. */
+  readonly snapshot: boolean
+  readonly records: number
+  readonly deadLetters: number
+  readonly deadLettersNotStored: number
 }
 
 type MutableChange = { -readonly [K in keyof DeviceStateChange]: DeviceStateChange[K] }

@@ -56,17 +56,16 @@ export class WorkerRole {
   private timers: NodeJS.Timeout[] = []
   /** While a batch is evaluated: the signals its transaction will write. */
   private heldSignals: KeyedSignal[] | null = null
+  /** The signals of the batch evaluated last, until its transaction commits. */
+  private unwrittenSignals: KeyedSignal[] = []
   private prunedAt = 0
 
   /**
    * Opens the store and the log (the edge's, read up to its durable end), recovers its ingest
    * state up to the projector's cursor, builds the projector and subscribes the rules at once, so
-   * that whatever the projector reads is evaluated.
-   */
-  /**
-   * `onFatal`: the rules can no longer run (their pipeline ended with an error). The worker must
-   * not go on projecting readings nothing evaluates: the thread ends and the supervisor stops the
-   * engine (issue 14: no half-alive engine).
+   * that whatever the projector reads is evaluated. `onFatal`: the rules can no longer run (their
+   * pipeline ended with an error); the worker must not go on projecting readings nothing
+   * evaluates: the thread ends and the supervisor stops the engine (no half-alive engine).
    */
   constructor(
     config: Config,
@@ -109,7 +108,7 @@ export class WorkerRole {
       store: this.projection,
       state,
       logger: logger.child({ component: 'projector' }),
-      batch: (evaluate, write) => this.runBatch(evaluate, write),
+      batch: (evaluate, write, evaluated) => this.runBatch(evaluate, write, evaluated),
       onDeadLetters: (stored, notStored) => this.metrics.deadLetters(stored, notStored),
     })
     this.alerts = new AlertService({
@@ -166,30 +165,35 @@ export class WorkerRole {
    * the rule state they leave. The rules' CPU time is spent outside the store's write lock, which
    * the edge, the shipper and the API need too: under province load, evaluating inside the
    * transaction held the lock nearly all the time and starved them past busy_timeout. Immediate:
-   * the lock is taken at BEGIN, never by upgrading a read. Announcements wait for the commit; a
-   * failure undoes the rule state, and the projector evaluates the batch again. Thresholds
-   * committed before the batch began apply to it.
+   * the lock is taken at BEGIN, never by upgrading a read. Announcements wait for the commit. A
+   * failed write is tried again later with the same signals (`evaluated`); a failed evaluation
+   * undoes the rule state. Thresholds committed before the batch began apply to it.
    */
-  private runBatch(evaluate: () => void, write: () => void): void {
+  private runBatch(evaluate: () => void, write: () => void, evaluated: boolean): void {
     this.refreshSettings()
-    const signals: KeyedSignal[] = []
+    if (!evaluated) {
+      const signals: KeyedSignal[] = []
+      this.heldSignals = signals
+      try {
+        evaluate()
+      } catch (error) {
+        this.ruleStates.rollback()
+        throw error
+      } finally {
+        this.heldSignals = null
+      }
+      this.unwrittenSignals = signals
+    }
+    // A failed write keeps the signals and the rule state pending: the projector writes the
+    // same batch again, without evaluating it again.
+    const signals = this.unwrittenSignals
     const transaction = this.db.transaction(() => {
       write()
       for (const signal of signals) this.handleSignal(signal)
       this.ruleStateStore.save(this.ruleStates.pending())
     })
-    try {
-      this.heldSignals = signals
-      try {
-        evaluate()
-      } finally {
-        this.heldSignals = null
-      }
-      this.alerts.holdAnnouncements(() => transaction.immediate())
-    } catch (error) {
-      this.ruleStates.rollback()
-      throw error
-    }
+    this.alerts.holdAnnouncements(() => transaction.immediate())
+    this.unwrittenSignals = []
     this.ruleStates.commit()
   }
 

@@ -38,6 +38,7 @@ export class Engine {
   private started = false
   /** Why a role could no longer work; the engine stops (or does not start) with it. */
   private failure: Error | null = null
+  private stopping: Promise<void> | null = null
 
   constructor(config: Config, logger: Logger) {
     this.config = config
@@ -101,7 +102,13 @@ export class Engine {
     return this.prepare().worker.escalate()
   }
 
-  async stop(): Promise<void> {
+  /** Once: a role's failure may have begun it before the caller asks. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopRoles()
+    return this.stopping
+  }
+
+  private async stopRoles(): Promise<void> {
     const roles = this.roles
     if (roles !== null) {
       await roles.api.stop()

@@ -11,7 +11,6 @@ import {
   writev,
 } from 'node:fs'
 import { join } from 'node:path'
-import { BroadcastChannel } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { LogRecord, PositionedRecord } from '../../domain/log-record.js'
 import type { WriteAheadLog } from '../../domain/ports.js'
@@ -41,12 +40,6 @@ interface PendingAppend {
   readonly reject: (error: Error) => void
 }
 
-/** Readers hear of new commits at most this often (the edge's cost of telling them). */
-const announceMs = 5
-
-/** Where a log's writer tells the readers in this process how far the log is durable. */
-export const logChannelName = (dir: string) => `siteward.log:${dir}`
-
 /**
  * The write-ahead log: an append-only sequence of segment files holding CRC-checked frames,
  * addressed by global byte position. Appends are group-committed: frames gathered while the
@@ -55,8 +48,10 @@ export const logChannelName = (dir: string) => `siteward.log:${dir}`
  * SIGKILL and power loss. fsync runs on libuv's thread pool, never on the event loop.
  *
  * There is one writer (the edge role). Readers in other threads or processes (the worker role,
- * `LogReader`) read up to the durable end the writer publishes after every fdatasync: in a file
- * beside the segments, and on a BroadcastChannel for the readers in this process. It keeps no
+ * `LogReader`) read up to the durable end the writer publishes after every fdatasync, in a file
+ * beside the segments that they poll. (A BroadcastChannel post per commit, even at most one
+ * every 5 ms, cost the edge thread 15 % of its time at city load; an 8-byte pread every 5 ms
+ * costs a reader almost nothing.) It keeps no
  * decoded copy of what it wrote: its readers are elsewhere, and a cache of the last 50,000
  * records kept every record alive into the old generation, so the edge thread spent a quarter
  * of its time collecting garbage at province load (BENCHMARKS.md, issue 14).
@@ -76,9 +71,6 @@ export class SegmentLog implements WriteAheadLog {
   private markerFd = -1
   private readonly marker = Buffer.alloc(8)
   private markerFailing = false
-  private channel: BroadcastChannel | null = null
-  private announcedAt = Number.NEGATIVE_INFINITY
-  private announceTimer: NodeJS.Timeout | null = null
 
   constructor(options: SegmentLogOptions) {
     this.options = options
@@ -116,8 +108,6 @@ export class SegmentLog implements WriteAheadLog {
     this.nextPosition = active.base + active.size
     this.durableEnd = this.nextPosition
     this.markerFd = openSync(join(this.options.dir, durableMarkerName), 'w')
-    this.channel = new BroadcastChannel(logChannelName(this.options.dir))
-    this.channel.unref()
     this.publishDurableEnd()
   }
 
@@ -187,38 +177,13 @@ export class SegmentLog implements WriteAheadLog {
     await this.flush()
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
-    if (this.announceTimer !== null) {
-      clearTimeout(this.announceTimer)
-      this.announceTimer = null
-      this.announce()
-    }
     if (this.markerFd >= 0) closeSync(this.markerFd)
     this.markerFd = -1
-    this.channel?.close()
-    this.channel = null
   }
 
-  /**
-   * After an fdatasync, readers elsewhere may read up to here. The marker file says so at once (a
-   * reader's `readFrom` looks at it); the BroadcastChannel wakes the readers in this process at
-   * most every `announceMs`, because at city load a commit holds about two records and a post
-   * cost the edge thread 11 % of its time (BENCHMARKS.md, issue 14).
-   */
+  /** After an fdatasync, readers elsewhere may read up to here. */
   private publishDurableEnd(): void {
     this.writeMarker()
-    if (this.announceTimer !== null) return
-    const wait = this.announcedAt + announceMs - performance.now()
-    if (wait <= 0) this.announce()
-    else
-      this.announceTimer = setTimeout(() => {
-        this.announceTimer = null
-        this.announce()
-      }, wait).unref()
-  }
-
-  private announce(): void {
-    this.announcedAt = performance.now()
-    this.channel?.postMessage(this.durableEnd)
   }
 
   /** A failed marker write only delays readers in other processes (they read on at the next one); it never holds a PUBACK. */

@@ -47,9 +47,12 @@ describe('the worker holds the store write lock only to write (issue 14)', () =>
           qos: 1,
         },
       )
+    // Every reading judged (a crane rule asks for the chart once a reading), and the alarm stored.
     await waitFor(
-      () => engine.db.prepare("SELECT id FROM alerts WHERE rule_id = 'crane.moment'").get(),
-      'the moment alert committed',
+      () =>
+        attempts.length >= 3 &&
+        engine.db.prepare("SELECT id FROM alerts WHERE rule_id = 'crane.moment'").get() !== undefined,
+      'the three readings judged and the moment alert committed',
     )
     await crane.endAsync()
     other.close()

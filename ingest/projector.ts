@@ -120,7 +120,7 @@ export class Projector {
       this.drainScheduled = false
       try {
         // One batch per turn of the event loop, so a long catch-up never starves the broker.
-        if (this.drainBatch(recordsPerBatch) === recordsPerBatch) this.scheduleDrain()
+        if (this.drainBatch(recordsPerBatch) >= recordsPerBatch) this.scheduleDrain()
         this.retryMs = retryInitialMs
       } catch (error) {
         // The broker keeps accepting (the log holds everything); projection resumes when the
@@ -143,7 +143,8 @@ export class Projector {
       this.options.batch?.(() => {}, unwritten.write, true)
       this.unwritten = null
       this.batchWritten(unwritten)
-      return unwritten.records
+      // Then on to what came after it, as a drain that had not failed would have.
+      return unwritten.records + this.drainBatch(maxRecords, stopping)
     }
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     const snapshotDue = stopping || Date.now() - this.snapshotAt >= deliverySnapshotMs

@@ -181,13 +181,11 @@ export class SegmentLog implements WriteAheadLog {
     this.markerFd = -1
   }
 
-  /** After an fdatasync, readers elsewhere may read up to here. */
+  /**
+   * After an fdatasync, readers (other threads, other processes) may read up to here. A failed
+   * write of the marker only delays them until the next commit's; it never holds a PUBACK.
+   */
   private publishDurableEnd(): void {
-    this.writeMarker()
-  }
-
-  /** A failed marker write only delays readers in other processes (they read on at the next one); it never holds a PUBACK. */
-  private writeMarker(): void {
     try {
       this.marker.writeBigUInt64LE(BigInt(this.durableEnd))
       writeSync(this.markerFd, this.marker, 0, 8, 0)

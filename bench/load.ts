@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { probeAlertLatency } from './alert-latency.js'
 import { cpuSeconds, percentile, rssBytes, say, sleep } from './proc.js'
 import { startPublishers } from './publish.js'
-import { type RoleCpu, startTarget, type TargetContext, type TargetName } from './targets/index.js'
+import { type EngineSample, startTarget, type TargetContext, type TargetName } from './targets/index.js'
 
 export interface LoadRun {
   readonly load: string
@@ -70,7 +70,7 @@ export async function measureLoad(
     const cpuBefore = cpu()
     const influxBefore = cpuSeconds(influxdPid)
     const storedBefore = (await target.stored?.()) ?? null
-    const rolesBefore = (await target.roleCpu?.()) ?? null
+    const engineBefore = (await target.engineSample?.()) ?? null
     const windowStartedAt = performance.now()
     let peakRss = 0
     const sampler = setInterval(() => {
@@ -86,7 +86,7 @@ export async function measureLoad(
     const cpuPercent = ((cpu() - cpuBefore) / seconds) * 100
     const influxdCpuPercent = ((cpuSeconds(influxdPid) - influxBefore) / seconds) * 100
     const storedAfter = (await target.stored?.()) ?? null
-    const rolesAfter = (await target.roleCpu?.()) ?? null
+    const engineAfter = (await target.engineSample?.()) ?? null
     const result = await publishers.result
     const probed = await latency
     const run: LoadRun = {
@@ -106,20 +106,20 @@ export async function measureLoad(
       alertP50Ms: probed === null ? null : percentile(probed.latencies, 50),
       alertP99Ms: probed === null ? null : percentile(probed.latencies, 99),
       cpuUsPerReadingByRole:
-        rolesBefore === null || rolesAfter === null ? null : cpuPerReading(rolesBefore, rolesAfter),
+        engineBefore === null || engineAfter === null ? null : cpuPerReading(engineBefore, engineAfter),
       engineRates:
-        rolesBefore === null || rolesAfter === null
+        engineBefore === null || engineAfter === null
           ? null
           : {
-              accepted: (rolesAfter.accepted - rolesBefore.accepted) / seconds,
-              rejected: (rolesAfter.rejected - rolesBefore.rejected) / seconds,
-              duplicates: (rolesAfter.duplicates - rolesBefore.duplicates) / seconds,
-              written: (rolesAfter.written - rolesBefore.written) / seconds,
+              accepted: (engineAfter.accepted - engineBefore.accepted) / seconds,
+              rejected: (engineAfter.rejected - engineBefore.rejected) / seconds,
+              duplicates: (engineAfter.duplicates - engineBefore.duplicates) / seconds,
+              written: (engineAfter.written - engineBefore.written) / seconds,
             },
       logDepthBytes:
-        rolesBefore === null || rolesAfter === null
+        engineBefore === null || engineAfter === null
           ? null
-          : { start: rolesBefore.logDepthBytes, end: rolesAfter.logDepthBytes },
+          : { start: engineBefore.logDepthBytes, end: engineAfter.logDepthBytes },
     }
     say(
       `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +
@@ -160,7 +160,7 @@ const depths = (bytes: Readonly<Record<string, number>>) =>
     .map(([consumer, value]) => `${consumer} ${(value / 1024 ** 2).toFixed(1)} MiB`)
     .join(', ')
 
-function cpuPerReading(before: RoleCpu, after: RoleCpu): Record<string, number> {
+function cpuPerReading(before: EngineSample, after: EngineSample): Record<string, number> {
   const readings = after.accepted - before.accepted
   const byRole: Record<string, number> = {}
   for (const [role, seconds] of Object.entries(after.secondsByRole))

@@ -110,12 +110,12 @@ function loadSection(results: BenchResults): string[] {
       (r) =>
         `| ${r.load} | ${targetLabels[r.target]} | ${n(r.devices)} | ${n(r.connectSeconds, 1)} s | ${n(r.ackedRate)} | ${n(r.storedRate)} | ${n(r.cpuPercent)} % | ${n(r.influxdCpuPercent)} % | ${n(r.peakRssMiB)} MiB | ${r.alertP50Ms === null ? '—' : `${n(r.alertP50Ms, 1)} ms`} | ${r.alertP99Ms === null ? '—' : `${n(r.alertP99Ms, 1)} ms`} | ${r.alertProbes === null ? '—' : `${r.alertLatencies} / ${r.alertProbes}`} |`,
     ),
-    ...roleCpuTable(results.loads),
+    ...engineSampleTable(results.loads),
   ]
 }
 
 /** Siteward's CPU per reading split by the role's thread it ran on (siteward_thread_cpu_seconds_total). */
-function roleCpuTable(loads: readonly LoadRun[]): string[] {
+function engineSampleTable(loads: readonly LoadRun[]): string[] {
   const rows = loads.filter((r) => r.cpuUsPerReadingByRole !== null)
   if (rows.length === 0) return []
   const roles = ['edge', 'worker', 'shipper', 'api']

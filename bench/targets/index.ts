@@ -32,12 +32,12 @@ export interface BenchTarget {
   readonly stored?: () => Promise<number>
   /** A device that is not under load, and an admin token: for alert-latency probes. */
   readonly probe?: { readonly device: BenchDevice; readonly httpPort: number; readonly token: string }
-  /** Siteward's /metrics: CPU seconds per role's thread, and the messages its edge accepted. */
-  readonly roleCpu?: () => Promise<RoleCpu>
+  /** Siteward's /metrics: CPU seconds per role's thread, its counters and log depths. */
+  readonly engineSample?: () => Promise<EngineSample>
   stop(): Promise<void>
 }
 
-export interface RoleCpu {
+export interface EngineSample {
   readonly secondsByRole: Readonly<Record<string, number>>
   /** Payload objects the edge accepted, refused (dead-lettered) and dropped as repeats, and the points the shipper stored. */
   readonly accepted: number
@@ -61,7 +61,7 @@ const single = (text: string, name: string) =>
 const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0)
 
 /** Reads each thread's CPU seconds, what the edge took in, what the shipper stored, and the log depth per consumer. */
-async function scrapeRoleCpu(httpPort: number): Promise<RoleCpu> {
+async function scrapeEngine(httpPort: number): Promise<EngineSample> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
   return {
     secondsByRole: family(text, 'siteward_thread_cpu_seconds_total', 'role'),
@@ -196,7 +196,7 @@ export async function startTarget(
         pids: () => [child.pid ?? 0],
         stored: () => influxCount(context.influxUrl, context.database, 'crane'),
         probe: { device: probe, httpPort, token },
-        roleCpu: () => scrapeRoleCpu(httpPort),
+        engineSample: () => scrapeEngine(httpPort),
         async stop() {
           await stopChild(child)
           rmSync(dataDir, { recursive: true, force: true })

@@ -3,7 +3,7 @@
 // 20 s window after 5 s of steady load: CPU of the target (and of influxd, apart), peak memory,
 // the rate acknowledged and stored, and for Siteward the alert latency meanwhile.
 import { execFileSync } from 'node:child_process'
-import { probeAlertLatency } from './alert-latency.js'
+import { connectAlertProbe } from './alert-latency.js'
 import { cpuSeconds, percentile, rssBytes, say, sleep } from './proc.js'
 import { startPublishers } from './publish.js'
 import { type EngineSample, startTarget, type TargetContext, type TargetName } from './targets/index.js'
@@ -53,6 +53,7 @@ export async function measureLoad(
   pinToCpus(target.pids())
   try {
     say(`${load.name} load: ${name}: connecting ${load.devices.toLocaleString('en')} devices…`)
+    const probe = target.probe === undefined ? null : await connectAlertProbe(target)
     const connectStartedAt = performance.now()
     const publishers = startPublishers({
       url: target.url,
@@ -79,7 +80,7 @@ export async function measureLoad(
         target.pids().reduce((sum, pid) => sum + rssBytes(pid), 0),
       )
     }, 500)
-    const latency = target.probe === undefined ? null : probeAlertLatency(target, windowMs - 2_000)
+    const latency = probe?.run(windowMs - 2_000) ?? null
     await sleep(windowMs)
     const seconds = (performance.now() - windowStartedAt) / 1000
     clearInterval(sampler)

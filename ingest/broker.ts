@@ -5,14 +5,14 @@ import type { Logger } from 'pino'
 import { ListenerError } from '../domain/errors.js'
 import { LoginThrottle } from '../domain/login-throttle.js'
 import type { WriteAheadLog } from '../domain/ports.js'
-import { admit, type Submission } from './admission.js'
+import { admit } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
 import { DeviceSessions, maxSubscriptionsPerDevice } from './device-sessions.js'
 import { countRecord, type IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
 import { markRedeliveriesAsDuplicates } from './redelivery.js'
-import { GuardedSocket } from './socket-guard.js'
+import { guardPacketLength } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
 import { WaitingLogins } from './waiting-logins.js'
 
@@ -119,7 +119,7 @@ export class Broker {
       this.options.logger.debug({ clientId: client.id, err: error.message }, 'client error'),
     )
     aedes.on('client', (client) => {
-      this.waiting.delete((client.conn as GuardedSocket).socket)
+      this.waiting.delete(client.conn as Socket)
       this.sessions.opened(client)
     })
     aedes.on('unsubscribe', (filters, client) => {
@@ -255,7 +255,7 @@ export class Broker {
       this.sockets.delete(socket)
       this.waiting.delete(socket)
     })
-    const guarded = new GuardedSocket(socket, maxPacketBytes, (reason) => {
+    guardPacketLength(socket, maxPacketBytes, (reason) => {
       this.options.metrics.refused('packet_too_large')
       this.throttle.maybe(`packet:${socket.remoteAddress}`, this.now(), (suppressed) =>
         this.options.logger.warn(
@@ -264,7 +264,7 @@ export class Broker {
         ),
       )
     })
-    aedes.handle(guarded)
+    aedes.handle(socket)
   }
 
   private async authenticate(
@@ -286,7 +286,7 @@ export class Broker {
       return refuse('username and password are required', connackBadCredentials)
     if (client.id !== username)
       return refuse('client id must equal the device id (username)', connackNotAuthorized)
-    const address = (client.conn as GuardedSocket).socket?.remoteAddress ?? 'unknown'
+    const address = (client.conn as Socket).remoteAddress ?? 'unknown'
     // The secret is checked first: a right one logs in at once, whatever others guess.
     const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
     if (credentials === null) {
@@ -354,28 +354,32 @@ export class Broker {
       done(new Error(`publish refused: ${pressure.reason}`))
       return
     }
-    const submission: Submission = {
-      ...identity,
-      channel: decision.channel,
-      topic: packet.topic,
-      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-      receivedAt: this.now(),
-      source: 'mqtt',
-    }
-    const record = admit(submission, this.options.state)
+    const record = admit(
+      {
+        siteId: identity.siteId,
+        deviceId: identity.deviceId,
+        kind: identity.kind,
+        channel: decision.channel,
+        topic: packet.topic,
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+        receivedAt: this.now(),
+        source: 'mqtt',
+      },
+      this.options.state,
+    )
     countRecord(record, this.options.metrics, this.throttle, this.options.logger)
     const delayMs = pressure?.kind === 'delay' ? pressure.ms : 0
-    this.options.log.append(record).then(
-      () => {
-        if (delayMs === 0) return done(null)
+    this.options.log.appendThen(record, (error) => {
+      if (error !== null) {
+        this.options.metrics.refused('log_failure')
+        done(error)
+      } else if (delayMs === 0) {
+        done(null)
+      } else {
         this.options.metrics.delayed(delayMs)
         setTimeout(() => done(null), delayMs).unref()
-      },
-      (error: unknown) => {
-        this.options.metrics.refused('log_failure')
-        done(error instanceof Error ? error : new Error(String(error)))
-      },
-    )
+      }
+    })
   }
 
   private authorizeSubscribe(

@@ -351,16 +351,15 @@ function deadLetterOf(record: MessageRecord): DeadLetter {
 }
 
 function readingsOf(record: MessageRecord): Reading[] {
-  const base = {
-    siteId: record.siteId,
-    deviceId: record.deviceId,
-    receivedAt: record.receivedAt,
-    source: record.source,
-  }
+  // One literal per reading, every reading the same shape: a spread of a shared base was a sixth
+  // of the worker's time at province load (V8 clones such an object property by property).
   const readings = (record.items as readonly { ts: number }[]).map(
     (item) =>
       ({
-        ...base,
+        siteId: record.siteId,
+        deviceId: record.deviceId,
+        receivedAt: record.receivedAt,
+        source: record.source,
         kind: record.kind,
         channel: record.channel,
         ts: eventTime(item.ts, record.receivedAt),

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net'
-import { Duplex } from 'node:stream'
 
 /**
  * Reads MQTT fixed headers as bytes stream past and reports each packet's declared length before
@@ -47,57 +46,29 @@ export class PacketLengthWatcher {
 }
 
 /**
- * The socket as Aedes sees it: bytes pass through unchanged, but a packet that declares more than
- * `maxPacketBytes` closes the connection at its header.
+ * Makes a socket refuse, at its header, a packet that declares more than `maxPacketBytes`: the
+ * socket is closed before its body is read, so Aedes never collects the declared length.
+ *
+ * Aedes takes the bytes with `conn.read()` on every 'readable' event, so the check sits in that
+ * one call on the socket itself. (It was a Duplex stream between the socket and Aedes: a second
+ * stream on every byte read and every PUBACK written, about a fifth of the edge thread's time at
+ * province load, BENCHMARKS.md, issue 14.) What waits unread is bounded by the socket's own
+ * high-water mark: past it Node stops reading from the kernel.
  */
-export class GuardedSocket extends Duplex {
-  private readonly watcher: PacketLengthWatcher
-
-  constructor(
-    readonly socket: Socket,
-    maxPacketBytes: number,
-    onRefused: (reason: string) => void,
-  ) {
-    super({ allowHalfOpen: false })
-    this.watcher = new PacketLengthWatcher(maxPacketBytes)
-    socket.on('data', (chunk: Buffer) => {
-      const problem = this.watcher.inspect(chunk)
-      if (problem !== null) {
-        onRefused(problem)
-        socket.destroy()
-        return
-      }
-      if (!this.push(chunk)) socket.pause()
-    })
-    socket.on('end', () => this.push(null))
-    socket.on('error', (error) => this.destroy(error))
-    socket.on('close', () => this.destroy())
-  }
-
-  override _read(): void {
-    this.socket.resume()
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.socket.write(chunk, encoding, callback)
-  }
-
-  /** PUBACKs released by one group commit arrive together: send them in one write. */
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.socket.write(
-      chunks.length === 1
-        ? (chunks[0] as { chunk: Buffer }).chunk
-        : Buffer.concat(chunks.map((c) => c.chunk)),
-      callback,
-    )
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end(callback)
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy()
-    callback(error)
+export function guardPacketLength(
+  socket: Socket,
+  maxPacketBytes: number,
+  onRefused: (reason: string) => void,
+): void {
+  const watcher = new PacketLengthWatcher(maxPacketBytes)
+  const read = socket.read
+  socket.read = function guardedRead(this: Socket, size?: number) {
+    const chunk: unknown = read.call(this, size)
+    if (!Buffer.isBuffer(chunk)) return chunk
+    const problem = watcher.inspect(chunk)
+    if (problem === null) return chunk
+    onRefused(problem)
+    this.destroy()
+    return null
   }
 }

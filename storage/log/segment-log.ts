@@ -36,8 +36,8 @@ export interface SegmentLogOptions {
 interface PendingAppend {
   readonly frame: Buffer
   readonly position: number
-  readonly resolve: (position: number) => void
-  readonly reject: (error: Error) => void
+  /** Called once: with null after the fdatasync, or with the error that stopped the log. */
+  readonly done: (error: Error | null, position: number) => void
 }
 
 /**
@@ -112,15 +112,28 @@ export class SegmentLog implements WriteAheadLog {
   }
 
   append(record: LogRecord): Promise<number> {
-    if (this.failure !== null) return Promise.reject(this.failure)
-    if (this.stopped) return Promise.reject(new Error('write-ahead log is stopped'))
+    return new Promise<number>((resolve, reject) =>
+      this.enqueue(record, (error, position) => (error === null ? resolve(position) : reject(error))),
+    )
+  }
+
+  appendThen(record: LogRecord, done: (error: Error | null) => void): void {
+    this.enqueue(record, done)
+  }
+
+  private enqueue(record: LogRecord, done: PendingAppend['done']): void {
+    const refusal =
+      this.failure ?? (this.stopped ? new Error('write-ahead log is stopped') : null)
+    if (refusal !== null) {
+      // Never synchronously: a caller's callback must not run inside its own call.
+      process.nextTick(done, refusal, -1)
+      return
+    }
     const frame = encodeFrame(JSON.stringify(record))
     const position = this.nextPosition
     this.nextPosition += frame.length
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ frame, position, resolve, reject })
-      this.scheduleFlush()
-    })
+    this.pending.push({ frame, position, done })
+    this.scheduleFlush()
   }
 
   readFrom(position: number, maxRecords: number): { records: PositionedRecord[]; next: number } {
@@ -218,7 +231,7 @@ export class SegmentLog implements WriteAheadLog {
         () => {
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
-          for (const append of batch) append.resolve(append.position)
+          for (const append of batch) append.done(null, append.position)
           this.publishDurableEnd()
           for (const listener of this.listeners) listener()
         },
@@ -230,7 +243,7 @@ export class SegmentLog implements WriteAheadLog {
             { err: this.failure },
             'write-ahead log write failed; refusing new messages',
           )
-          for (const append of [...batch, ...this.pending]) append.reject(this.failure)
+          for (const append of [...batch, ...this.pending]) append.done(this.failure, -1)
           this.pending = []
         },
       )

@@ -143,6 +143,13 @@ export async function connackCode(
   })
 }
 
+/** One sample of the engine's /metrics: `name` with its labels, e.g. `x_total{reason="acl"}`; 0 when absent. */
+export async function metricValue(t: TestEngine, name: string): Promise<number> {
+  const text = await (await fetch(`${t.httpUrl}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+  return line === undefined ? 0 : Number(line.split(' ').at(-1))
+}
+
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   what: string,

@@ -2,7 +2,14 @@ import { connect as connectTcp, type Socket } from 'node:net'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Reading } from '../../domain/reading.js'
-import { connackCode, connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import {
+  connackCode,
+  connectDevice,
+  metricValue,
+  startTestEngine,
+  type TestEngine,
+  waitFor,
+} from '../helpers/engine.js'
 
 /** Publishes over a client that may be closed for it; resolves to what happened. */
 function publishOutcome(client: MqttClient, topic: string, payload: string): Promise<'acked' | 'closed'> {
@@ -148,6 +155,19 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
     socket.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x05]))
     await closed(socket)
     expect(t.lines.some((line) => line.msg === 'connection closed: packet too large')).toBe(true)
+    await rightfulStillWorks(4)
+  })
+
+  it('closes it too when the oversized header arrives one byte at a time', async () => {
+    const tooLarge = 'siteward_mqtt_refused_total{reason="packet_too_large"}'
+    const before = await metricValue(t, tooLarge)
+    const socket = await openRawSocket(t.engine.mqttPort)
+    for (const byte of [0x30, 0x80, 0x80, 0x80, 0x05]) {
+      socket.write(Buffer.from([byte]))
+      await new Promise((resolve) => setTimeout(resolve, 20)) // each byte its own read
+    }
+    await closed(socket)
+    expect(await metricValue(t, tooLarge)).toBe(before + 1)
     await rightfulStillWorks(4)
   })
 

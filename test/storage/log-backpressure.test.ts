@@ -1,15 +1,11 @@
 import { describe, expect, inject, it } from 'vitest'
 import { InfluxV1Client } from '../../storage/influx/influx-client.js'
-import { connectDevice, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { connectDevice, metricValue, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
 import { freePort, startInfluxd } from '../helpers/influxd.js'
 
 const skipReason = inject('influxSkipReason')
 
-const metric = async (t: TestEngine, name: string) => {
-  const text = await (await fetch(`${t.httpUrl}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-  return line === undefined ? 0 : Number(line.split(' ').at(-1))
-}
+const metric = metricValue
 
 describe.skipIf(skipReason !== '')(
   `a bounded write-ahead log during an InfluxDB outage${skipReason === '' ? '' : ` (skipped: ${skipReason})`}`,

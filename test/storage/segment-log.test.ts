@@ -136,4 +136,30 @@ describe('SegmentLog (write-ahead log)', () => {
     expect(reader.readFrom(0, 10).records.map((r) => r.record.deviceId)).toEqual(['durable'])
     await log.stop()
   })
+
+  it('appendThen calls back after the fdatasync, and never inside its own call, refusal included', async () => {
+    const log = open()
+    const outcomes: (Error | null)[] = []
+    const stored = new Promise<void>((resolve) =>
+      log.appendThen(presence('cb', 1), (error) => {
+        outcomes.push(error)
+        resolve()
+      }),
+    )
+    expect(outcomes).toEqual([]) // the frame is not written yet
+    await stored
+    expect(outcomes).toEqual([null])
+    expect(log.readFrom(0, 10).records.map((r) => r.record.deviceId)).toEqual(['cb'])
+    await log.stop()
+    const refused = new Promise<void>((resolve) =>
+      log.appendThen(presence('late', 2), (error) => {
+        outcomes.push(error)
+        resolve()
+      }),
+    )
+    expect(outcomes).toHaveLength(1)
+    await refused
+    expect(outcomes[1]?.message).toBe('write-ahead log is stopped')
+    await expect(log.append(presence('late', 3))).rejects.toThrow('write-ahead log is stopped')
+  })
 })

@@ -26,6 +26,9 @@ export function edgeMetrics(sources: {
   logDiskBytes(): number
   logFullness(): number
   connectedClients(): number
+  /** Appends waiting for their group commit: PUBACKs held until the disk has them. */
+  logUnacknowledged(): number
+  logCommits(): { commits: number; records: number; seconds: number; slowestSeconds: number }
 }) {
   const registry = new Registry()
   const accepted = new Counter({
@@ -72,6 +75,15 @@ export function edgeMetrics(sources: {
     },
   })
   new Gauge({
+    name: 'siteward_log_unacknowledged_appends',
+    help: 'Messages taken in but not yet on disk: their PUBACKs wait for the group commit',
+    registers: [registry],
+    collect() {
+      this.set(sources.logUnacknowledged())
+    },
+  })
+  logCommitMetrics(registry, sources.logCommits)
+  new Gauge({
     name: 'siteward_mqtt_connected_clients',
     help: 'Authenticated MQTT connections',
     registers: [registry],
@@ -87,6 +99,44 @@ export function edgeMetrics(sources: {
     refused: (reason) => refused.inc({ reason }),
   }
   return { ...roleMetrics(registry), ingest }
+}
+
+/**
+ * The log's group commits: how many, the records they held, the time writev + fdatasync took
+ * (the mean is the rate of one over the other) and the slowest since the last scrape. A PUBACK
+ * waits for its commit, so a slow disk shows here before devices time out.
+ */
+function logCommitMetrics(
+  registry: Registry,
+  take: () => { commits: number; records: number; seconds: number; slowestSeconds: number },
+): void {
+  let latest = { commits: 0, records: 0, seconds: 0, slowestSeconds: 0 }
+  const cumulative = (name: string, help: string, value: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(value())
+      },
+    })
+  new Gauge({
+    name: 'siteward_log_commit_slowest_seconds',
+    help: 'The slowest write-ahead log group commit (writev + fdatasync) since the last scrape',
+    registers: [registry],
+    collect() {
+      latest = take() // collected first: the counters below read the same numbers
+      this.set(latest.slowestSeconds)
+    },
+  })
+  cumulative('siteward_log_commits_total', 'Write-ahead log group commits', () => latest.commits)
+  cumulative('siteward_log_committed_records_total', 'Records made durable by group commits', () => latest.records)
+  cumulative(
+    'siteward_log_commit_seconds_total',
+    'Time spent in write-ahead log group commits (writev + fdatasync)',
+    () => latest.seconds,
+  )
 }
 
 /** The worker's rules thread: how far each consumer is behind, unknown codes, dead letters. */

@@ -14,6 +14,8 @@ export interface LoadRun {
   readonly devices: number
   readonly offeredRate: number
   readonly connectSeconds: number
+  /** What the publishers sent a second (below the offered rate: the load generator could not keep up). */
+  readonly sentRate: number
   readonly ackedRate: number
   readonly storedRate: number | null
   /** CPU of the target's processes, in % of one core. */
@@ -37,6 +39,13 @@ export interface LoadRun {
   readonly logDepthBytes: {
     readonly start: Readonly<Record<string, number>>
     readonly end: Readonly<Record<string, number>>
+  } | null
+  /** Siteward: the log's group commits over the window, and the appends waiting for one at its end. */
+  readonly logCommits: {
+    readonly perSecond: number
+    readonly recordsEach: number
+    readonly meanMs: number
+    readonly unacknowledgedAtEnd: number
   } | null
 }
 
@@ -96,6 +105,7 @@ export async function measureLoad(
       devices: load.devices,
       offeredRate: load.devices,
       connectSeconds,
+      sentRate: result.sent / (result.elapsedMs / 1000),
       ackedRate: result.acked / (result.elapsedMs / 1000),
       storedRate:
         storedBefore === null || storedAfter === null ? null : (storedAfter - storedBefore) / seconds,
@@ -121,10 +131,11 @@ export async function measureLoad(
         engineBefore === null || engineAfter === null
           ? null
           : { start: engineBefore.logDepthBytes, end: engineAfter.logDepthBytes },
+      logCommits: engineBefore === null || engineAfter === null ? null : logCommits(engineBefore, engineAfter, seconds),
     }
     say(
       `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +
-        `${Math.round(run.ackedRate).toLocaleString('en')}/s acked` +
+        `${Math.round(run.sentRate).toLocaleString('en')}/s sent, ${Math.round(run.ackedRate).toLocaleString('en')}/s acked` +
         (run.storedRate === null ? '' : `, ${Math.round(run.storedRate).toLocaleString('en')}/s stored`) +
         (run.alertP99Ms === null
           ? ''
@@ -134,7 +145,10 @@ export async function measureLoad(
           : `; the engine's counters: ${rate(run.engineRates.accepted)}/s accepted, ${rate(run.engineRates.rejected)}/s refused, ${rate(run.engineRates.duplicates)}/s repeats, ${rate(run.engineRates.written)}/s shipped`) +
         (run.logDepthBytes === null
           ? ''
-          : `, log depth ${depths(run.logDepthBytes.start)} → ${depths(run.logDepthBytes.end)}`),
+          : `, log depth ${depths(run.logDepthBytes.start)} → ${depths(run.logDepthBytes.end)}`) +
+        (run.logCommits === null
+          ? ''
+          : `; log commits ${rate(run.logCommits.perSecond)}/s of ${run.logCommits.recordsEach.toFixed(1)} records, ${run.logCommits.meanMs.toFixed(2)} ms each, ${rate(run.logCommits.unacknowledgedAtEnd)} waiting at the end`),
     )
     return run
   } finally {
@@ -160,6 +174,16 @@ const depths = (bytes: Readonly<Record<string, number>>) =>
   Object.entries(bytes)
     .map(([consumer, value]) => `${consumer} ${(value / 1024 ** 2).toFixed(1)} MiB`)
     .join(', ')
+
+function logCommits(before: EngineSample, after: EngineSample, seconds: number): LoadRun['logCommits'] {
+  const commits = after.commits - before.commits
+  return {
+    perSecond: commits / seconds,
+    recordsEach: (after.committedRecords - before.committedRecords) / commits,
+    meanMs: ((after.commitSeconds - before.commitSeconds) / commits) * 1000,
+    unacknowledgedAtEnd: after.unacknowledged,
+  }
+}
 
 function cpuPerReading(before: EngineSample, after: EngineSample): Record<string, number> {
   const readings = after.accepted - before.accepted

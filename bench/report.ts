@@ -104,11 +104,11 @@ function loadSection(results: BenchResults): string[] {
   return [
     `### Fixed load: each device publishes one QoS 1 reading a second (20 s window after 5 s)${engineCpus === null ? '' : `, the target pinned to CPUs ${engineCpus}`}`,
     '',
-    '| load | target | devices | connect | acked/s | stored/s | CPU, % of one core | influxd CPU | peak memory | alert p50 | alert p99 | alert events / probes |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| load | target | devices | connect | sent/s | acked/s | stored/s | CPU, % of one core | influxd CPU | peak memory | alert p50 | alert p99 | alert events / probes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.loads.map(
       (r) =>
-        `| ${r.load} | ${targetLabels[r.target]} | ${n(r.devices)} | ${n(r.connectSeconds, 1)} s | ${n(r.ackedRate)} | ${n(r.storedRate)} | ${n(r.cpuPercent)} % | ${n(r.influxdCpuPercent)} % | ${n(r.peakRssMiB)} MiB | ${r.alertP50Ms === null ? '—' : `${n(r.alertP50Ms, 1)} ms`} | ${r.alertP99Ms === null ? '—' : `${n(r.alertP99Ms, 1)} ms`} | ${r.alertProbes === null ? '—' : `${r.alertLatencies} / ${r.alertProbes}`} |`,
+        `| ${r.load} | ${targetLabels[r.target]} | ${n(r.devices)} | ${n(r.connectSeconds, 1)} s | ${n(r.sentRate ?? null)} | ${n(r.ackedRate)} | ${n(r.storedRate)} | ${n(r.cpuPercent)} % | ${n(r.influxdCpuPercent)} % | ${n(r.peakRssMiB)} MiB | ${r.alertP50Ms === null ? '—' : `${n(r.alertP50Ms, 1)} ms`} | ${r.alertP99Ms === null ? '—' : `${n(r.alertP99Ms, 1)} ms`} | ${r.alertProbes === null ? '—' : `${r.alertLatencies} / ${r.alertProbes}`} |`,
     ),
     ...engineSampleTable(results.loads),
   ]
@@ -128,7 +128,7 @@ function engineSampleTable(loads: readonly LoadRun[]): string[] {
     ...rows.map((r) => {
       const byRole = r.cpuUsPerReadingByRole ?? {}
       const together = roles.reduce((sum, role) => sum + (byRole[role] ?? 0), 0)
-      const whole = (r.cpuPercent / 100 / r.ackedRate) * 1e6
+      const whole = (r.cpuPercent / 100 / (r.engineRates?.accepted ?? r.ackedRate)) * 1e6
       return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} | ${n(r.engineRates?.accepted)} | ${n(r.engineRates?.rejected)} | ${n(r.engineRates?.written)} | ${depth(r, 'projector')} | ${depth(r, 'shipper')} |`
     }),
   ]

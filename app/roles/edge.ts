@@ -99,6 +99,8 @@ export class EdgeRole {
       logDiskBytes: () => this.log.diskBytes,
       logFullness: () => this.backpressure.fullness,
       connectedClients: () => (this.started ? this.broker.connectedClients : 0),
+      logUnacknowledged: () => this.log.unacknowledged,
+      logCommits: () => this.log.takeCommitStats(),
     })
     this.broker = new Broker({
       host: config.mqtt.host,

@@ -46,6 +46,11 @@ export interface EngineSample {
   readonly written: number
   /** Write-ahead log bytes each consumer (projector, shipper) has still to read. */
   readonly logDepthBytes: Readonly<Record<string, number>>
+  /** The log's group commits so far, the records they held and their time; the appends waiting for one. */
+  readonly commits: number
+  readonly committedRecords: number
+  readonly commitSeconds: number
+  readonly unacknowledged: number
 }
 
 /** One labelled family of /metrics, as label value → number. */
@@ -70,6 +75,10 @@ async function scrapeEngine(httpPort: number): Promise<EngineSample> {
     duplicates: single(text, 'siteward_messages_duplicate_total'),
     written: single(text, 'siteward_telemetry_points_written_total'),
     logDepthBytes: family(text, 'siteward_log_depth_bytes', 'consumer'),
+    commits: single(text, 'siteward_log_commits_total'),
+    committedRecords: single(text, 'siteward_log_committed_records_total'),
+    commitSeconds: single(text, 'siteward_log_commit_seconds_total'),
+    unacknowledged: single(text, 'siteward_log_unacknowledged_appends'),
   }
 }
 

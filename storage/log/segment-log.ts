@@ -71,6 +71,8 @@ export class SegmentLog implements WriteAheadLog {
   private markerFd = -1
   private readonly marker = Buffer.alloc(8)
   private markerFailing = false
+  private inFlight = 0
+  private readonly stats = { commits: 0, records: 0, seconds: 0, slowestSeconds: 0 }
 
   constructor(options: SegmentLogOptions) {
     this.options = options
@@ -83,6 +85,21 @@ export class SegmentLog implements WriteAheadLog {
   /** Bytes on disk across all segments (for the log-depth gauge and the size bound). */
   get diskBytes(): number {
     return this.segments.reduce((sum, segment) => sum + segment.size, 0)
+  }
+
+  /** Appends not yet on disk: their PUBACKs wait for the commit in progress or the next one. */
+  get unacknowledged(): number {
+    return this.inFlight + this.pending.length
+  }
+
+  /**
+   * Group commits so far, the records they held and the time their writev + fdatasync took;
+   * `slowestSeconds` is the slowest since the last call (for /metrics: a stalling disk shows).
+   */
+  takeCommitStats(): { commits: number; records: number; seconds: number; slowestSeconds: number } {
+    const taken = { ...this.stats }
+    this.stats.slowestSeconds = 0
+    return taken
   }
 
   /** The write error that stopped the log, if any: from then on every append is refused. */
@@ -226,9 +243,12 @@ export class SegmentLog implements WriteAheadLog {
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return
+    this.inFlight = batch.length
+    const startedAt = performance.now()
     this.flushing = this.writeBatch(batch)
       .then(
         () => {
+          this.countCommit(batch.length, (performance.now() - startedAt) / 1000)
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
           for (const append of batch) append.done(null, append.position)
@@ -248,9 +268,17 @@ export class SegmentLog implements WriteAheadLog {
         },
       )
       .finally(() => {
+        this.inFlight = 0
         this.flushing = null
         if (this.pending.length > 0) this.startFlush()
       })
+  }
+
+  private countCommit(records: number, seconds: number): void {
+    this.stats.commits += 1
+    this.stats.records += records
+    this.stats.seconds += seconds
+    this.stats.slowestSeconds = Math.max(this.stats.slowestSeconds, seconds)
   }
 
   private async writeBatch(batch: readonly PendingAppend[]): Promise<void> {

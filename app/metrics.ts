@@ -131,7 +131,11 @@ function logCommitMetrics(
     },
   })
   cumulative('siteward_log_commits_total', 'Write-ahead log group commits', () => latest.commits)
-  cumulative('siteward_log_committed_records_total', 'Records made durable by group commits', () => latest.records)
+  cumulative(
+    'siteward_log_committed_records_total',
+    'Records made durable by group commits',
+    () => latest.records,
+  )
   cumulative(
     'siteward_log_commit_seconds_total',
     'Time spent in write-ahead log group commits (writev + fdatasync)',

@@ -131,7 +131,8 @@ export async function measureLoad(
         engineBefore === null || engineAfter === null
           ? null
           : { start: engineBefore.logDepthBytes, end: engineAfter.logDepthBytes },
-      logCommits: engineBefore === null || engineAfter === null ? null : logCommits(engineBefore, engineAfter, seconds),
+      logCommits:
+        engineBefore === null || engineAfter === null ? null : logCommits(engineBefore, engineAfter, seconds),
     }
     say(
       `${load.name} load: ${name}: ${run.cpuPercent.toFixed(0)} % of a core, ${run.peakRssMiB.toFixed(0)} MiB, ` +

@@ -61,6 +61,21 @@ export function waitForLine(
 }
 
 /** SIGTERM, then SIGKILL after 10 s; resolves once the child is gone. */
+const running = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+/**
+ * The bench's servers die with it, even when it dies of an error: an engine left running by a
+ * crashed run took 28 % of a core and wrote to the disk through every later run (2026-12-04).
+ */
+export function killWithBench(child: ChildProcess): ChildProcess {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
+}
+
 export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -1,9 +1,11 @@
 // Runs bench/publisher.ts in child processes, at most 5,000 connections each: one process may
 // hold no more than 20,000 open files here, and one core cannot drive many more connections.
+
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { killWithBench } from './proc.js'
 import type { PublisherOptions, PublisherResult } from './publisher.js'
 
 const perProcess = 5_000
@@ -36,9 +38,11 @@ function run(options: PublisherOptions) {
   // Thousands of devices with their secrets are too long for a command line: pass a file.
   const file = join(mkdtempSync(join(tmpdir(), 'siteward-publisher-')), 'options.json')
   writeFileSync(file, JSON.stringify(options))
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/publisher.ts', file], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child: ChildProcess = killWithBench(
+    spawn(process.execPath, ['--import', 'tsx', 'bench/publisher.ts', file], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  )
   child.once('exit', () => rmSync(dirname(file), { recursive: true, force: true }))
   let output = ''
   let onConnected: () => void = () => {}

@@ -66,6 +66,12 @@ const targets = settings.targets.filter((name) => {
 })
 say('starting a throw-away influxd…')
 const influxd = await startInfluxd()
+process.on('exit', () => {
+  // Dead already after a normal stop; after a crash of the bench, it must not outlive it.
+  try {
+    process.kill(influxd.pid, 'SIGKILL')
+  } catch {}
+})
 let databases = 0
 const context = (): TargetContext => ({
   influxUrl: influxd.url,

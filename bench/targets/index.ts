@@ -7,7 +7,7 @@ import { Provisioning } from '../../domain/provisioning.js'
 import { openDatabase } from '../../storage/sqlite/database.js'
 import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 import { spawnServe } from '../../test/helpers/serve.js'
-import { stopChild, waitForLine } from '../proc.js'
+import { killWithBench, stopChild, waitForLine } from '../proc.js'
 import type { BenchDevice } from '../publisher.js'
 import { startPlainMosquitto } from './mosquitto.js'
 import { type NodeRedInstall, startNodeRedStack } from './node-red.js'
@@ -127,9 +127,9 @@ function provisioned(count: number) {
 
 /** Runs a bench server script that prints {"port":n} when it listens. */
 async function scriptServer(script: string, args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = killWithBench(
+    spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  )
   const { port } = JSON.parse(await waitForLine(child, (line) => line.startsWith('{'))) as { port: number }
   return { child, port }
 }
@@ -197,6 +197,7 @@ export async function startTarget(
         },
         { nodeArgs: profileArgs(), compiled: true },
       )
+      killWithBench(child)
       forwardWarnings(child)
       return {
         name,

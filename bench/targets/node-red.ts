@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../../test/helpers/influxd.js'
-import { say, stopChild, waitForLine } from '../proc.js'
+import { killWithBench, say, stopChild, waitForLine } from '../proc.js'
 import { type RunningBroker, startPlainMosquitto } from './mosquitto.js'
 
 export interface NodeRedInstall {
@@ -152,16 +152,18 @@ export async function startNodeRedStack(
       method: 'POST',
     },
   )
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      join(install.dir, 'node_modules/node-red/red.js'),
-      '--userDir',
-      userDir,
-      '--settings',
-      join(userDir, 'settings.js'),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+  const child: ChildProcess = killWithBench(
+    spawn(
+      process.execPath,
+      [
+        join(install.dir, 'node_modules/node-red/red.js'),
+        '--userDir',
+        userDir,
+        '--settings',
+        join(userDir, 'settings.js'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
   )
   // Node-RED reports failed writes only in its log (the influx client retries them): count them.
   let errors = 0

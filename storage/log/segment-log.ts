@@ -139,8 +139,7 @@ export class SegmentLog implements WriteAheadLog {
   }
 
   private enqueue(record: LogRecord, done: PendingAppend['done']): void {
-    const refusal =
-      this.failure ?? (this.stopped ? new Error('write-ahead log is stopped') : null)
+    const refusal = this.failure ?? (this.stopped ? new Error('write-ahead log is stopped') : null)
     if (refusal !== null) {
       // Never synchronously: a caller's callback must not run inside its own call.
       process.nextTick(done, refusal, -1)

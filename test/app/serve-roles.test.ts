@@ -72,7 +72,9 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
       // The reading's group commit: counted, and nothing left waiting for one.
       const commits = Number(/^siteward_log_commits_total (\S+)$/m.exec(metrics)?.[1])
       expect(commits).toBeGreaterThanOrEqual(1)
-      expect(Number(/^siteward_log_committed_records_total (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(commits)
+      expect(
+        Number(/^siteward_log_committed_records_total (\S+)$/m.exec(metrics)?.[1]),
+      ).toBeGreaterThanOrEqual(commits)
       expect(Number(/^siteward_log_commit_seconds_total (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
       expect(metrics).toMatch(/^siteward_log_unacknowledged_appends 0$/m)
       expect(metrics).toMatch(/^siteward_log_depth_bytes\{consumer="projector"\} 0$/m) // the worker's gauge

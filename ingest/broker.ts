@@ -1,16 +1,17 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Logger } from 'pino'
 import { ListenerError } from '../domain/errors.js'
 import { LoginThrottle } from '../domain/login-throttle.js'
 import type { WriteAheadLog } from '../domain/ports.js'
-import { admit } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import type { DeviceAuthenticator } from './device-auth.js'
+import { authError, connackNotAuthorized, DeviceLogin } from './device-login.js'
 import { DeviceSessions, maxSubscriptionsPerDevice } from './device-sessions.js'
-import { countRecord, type IngestMetrics } from './ingest-metrics.js'
+import type { IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
+import { PublishGate } from './publish-gate.js'
 import { markRedeliveriesAsDuplicates } from './redelivery.js'
 import { guardPacketLength } from './socket-guard.js'
 import { ThrottledLog } from './throttled-log.js'
@@ -18,11 +19,8 @@ import { WaitingLogins } from './waiting-logins.js'
 
 export type { IngestMetrics } from './ingest-metrics.js'
 
-import { type DeviceIdentity, decidePublish, isAllowedSubscription, isAllowedWillTopic } from './topics.js'
+import { isAllowedSubscription } from './topics.js'
 
-/** CONNACK return codes [MQTT-3.2.2-3]; Aedes' AuthErrorCode is a const enum we cannot import. */
-const connackBadCredentials = 4
-const connackNotAuthorized = 5
 /** 64 KiB payload (CONTRACT §2.1) plus room for the topic and packet id. */
 const maxPacketBytes = 64 * 1024 + 1024
 const logIntervalMs = 60_000
@@ -60,7 +58,8 @@ export class Broker {
   /** The engine is closing the connections itself: that is no device going offline. */
   private stopping = false
   private readonly throttle = new ThrottledLog(logIntervalMs)
-  private readonly logins: LoginThrottle
+  private readonly login: DeviceLogin
+  private readonly gate: PublishGate
   private readonly now: () => number
   private aedes: Aedes | null = null
   private server: Server | null = null
@@ -69,7 +68,26 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.options = options
     this.now = options.now ?? Date.now
-    this.logins = new LoginThrottle({ now: this.now })
+    const { metrics, logger } = options
+    const throttle = this.throttle
+    this.login = new DeviceLogin({
+      authenticator: options.authenticator,
+      sessions: this.sessions,
+      logins: new LoginThrottle({ now: this.now }),
+      metrics,
+      logger,
+      throttle,
+      now: this.now,
+    })
+    this.gate = new PublishGate({
+      state: options.state,
+      log: options.log,
+      metrics,
+      logger,
+      throttle,
+      now: this.now,
+      backpressure: options.backpressure,
+    })
     this.waiting = new WaitingLogins(options.maxUnauthenticated, options.maxUnauthenticatedPerAddress)
   }
 
@@ -100,7 +118,7 @@ export class Broker {
         done(null, true)
       },
       authenticate: (client, username, password, done) => {
-        this.authenticate(client, username, password).then(
+        this.login.check(client, username, password, this.willTopics.get(client)).then(
           (result) => done(result === true ? null : result, result === true),
           (error: unknown) => {
             this.options.logger.error({ err: error }, 'authentication failed unexpectedly')
@@ -267,53 +285,6 @@ export class Broker {
     aedes.handle(socket)
   }
 
-  private async authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<true | AuthenticateError> {
-    const refuse = (reason: string, code: number) => {
-      this.options.metrics.refused('auth')
-      this.throttle.maybe(`auth:${username ?? ''}`, this.now(), (suppressed) =>
-        this.options.logger.warn(
-          { clientId: client.id, username, reason, suppressed },
-          'device login refused',
-        ),
-      )
-      return authError(reason, code)
-    }
-    if (username === undefined || password === undefined)
-      return refuse('username and password are required', connackBadCredentials)
-    if (client.id !== username)
-      return refuse('client id must equal the device id (username)', connackNotAuthorized)
-    const address = (client.conn as Socket).remoteAddress ?? 'unknown'
-    // The secret is checked first: a right one logs in at once, whatever others guess.
-    const credentials = await this.options.authenticator.verify(username, password.toString('utf8'))
-    if (credentials === null) {
-      const holdMs = this.logins.failed(username, address)
-      if (this.logins.isSlowed(address)) this.options.metrics.refused('login_lockout')
-      // unref: a wrong login waiting for its answer must not keep a stopping engine alive.
-      if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs).unref())
-      return refuse('unknown device or wrong secret', connackBadCredentials)
-    }
-    if (credentials.disabledAt !== null)
-      return refuse(`device ${credentials.id} is disabled by an admin`, connackNotAuthorized)
-    const identity: DeviceIdentity = {
-      deviceId: credentials.id,
-      siteId: credentials.siteId,
-      kind: credentials.kind,
-    }
-    const willTopic = this.willTopics.get(client)
-    if (willTopic !== undefined && !isAllowedWillTopic(identity, willTopic)) {
-      return refuse(
-        `Last Will may only target the device's own status topic, not ${willTopic}`,
-        connackNotAuthorized,
-      )
-    }
-    this.sessions.loggedIn(client, identity, credentials.updatedAt)
-    return true
-  }
-
   private authorizePublish(
     client: Client | null,
     packet: PublishPacket,
@@ -330,56 +301,7 @@ export class Broker {
       done(null)
       return
     }
-    const decision = decidePublish(identity, packet.topic)
-    if (!decision.allowed) {
-      this.options.metrics.refused('acl')
-      this.throttle.maybe(`acl:${identity.deviceId}`, this.now(), (suppressed) =>
-        this.options.logger.warn(
-          { deviceId: identity.deviceId, topic: packet.topic, reason: decision.reason, suppressed },
-          'publish refused; connection closed',
-        ),
-      )
-      done(new Error(`publish to ${packet.topic} refused: ${decision.reason}`))
-      return
-    }
-    const pressure = this.options.backpressure?.decide()
-    if (pressure?.kind === 'refuse') {
-      this.options.metrics.refused('log_full')
-      this.throttle.maybe(`full:${identity.deviceId}`, this.now(), (suppressed) =>
-        this.options.logger.warn(
-          { deviceId: identity.deviceId, topic: packet.topic, reason: pressure.reason, suppressed },
-          'publish refused; connection closed, the device resends after reconnecting',
-        ),
-      )
-      done(new Error(`publish refused: ${pressure.reason}`))
-      return
-    }
-    const record = admit(
-      {
-        siteId: identity.siteId,
-        deviceId: identity.deviceId,
-        kind: identity.kind,
-        channel: decision.channel,
-        topic: packet.topic,
-        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-        receivedAt: this.now(),
-        source: 'mqtt',
-      },
-      this.options.state,
-    )
-    countRecord(record, this.options.metrics, this.throttle, this.options.logger)
-    const delayMs = pressure?.kind === 'delay' ? pressure.ms : 0
-    this.options.log.appendThen(record, (error) => {
-      if (error !== null) {
-        this.options.metrics.refused('log_failure')
-        done(error)
-      } else if (delayMs === 0) {
-        done(null)
-      } else {
-        this.options.metrics.delayed(delayMs)
-        setTimeout(() => done(null), delayMs).unref()
-      }
-    })
+    this.gate.pass(identity, packet, done)
   }
 
   private authorizeSubscribe(
@@ -424,8 +346,4 @@ export class Broker {
         this.options.logger.error({ err: error, deviceId: identity.deviceId }, 'could not record disconnect'),
       )
   }
-}
-
-function authError(message: string, returnCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
 }

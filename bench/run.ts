@@ -2,7 +2,7 @@
 // same publisher process and payloads for every target:
 //   Debian's mosquitto (the native ceiling), bare Aedes, Siteward's ingest path alone, Siteward
 //   full, and mosquitto + a Node-RED flow writing to the same influxd.
-// Sections (BENCH_ONLY=throughput|load|idle|reports, default all): QoS 1 / QoS 0 throughput;
+// Sections (BENCH_ONLY=throughput|load|idle|reports, or several with commas; default all): QoS 1 / QoS 0 throughput;
 // CPU, memory and alert latency at city and province load; memory per idle connection; start-up
 // over 100,000 stored alerts and the regulators' queries. Markdown tables go to stdout for
 // BENCHMARKS.md; the figures are also saved as JSON under bench/results/.
@@ -35,7 +35,8 @@ const settings = {
   targets: (process.env.BENCH_TARGETS ?? Object.keys(targetLabels).join(',')).split(',') as TargetName[],
 }
 const only = process.env.BENCH_ONLY ?? ''
-const runs = (section: string) => only === '' || only === section
+const sections = only.split(',').filter((section) => section !== '')
+const runs = (section: string) => sections.length === 0 || sections.includes(section)
 
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -54,7 +55,7 @@ execFileSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit
 let nodeRed: NodeRedInstall | null = null
 let nodeRedMissing: string | null = null
 const targets = settings.targets.filter((name) => {
-  if (name !== 'node-red' || only === 'idle' || only === 'reports') return true
+  if (name !== 'node-red' || !(runs('throughput') || runs('load'))) return true
   try {
     nodeRed = installNodeRed()
     return true

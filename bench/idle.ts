@@ -14,6 +14,22 @@ export interface IdleRun {
 
 const rss = (pids: number[]) => pids.reduce((sum, pid) => sum + rssBytes(pid), 0)
 
+/**
+ * Resident memory once it holds still (two samples a second apart within 1 MiB, at most 20 s):
+ * Siteward's four threads were still loading and collecting 2 s after start, so its memory fell
+ * while 1,000 devices connected and the figure came out negative (2026-12-04).
+ */
+async function settledRss(pids: () => number[]): Promise<number> {
+  let last = rss(pids())
+  for (let i = 0; i < 20; i++) {
+    await sleep(1_000)
+    const now = rss(pids())
+    if (Math.abs(now - last) < 1024 ** 2) return now
+    last = now
+  }
+  return last
+}
+
 export async function measureIdle(
   name: TargetName,
   connections: number,
@@ -21,13 +37,11 @@ export async function measureIdle(
 ): Promise<IdleRun> {
   const target = await startTarget(name, connections, context)
   try {
-    await sleep(2_000)
-    const before = rss(target.pids())
+    const before = await settledRss(() => target.pids())
     say(`idle: ${name}: ${connections.toLocaleString('en')} connections…`)
     const publishers = startPublishers({ url: target.url, devices: target.devices, mode: 'idle', qos: 1 })
     await publishers.connected
-    await sleep(5_000)
-    const after = rss(target.pids())
+    const after = await settledRss(() => target.pids())
     publishers.release()
     await publishers.result
     const run = {

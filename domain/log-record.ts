@@ -79,3 +79,13 @@ export interface PositionedRecord {
   readonly position: number
   readonly record: LogRecord
 }
+
+/**
+ * A device's message record as JSON, its items given as JSON text already (the payload's own,
+ * see `admitVerbatim`): the same record `JSON.stringify` writes, without encoding the items
+ * again. Only for what admission produces for MQTT (no rejects, no repeats, no manual fields);
+ * test/domain/log-record-json.test.ts holds the two encodings to the same record.
+ */
+export function messageRecordJson(record: MessageRecord, itemsJson: string): string {
+  return `{"type":"message","receivedAt":${record.receivedAt},"siteId":${JSON.stringify(record.siteId)},"deviceId":${JSON.stringify(record.deviceId)},"topic":${JSON.stringify(record.topic)},"source":"${record.source}","kind":"${record.kind}","channel":"${record.channel}","items":${itemsJson},"duplicates":${record.duplicates},"rejects":[]}`
+}

@@ -41,6 +41,8 @@ export interface WriteAheadLog extends ReadableLog {
    * its two reactions was three more objects per reading there (issue 14).
    */
   appendThen(record: LogRecord, done: (error: Error | null) => void): void
+  /** The same for a record already encoded as JSON (the hot path encodes a message itself). */
+  appendJsonThen(json: string, done: (error: Error | null) => void): void
 }
 
 /** Where each log consumer has got to; consumers commit it together with their effects. */

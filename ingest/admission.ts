@@ -33,15 +33,34 @@ const epochSecondsHintBelowMs = 10_000_000_000
  * refused object gets a reason naming the field, what was expected and what came.
  */
 export function admit(submission: Submission, state: IngestState): MessageRecord {
+  return admitVerbatim(submission, state).record
+}
+
+/**
+ * What the log encodes for an admitted message: its record, and the payload's own text when the
+ * record's items are exactly the payload (every object passed the compiled check with no field
+ * it would drop, none refused, none a repeat, nothing derived). The log then writes that text
+ * as the items instead of encoding them again: JSON encoding was 13 % of the edge thread at
+ * province load (BENCHMARKS.md, issue 14). `null` otherwise.
+ */
+export interface AdmittedMessage {
+  readonly record: MessageRecord
+  /** The items as JSON: the payload's text, an array as sent or one object in brackets. */
+  readonly itemsJson: string | null
+}
+
+export function admitVerbatim(submission: Submission, state: IngestState): AdmittedMessage {
   const { kind, channel, payload, receivedAt } = submission
   const rejects: RejectedItem[] = []
   const items: unknown[] = []
   let duplicates = 0
+  let verbatim = true
 
   const schema = (
     payloadSchemas[kind] as Partial<Record<Channel, (typeof payloadSchemas)['crane'][Channel]>>
   )[channel]
-  const parsed = schema === undefined ? undefined : parsePayload(payload, rejects)
+  const text = schema === undefined ? undefined : payloadText(payload, rejects)
+  const parsed = text === undefined ? undefined : parsePayload(text, rejects)
   if (schema === undefined) {
     rejects.push({
       index: -1,
@@ -55,6 +74,9 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
     const fast = kind === 'crane' && channel === 'telemetry' ? fastCraneTelemetry : undefined
     objects.forEach((object, index) => {
       let item = fast?.(object)
+      // The compiled check keeps known fields only: the same number of keys means none dropped.
+      if (item === undefined || Object.keys(item).length !== Object.keys(object as object).length)
+        verbatim = false
       if (item === undefined) {
         const result = schema.safeParse(object)
         if (!result.success) {
@@ -81,7 +103,7 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
     })
   }
 
-  return {
+  const record = {
     type: 'message',
     receivedAt,
     siteId: submission.siteId,
@@ -93,11 +115,16 @@ export function admit(submission: Submission, state: IngestState): MessageRecord
     items,
     duplicates,
     rejects,
-    raw: rejects.length > 0 ? payload.toString('utf8') : undefined,
+    raw: rejects.length > 0 ? (text ?? payload.toString('utf8')) : undefined,
   } as MessageRecord
+  const whole = verbatim && text !== undefined && rejects.length === 0 && duplicates === 0
+  return {
+    record,
+    itemsJson: whole && items.length > 0 ? (Array.isArray(parsed) ? text : `[${text}]`) : null,
+  }
 }
 
-function parsePayload(payload: Buffer, rejects: RejectedItem[]): unknown {
+function payloadText(payload: Buffer, rejects: RejectedItem[]): string | undefined {
   if (payload.length > payloadLimits.maxPayloadBytes) {
     rejects.push({
       index: -1,
@@ -106,8 +133,12 @@ function parsePayload(payload: Buffer, rejects: RejectedItem[]): unknown {
     })
     return undefined
   }
+  return payload.toString('utf8')
+}
+
+function parsePayload(text: string, rejects: RejectedItem[]): unknown {
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'))
+    const value: unknown = JSON.parse(text)
     if (nestsDeeperThan(value, payloadLimits.maxNesting)) {
       rejects.push({
         index: -1,

@@ -1,7 +1,8 @@
 import type { PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
+import { messageRecordJson } from '../domain/log-record.js'
 import type { WriteAheadLog } from '../domain/ports.js'
-import { admit } from './admission.js'
+import { admitVerbatim } from './admission.js'
 import type { Backpressure } from './backpressure.js'
 import { countRecord, type IngestMetrics } from './ingest-metrics.js'
 import type { IngestState } from './ingest-state.js'
@@ -58,7 +59,7 @@ export class PublishGate {
       done(new Error(`publish refused: ${pressure.reason}`))
       return
     }
-    const record = admit(
+    const { record, itemsJson } = admitVerbatim(
       {
         siteId: identity.siteId,
         deviceId: identity.deviceId,
@@ -73,7 +74,8 @@ export class PublishGate {
     )
     countRecord(record, metrics, throttle, logger)
     const delayMs = pressure?.kind === 'delay' ? pressure.ms : 0
-    this.parts.log.appendThen(record, (error) => {
+    const json = itemsJson === null ? JSON.stringify(record) : messageRecordJson(record, itemsJson)
+    this.parts.log.appendJsonThen(json, (error) => {
       if (error !== null) {
         metrics.refused('log_failure')
         done(error)

@@ -130,22 +130,28 @@ export class SegmentLog implements WriteAheadLog {
 
   append(record: LogRecord): Promise<number> {
     return new Promise<number>((resolve, reject) =>
-      this.enqueue(record, (error, position) => (error === null ? resolve(position) : reject(error))),
+      this.enqueue(JSON.stringify(record), (error, position) =>
+        error === null ? resolve(position) : reject(error),
+      ),
     )
   }
 
   appendThen(record: LogRecord, done: (error: Error | null) => void): void {
-    this.enqueue(record, done)
+    this.enqueue(JSON.stringify(record), done)
   }
 
-  private enqueue(record: LogRecord, done: PendingAppend['done']): void {
+  appendJsonThen(json: string, done: (error: Error | null) => void): void {
+    this.enqueue(json, done)
+  }
+
+  private enqueue(json: string, done: PendingAppend['done']): void {
     const refusal = this.failure ?? (this.stopped ? new Error('write-ahead log is stopped') : null)
     if (refusal !== null) {
       // Never synchronously: a caller's callback must not run inside its own call.
       process.nextTick(done, refusal, -1)
       return
     }
-    const frame = encodeFrame(JSON.stringify(record))
+    const frame = encodeFrame(json)
     const position = this.nextPosition
     this.nextPosition += frame.length
     this.pending.push({ frame, position, done })

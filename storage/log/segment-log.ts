@@ -148,7 +148,7 @@ export class SegmentLog implements WriteAheadLog {
     const refusal = this.failure ?? (this.stopped ? new Error('write-ahead log is stopped') : null)
     if (refusal !== null) {
       // Never synchronously: a caller's callback must not run inside its own call.
-      process.nextTick(done, refusal, -1)
+      process.nextTick(() => this.settle(done, refusal, -1))
       return
     }
     const frame = encodeFrame(json)
@@ -256,7 +256,7 @@ export class SegmentLog implements WriteAheadLog {
           this.countCommit(batch.length, (performance.now() - startedAt) / 1000)
           const last = batch.at(-1)
           if (last !== undefined) this.durableEnd = last.position + last.frame.length
-          for (const append of batch) append.done(null, append.position)
+          for (const append of batch) this.settle(append.done, null, append.position)
           this.publishDurableEnd()
           for (const listener of this.listeners) listener()
         },
@@ -268,7 +268,7 @@ export class SegmentLog implements WriteAheadLog {
             { err: this.failure },
             'write-ahead log write failed; refusing new messages',
           )
-          for (const append of [...batch, ...this.pending]) append.done(this.failure, -1)
+          for (const append of [...batch, ...this.pending]) this.settle(append.done, this.failure, -1)
           this.pending = []
         },
       )
@@ -277,6 +277,18 @@ export class SegmentLog implements WriteAheadLog {
         this.flushing = null
         if (this.pending.length > 0) this.startFlush()
       })
+  }
+
+  /**
+   * One append's callback. One that throws must not keep the rest of its batch from their
+   * PUBACKs, nor the log from its next commit: it is logged and the others go on.
+   */
+  private settle(done: PendingAppend['done'], error: Error | null, position: number): void {
+    try {
+      done(error, position)
+    } catch (thrown) {
+      this.options.logger.error({ err: thrown }, "write-ahead log: an append's callback threw")
+    }
   }
 
   private countCommit(records: number, seconds: number): void {

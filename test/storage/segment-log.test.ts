@@ -162,4 +162,25 @@ describe('SegmentLog (write-ahead log)', () => {
     expect(outcomes[1]?.message).toBe('write-ahead log is stopped')
     await expect(log.append(presence('late', 3))).rejects.toThrow('write-ahead log is stopped')
   })
+
+  it("a callback that throws keeps neither its batch's others nor the next commit waiting", async () => {
+    const { logger, lines } = memoryLogger()
+    const log = new SegmentLog({ dir, segmentBytes: 1024 * 1024, lingerMs: 5, logger })
+    log.start()
+    const others = Array.from(
+      { length: 3 },
+      (_, i) =>
+        new Promise<Error | null>((resolve) => {
+          if (i === 1)
+            log.appendThen(presence('thrower', i), () => {
+              throw new Error('a caller bug')
+            })
+          log.appendThen(presence(`D${i}`, i), resolve)
+        }),
+    )
+    expect(await Promise.all(others)).toEqual([null, null, null])
+    expect(await log.append(presence('next', 9))).toBeGreaterThan(0)
+    expect(lines.some((line) => line.msg === "write-ahead log: an append's callback threw")).toBe(true)
+    await log.stop()
+  })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest'
 import { InfluxV1Client } from '../../storage/influx/influx-client.js'
-import { connectDevice, metricValue, startTestEngine, type TestEngine, waitFor } from '../helpers/engine.js'
+import { connectDevice, metricValue, startTestEngine, waitFor } from '../helpers/engine.js'
 import { freePort, startInfluxd } from '../helpers/influxd.js'
 
 const skipReason = inject('influxSkipReason')

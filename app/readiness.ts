@@ -6,7 +6,7 @@ import type { SegmentLog } from '../storage/log/segment-log.js'
 import type { SqliteDatabase } from '../storage/sqlite/database.js'
 import type { TelemetryShipper } from '../storage/telemetry/telemetry-shipper.js'
 import type { ControlPlane, PartName } from './roles/control-plane.js'
-import { threadCpuSeconds } from './roles/thread-cpu.js'
+import { cpuSecondsOf, threadCpuSeconds } from './roles/thread-cpu.js'
 
 /**
  * `/readyz` (CONTRACT §5.1): the broker listens, the write-ahead log is healthy and not full, the
@@ -113,7 +113,10 @@ export async function gatherMetrics(
     const reply = replies.get(part)
     if (reply?.metrics !== undefined) texts.push(reply.metrics)
     up.push(`siteward_role_up{role="${part}"} ${reply?.metrics === undefined ? 0 : 1}`)
-    cpuLine(part, reply?.cpuSeconds)
+    // A role too busy to answer (a saturated edge) still shows its CPU: read from its thread's
+    // /proc entry, which it gave when it last answered.
+    const thread = reply === undefined ? plane.threadOf(part) : undefined
+    cpuLine(part, thread === undefined ? reply?.cpuSeconds : cpuSecondsOf(thread))
   }
   texts.push(up.join('\n'))
   if (cpu.length > 2) texts.push(cpu.join('\n'))

@@ -187,7 +187,9 @@ function logCommits(before: EngineSample, after: EngineSample, seconds: number):
 }
 
 function cpuPerReading(before: EngineSample, after: EngineSample): Record<string, number> {
-  const readings = after.accepted - before.accepted
+  // A saturated edge does not answer, and its counter is missing: then per reading shipped.
+  const accepted = after.accepted - before.accepted
+  const readings = Number.isFinite(accepted) ? accepted : after.written - before.written
   const byRole: Record<string, number> = {}
   for (const [role, seconds] of Object.entries(after.secondsByRole))
     byRole[role] = ((seconds - (before.secondsByRole[role] ?? 0)) / readings) * 1e6

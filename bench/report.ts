@@ -121,14 +121,15 @@ function engineSampleTable(loads: readonly LoadRun[]): string[] {
   const roles = ['edge', 'worker', 'shipper', 'api']
   return [
     '',
-    'Siteward full, CPU per accepted reading by thread (µs; the process total also holds the threads Node runs for itself: GC, file I/O, fsync):',
+    'Siteward full, CPU per accepted reading by thread (µs; per reading shipped where the edge was too busy to report what it accepted; the process total also holds the threads Node runs for itself: GC, file I/O, fsync):',
     '',
     `| load | ${roles.join(' | ')} | roles together | whole process | accepted/s | refused/s | shipped/s | log depth, projector | log depth, shipper |`,
     `| --- | ${roles.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
     ...rows.map((r) => {
       const byRole = r.cpuUsPerReadingByRole ?? {}
       const together = roles.reduce((sum, role) => sum + (byRole[role] ?? 0), 0)
-      const whole = (r.cpuPercent / 100 / (r.engineRates?.accepted ?? r.ackedRate)) * 1e6
+      const accepted = r.engineRates?.accepted ?? Number.NaN
+      const whole = (r.cpuPercent / 100 / (Number.isFinite(accepted) ? accepted : r.ackedRate)) * 1e6
       return `| ${r.load} | ${roles.map((role) => n(byRole[role] ?? null, 1)).join(' | ')} | ${n(together, 1)} | ${n(whole, 1)} | ${n(r.engineRates?.accepted)} | ${n(r.engineRates?.rejected)} | ${n(r.engineRates?.written)} | ${depth(r, 'projector')} | ${depth(r, 'shipper')} |`
     }),
   ]

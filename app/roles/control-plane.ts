@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { BroadcastChannel } from 'node:worker_threads'
 import type { ReadinessCheck } from '../../api/services.js'
-import { threadCpuSeconds } from './thread-cpu.js'
+import { threadCpuSeconds, threadProcPath } from './thread-cpu.js'
 
 /** The three roles (issue 14). */
 export type RoleName = 'edge' | 'worker' | 'api'
@@ -24,6 +24,8 @@ type Reply = {
   readonly metrics?: string
   /** With metrics: the CPU seconds its thread has used (null where it cannot be read). */
   readonly cpuSeconds?: number | null
+  /** With metrics: its thread's /proc entry, for when it is too busy to answer next time. */
+  readonly threadPath?: string | null
   readonly error?: string
 }
 
@@ -38,14 +40,17 @@ const answerTimeoutMs = 1_000
 export class ControlPlane {
   private readonly channel: BroadcastChannel
   private readonly waiting = new Map<string, (reply: Reply) => void>()
+  private readonly threads = new Map<PartName, string>()
 
   constructor(dataDir: string, role: PartName, report: RoleReport) {
     this.channel = new BroadcastChannel(`siteward.control:${dataDir}`)
     this.channel.unref()
     this.channel.onmessage = (event) => {
       const message = (event as { data: Question | Reply }).data
-      if (message.kind === 'reply') this.waiting.get(message.id)?.(message)
-      else void this.answer(role, report, message)
+      if (message.kind === 'reply') {
+        if (typeof message.threadPath === 'string') this.threads.set(message.role, message.threadPath)
+        this.waiting.get(message.id)?.(message)
+      } else void this.answer(role, report, message)
     }
   }
 
@@ -70,6 +75,11 @@ export class ControlPlane {
     })
   }
 
+  /** The /proc entry of a role's thread, from the last time it answered a metrics question. */
+  threadOf(role: PartName): string | undefined {
+    return this.threads.get(role)
+  }
+
   close(): void {
     this.channel.close() // questions still open resolve at their timeout
   }
@@ -86,6 +96,7 @@ export class ControlPlane {
               role,
               metrics: await report.metrics(),
               cpuSeconds: threadCpuSeconds(), // read here, on the role's own thread
+              threadPath: threadProcPath(),
             }
     } catch (error) {
       reply = { kind: 'reply', id: question.id, role, error: (error as Error).message }

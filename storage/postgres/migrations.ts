@@ -1,0 +1,69 @@
+import type { Migration } from '../sqlite/migrations.js'
+
+/**
+ * PostgreSQL's schema (issue 15), versioned like SQLite's and applied by `migratePostgres`. The
+ * store's invariants live in the database here too, not in the code that writes: one alert not
+ * closed per key, and timelines that can only grow. Append new migrations; never edit one that
+ * has been released.
+ *
+ * So far the alert store's tables; the registry, projection, rule state and settings follow as
+ * the repositories move behind asynchronous ports (issue 15, next steps).
+ */
+export const postgresMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'alerts and their tamper-evident timelines',
+    sql: `
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('warning', 'alarm', 'critical')),
+        state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved', 'closed')),
+        condition TEXT NOT NULL CHECK (condition IN ('active', 'cleared')),
+        value DOUBLE PRECISION,
+        peak_value DOUBLE PRECISION,
+        threshold DOUBLE PRECISION,
+        threshold_origin TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_at BIGINT NOT NULL,
+        last_at BIGINT NOT NULL,
+        cleared_at BIGINT,
+        escalation_level INTEGER NOT NULL DEFAULT 0,
+        retrospective BOOLEAN NOT NULL,
+        version INTEGER NOT NULL,
+        raised_at BIGINT NOT NULL,
+        acknowledged_by TEXT, acknowledged_at BIGINT, acknowledged_note TEXT,
+        resolved_by TEXT, resolved_at BIGINT, resolved_note TEXT, resolved_action TEXT,
+        closed_by TEXT, closed_at BIGINT, closed_note TEXT
+      );
+      -- CONTRACT §5.2: at most one alert that is not closed per (site, device, rule, subject).
+      CREATE UNIQUE INDEX alerts_one_not_closed ON alerts (site_id, device_id, rule_id, subject)
+        WHERE state <> 'closed';
+      CREATE INDEX alerts_site ON alerts (site_id, id);
+
+      -- Append-only: each event carries the hash of the one before it.
+      CREATE TABLE alert_events (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        alert_id TEXT NOT NULL REFERENCES alerts (id),
+        type TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX alert_events_alert ON alert_events (alert_id, seq);
+      CREATE FUNCTION alert_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'alert events are append-only' USING ERRCODE = 'restrict_violation'; END
+      $$;
+      CREATE TRIGGER alert_events_append_only BEFORE UPDATE OR DELETE ON alert_events
+        FOR EACH ROW EXECUTE FUNCTION alert_events_append_only();
+      -- TRUNCATE fires no row trigger: refused by a statement trigger of its own.
+      CREATE TRIGGER alert_events_no_truncate BEFORE TRUNCATE ON alert_events
+        FOR EACH STATEMENT EXECUTE FUNCTION alert_events_append_only();
+    `,
+  },
+]

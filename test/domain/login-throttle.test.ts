@@ -81,11 +81,15 @@ describe('device logins under attack (MQTT CONNECT over loopback addresses)', ()
 
   it('lets the right secret in at once while 75 wrong ones for the same id are held, even from their address', async () => {
     const guesses = Array.from({ length: 75 }, (_, i) => attempt('wrong', `127.0.2.${(i % 25) + 1}`))
+    let guessesAnswered = false
+    void Promise.all(guesses).then(() => {
+      guessesAnswered = true
+    })
     await new Promise((resolve) => setTimeout(resolve, 500)) // the guesses are counted and held
-    expect(await timed(attempt(secret, '127.0.0.1'))).toMatchObject({ code: 0 })
-    const fromGuesser = await timed(attempt(secret, '127.0.2.1')) // the same NAT as a guesser
-    expect(fromGuesser.code).toBe(0)
-    expect(fromGuesser.ms).toBeLessThan(2_000)
+    expect(await attempt(secret, '127.0.0.1')).toBe(0)
+    expect(await attempt(secret, '127.0.2.1')).toBe(0) // the same NAT as a guesser
+    // Both answered ahead of the held guesses: the right secret never queues behind them.
+    expect(guessesAnswered).toBe(false)
     // The guessers got their answer, CONNACK 4, only after being held.
     const started = Date.now()
     const answers = await Promise.race([
@@ -112,10 +116,18 @@ describe('device logins under attack (MQTT CONNECT over loopback addresses)', ()
     ])
     expect(refused).toBe('closed')
     // Four more addresses take every one of the 100 slots.
+    const holders: { closed: Promise<void> }[] = []
     for (const host of ['127.0.4.2', '127.0.4.3', '127.0.4.4', '127.0.4.5'])
-      await Promise.all(Array.from({ length: 32 }, () => openSilently(host)))
-    const device = await timed(attempt(secret, '127.0.0.1'))
-    expect(device.code).toBe(0)
-    expect(device.ms).toBeLessThan(2_000)
+      holders.push(...(await Promise.all(Array.from({ length: 32 }, () => openSilently(host)))))
+    let holdersClosed = 0
+    for (const holder of holders)
+      void holder.closed.then(() => {
+        holdersClosed += 1
+      })
+    expect(await attempt(secret, '127.0.0.1')).toBe(0)
+    // It got in by the eviction of the longest waiter, not by waiting out the 10 s connect
+    // timeout: 160 sockets for 100 slots evicted the 60 oldest (the first address's 32 and 28 of
+    // these), the device one more; the other 99 still hold theirs.
+    expect(holders.length - holdersClosed).toBeGreaterThanOrEqual(64)
   })
 })

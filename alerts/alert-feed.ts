@@ -25,6 +25,9 @@ export class AlertFeed {
   private lastSeq = 0
   private timer: NodeJS.Timeout | null = null
   private readScheduled = false
+  /** The read in progress: reads never overlap, and a ring during one reads again after it. */
+  private reading: Promise<void> | null = null
+  private readAgain = false
   readonly changes$: Observable<AlertChange> = this.changes.asObservable()
 
   constructor(options: AlertFeedOptions) {
@@ -32,9 +35,9 @@ export class AlertFeed {
   }
 
   /** Starts after what is in the store now (earlier events are history: `changesAfter`). */
-  start(): void {
-    this.lastSeq = this.options.store.lastEventSeq()
-    this.timer = setInterval(() => this.read(), this.options.pollMs ?? pollMs)
+  async start(): Promise<void> {
+    this.lastSeq = await this.options.store.lastEventSeq()
+    this.timer = setInterval(() => void this.read(), this.options.pollMs ?? pollMs)
     this.timer.unref()
   }
 
@@ -44,21 +47,40 @@ export class AlertFeed {
     this.readScheduled = true
     setImmediate(() => {
       this.readScheduled = false
-      this.read()
+      void this.read()
     })
   }
 
-  stop(): void {
+  /** Reads what was committed before it was called, then completes the stream. */
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
-    this.read()
+    await this.read()
+    if (this.reading !== null) await this.reading
     this.changes.complete()
   }
 
-  private read(): void {
+  private read(): Promise<void> {
+    if (this.reading !== null) {
+      this.readAgain = true
+      return this.reading
+    }
+    const reading = (async () => {
+      do {
+        this.readAgain = false
+        await this.readPages()
+      } while (this.readAgain)
+    })()
+    this.reading = reading.finally(() => {
+      this.reading = null
+    })
+    return this.reading
+  }
+
+  private async readPages(): Promise<void> {
     try {
       for (;;) {
-        const page = this.options.store.eventsAfter(this.lastSeq, pageEvents)
+        const page = await this.options.store.eventsAfter(this.lastSeq, pageEvents)
         for (const change of consecutiveByAlert(page)) {
           for (const event of change.events) this.lastSeq = Math.max(this.lastSeq, event.seq)
           this.changes.next(change)

@@ -36,7 +36,7 @@ export class AlertPublication {
     this.subscription = this.options.feed.changes$.subscribe((change: AlertChange) => {
       void this.publish(change.alert)
     })
-    const open = this.options.store.notClosed()
+    const open = await this.options.store.notClosed()
     for (const alert of open) await this.publish(alert)
     return open.length
   }

@@ -26,8 +26,6 @@ export class AlertService {
   private readonly options: AlertServiceOptions
   private readonly now: () => number
   private readonly changes = new Subject<AlertChange>()
-  /** Changes held back while a batch's transaction is open (see `holdAnnouncements`). */
-  private held: AlertChange[] | null = null
   readonly changes$: Observable<AlertChange> = this.changes.asObservable()
 
   constructor(options: AlertServiceOptions) {
@@ -35,31 +33,23 @@ export class AlertService {
     this.now = options.now ?? Date.now
   }
 
-  /** A rule signal for one key (from the rule pipeline). */
-  handle(signal: KeyedSignal): AlertChange | null {
-    const change = this.options.store.applySignal(signal, this.now())
+  /** A rule signal for one key, outside any batch (a data gap's timer). */
+  async handle(signal: KeyedSignal): Promise<AlertChange | null> {
+    const change = await this.options.store.applySignal(signal, this.now())
     if (change !== null) this.announce(change)
     return change
   }
 
   /**
-   * Runs `work` (a transaction of rule signals) and announces its changes only once it returns:
-   * an alert whose transaction rolled back (or died with the process) was never announced.
+   * Announces changes another transaction committed (the worker's batch): announced only after
+   * the commit, so an alert whose transaction rolled back (or died with the process) never was.
    */
-  holdAnnouncements(work: () => void): void {
-    if (this.held !== null) throw new Error('announcements are already held')
-    const held: AlertChange[] = []
-    this.held = held
-    try {
-      work()
-    } finally {
-      this.held = null
-    }
-    for (const change of held) this.announce(change)
+  announceCommitted(changes: readonly AlertChange[]): void {
+    for (const change of changes) this.announce(change)
   }
 
-  get(id: string, principal: Principal): Alert {
-    const alert = this.options.store.get(id)
+  async get(id: string, principal: Principal): Promise<Alert> {
+    const alert = await this.options.store.get(id)
     if (alert === undefined || !this.visible(principal, alert.siteId))
       throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
     return alert
@@ -74,37 +64,37 @@ export class AlertService {
     principal: Principal,
     filter: AlertFilter,
     options: Parameters<AlertStore['reportTallies']>[1],
-  ): GroupTally[] {
+  ): Promise<GroupTally[]> {
     return this.options.store.reportTallies({ ...filter, ...scopeFilter(principal) }, options)
   }
 
-  events(id: string, principal: Principal): AlertEvent[] {
-    this.get(id, principal)
+  async events(id: string, principal: Principal): Promise<AlertEvent[]> {
+    await this.get(id, principal)
     return this.options.store.events(id)
   }
 
-  verify(id: string, principal: Principal) {
-    this.get(id, principal)
+  async verify(id: string, principal: Principal) {
+    await this.get(id, principal)
     return this.options.store.verify(id)
   }
 
-  transition(
+  async transition(
     id: string,
     transition: Transition,
     principal: Principal,
     expectedVersion: number | undefined,
-  ): AlertChange & { changed: boolean } {
-    this.get(id, principal)
-    const change = this.options.store.transition(id, transition, principal, expectedVersion, this.now())
+  ): Promise<AlertChange & { changed: boolean }> {
+    await this.get(id, principal)
+    const change = await this.options.store.transition(id, transition, principal, expectedVersion, this.now())
     if (change.changed) this.announce(change)
     return change
   }
 
-  comment(id: string, principal: Principal, text: string): AlertChange {
-    this.get(id, principal)
+  async comment(id: string, principal: Principal, text: string): Promise<AlertChange> {
+    await this.get(id, principal)
     if (principal.role === 'regulator')
       throw new SitewardError('FORBIDDEN', 'the regulator role may not comment on alerts')
-    const change = this.options.store.comment(id, principal, text, this.now())
+    const change = await this.options.store.comment(id, principal, text, this.now())
     this.announce(change)
     return change
   }
@@ -113,14 +103,14 @@ export class AlertService {
    * Escalates every alert whose deadlines have passed, one level per missed deadline, each with an
    * `escalated` event and a notification. Returns how many steps were taken.
    */
-  escalateDue(policy: EscalationPolicy): number {
+  async escalateDue(policy: EscalationPolicy): Promise<number> {
     const now = this.now()
     let steps = 0
-    for (const candidate of this.options.store.escalationCandidates()) {
+    for (const candidate of await this.options.store.escalationCandidates()) {
       const target = escalationTarget(candidate, policy, now)
       for (let level = candidate.escalationLevel; level < target; level++) {
         const reason = candidate.state === 'open' ? 'not acknowledged in time' : 'not resolved in time'
-        const change = this.options.store.escalate(candidate.id, level, reason, now)
+        const change = await this.options.store.escalate(candidate.id, level, reason, now)
         if (change === null) break
         steps += 1
         this.announce(change)
@@ -130,10 +120,9 @@ export class AlertService {
   }
 
   /** Changes after timeline event `seq` that the caller may see (SSE `Last-Event-ID`). */
-  changesAfter(seq: number, principal: Principal, limit = 1_000): AlertChange[] {
-    return this.options.store
-      .eventsAfter(seq, limit)
-      .filter((change) => this.visible(principal, change.alert.siteId))
+  async changesAfter(seq: number, principal: Principal, limit = 1_000): Promise<AlertChange[]> {
+    const changes = await this.options.store.eventsAfter(seq, limit)
+    return changes.filter((change) => this.visible(principal, change.alert.siteId))
   }
 
   /** Whether a caller may see an alert of this site (for the SSE stream). */
@@ -147,10 +136,6 @@ export class AlertService {
   }
 
   private announce(change: AlertChange): void {
-    if (this.held !== null) {
-      this.held.push(change)
-      return
-    }
     this.changes.next(change)
   }
 }

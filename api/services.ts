@@ -37,25 +37,28 @@ export interface AlertsApi {
     filter: AlertFilter,
     limit: number,
     cursor?: string,
-  ): { items: Alert[]; nextCursor: string | null }
-  get(id: string, principal: Principal): Alert
-  events(id: string, principal: Principal): AlertEvent[]
-  verify(id: string, principal: Principal): { valid: boolean; events: number; brokenAtSeq: number | null }
+  ): Promise<{ items: Alert[]; nextCursor: string | null }>
+  get(id: string, principal: Principal): Promise<Alert>
+  events(id: string, principal: Principal): Promise<AlertEvent[]>
+  verify(
+    id: string,
+    principal: Principal,
+  ): Promise<{ valid: boolean; events: number; brokenAtSeq: number | null }>
   transition(
     id: string,
     transition: Transition,
     principal: Principal,
     expectedVersion: number | undefined,
-  ): { alert: Alert; changed: boolean }
-  comment(id: string, principal: Principal, text: string): AlertChange
-  changesAfter(seq: number, principal: Principal): AlertChange[]
+  ): Promise<{ alert: Alert; changed: boolean }>
+  comment(id: string, principal: Principal, text: string): Promise<AlertChange>
+  changesAfter(seq: number, principal: Principal): Promise<AlertChange[]>
   visible(principal: Principal, siteId: string): boolean
   /** The summary report's figures per group, within the caller's scope. */
   reportTallies(
     principal: Principal,
     filter: AlertFilter,
     options: { groupBy: Grouping; utcOffsetMinutes: number; now: number; policy: EscalationPolicy },
-  ): GroupTally[]
+  ): Promise<GroupTally[]>
 }
 
 /** What the HTTP API needs from the engine; the composition root provides it. */

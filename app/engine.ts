@@ -98,7 +98,7 @@ export class Engine {
   }
 
   /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */
-  escalate(): number {
+  escalate(): Promise<number> {
     return this.prepare().worker.escalate()
   }
 

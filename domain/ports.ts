@@ -217,29 +217,71 @@ export interface AlertEventPointSource {
   after(seq: number, limit: number): readonly AlertEventPoint[]
 }
 
-/** Alerts and their timelines (CONTRACT §5.2); every change is one transaction. */
+/** An alert that is not closed, still breaching live (seeds rule state after a restart). */
+export interface ActiveBreach {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly ruleId: string
+  readonly subject: string
+  readonly severity: Severity
+  readonly peakValue: number | null
+}
+
+/**
+ * Alerts and their timelines (CONTRACT §5.2); every change is one transaction. Asynchronous, so
+ * SQLite in the process and PostgreSQL over the network keep one contract (issue 15).
+ */
 export interface AlertStore {
-  applySignal(signal: KeyedSignal, now: number): AlertChange | null
+  applySignal(signal: KeyedSignal, now: number): Promise<AlertChange | null>
   transition(
     id: string,
     transition: Transition,
     principal: Principal,
     expectedVersion: number | undefined,
     now: number,
-  ): AlertChange & { changed: boolean }
-  comment(id: string, principal: Principal, text: string, now: number): AlertChange
-  get(id: string): Alert | undefined
-  list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null }
+  ): Promise<AlertChange & { changed: boolean }>
+  comment(id: string, principal: Principal, text: string, now: number): Promise<AlertChange>
+  get(id: string): Promise<Alert | undefined>
+  list(
+    filter: AlertFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: Alert[]; nextCursor: string | null }>
   reportTallies(
     filter: AlertFilter,
     options: { groupBy: Grouping; utcOffsetMinutes: number; now: number; policy: EscalationPolicy },
-  ): GroupTally[]
-  events(id: string): AlertEvent[]
-  verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null }
-  eventsAfter(seq: number, limit: number): AlertChange[]
+  ): Promise<GroupTally[]>
+  events(id: string): Promise<AlertEvent[]>
+  verify(id: string): Promise<{ valid: boolean; events: number; brokenAtSeq: number | null }>
+  eventsAfter(seq: number, limit: number): Promise<AlertChange[]>
   /** The newest timeline event's seq, 0 when there is none. */
-  lastEventSeq(): number
-  notClosed(): Alert[]
-  escalationCandidates(): EscalationCandidate[]
-  escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null
+  lastEventSeq(): Promise<number>
+  notClosed(): Promise<Alert[]>
+  activeBreaches(): Promise<ActiveBreach[]>
+  escalationCandidates(): Promise<EscalationCandidate[]>
+  escalate(id: string, fromLevel: number, reason: string, now: number): Promise<AlertChange | null>
+}
+
+/** One projected batch as the projector hands it to the store (see ProjectionStore). */
+export type ProjectionCommit = Parameters<ProjectionStore['commit']>[0]
+
+/**
+ * The worker's batch: the projection with its cursor, the alerts of the signals the batch's
+ * readings gave (in order) and the rule state they leave, in one transaction, so a crash keeps
+ * all of it or none and the batch is replayed exactly once. Returns the alert changes in signal
+ * order, for announcing after the commit, and the signals a store could not apply one by one
+ * (the rest of the batch is kept; a store that cannot isolate one fails the whole batch).
+ */
+export interface BatchStore {
+  commitBatch(batch: {
+    readonly projection: ProjectionCommit
+    readonly signals: readonly KeyedSignal[]
+    readonly ruleStates: ReadonlyMap<string, object | null>
+    readonly now: number
+  }): Promise<BatchOutcome>
+}
+
+export interface BatchOutcome {
+  readonly changes: readonly AlertChange[]
+  readonly failed: readonly { readonly signal: KeyedSignal; readonly error: unknown }[]
 }

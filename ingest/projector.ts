@@ -5,6 +5,7 @@ import type {
   DeadLetter,
   DeviceStateChange,
   LogCursors,
+  ProjectionCommit,
   ProjectionStore,
   ReadableLog,
   ReadingHour,
@@ -36,16 +37,17 @@ export interface ProjectorOptions {
   readonly state: IngestState
   readonly logger: Logger
   /**
-   * Runs one batch: `evaluate` emits its readings (the rules run), `write` commits the projection
-   * and cursor. The composition root evaluates first, outside any transaction, then writes that
-   * with what the subscribers decided (alerts, rule state) in one transaction, so a crash leaves
-   * either all of a batch's effects or none and the batch is projected again, while the store's
-   * write lock is held only for the writing (other roles write to the same store). When the
-   * write fails after the evaluation, the same batch is written again later with `evaluated`
+   * Runs one batch: `evaluate` emits its readings (the rules run); `commit` is the projection and
+   * cursor to write. The composition root evaluates first, outside any transaction, then writes
+   * that with what the subscribers decided (alerts, rule state) in one transaction, so a crash
+   * leaves either all of a batch's effects or none and the batch is projected again, while the
+   * store's write lock is held only for the writing (other roles write to the same store). When
+   * the write fails after the evaluation, the same batch is written again later with `evaluated`
    * true: its readings never go through the rules twice (a second pass would find them older
-   * than the device's newest and judge them as late data). Without it: write, then evaluate.
+   * than the device's newest and judge them as late data). One batch at a time: the next is read
+   * once this one's promise settles. Without it: `store.commit`, then evaluate.
    */
-  readonly batch?: (evaluate: () => void, write: () => void, evaluated: boolean) => void
+  readonly batch?: (evaluate: () => void, commit: ProjectionCommit, evaluated: boolean) => Promise<void>
   /** Refused messages kept as dead letters, and those over the device's budget (counted only). */
   readonly onDeadLetters?: (stored: number, notStored: number) => void
 }
@@ -61,6 +63,9 @@ export class Projector {
   private readonly readingsSubject = new Subject<Reading>()
   private position = 0
   private drainScheduled = false
+  /** The batch being written: drains never overlap. */
+  private draining: Promise<number> | null = null
+  private drainAgain = false
   private retryMs = retryInitialMs
   private unsubscribe: (() => void) | null = null
   private readonly deadLetterBudget = new DeadLetterBudget()
@@ -102,49 +107,71 @@ export class Projector {
     this.scheduleDrain()
   }
 
-  stop(): void {
+  /** Projects what the log still holds (its effects are stored when it resolves). */
+  async stop(): Promise<void> {
     const started = this.unsubscribe !== null
     this.unsubscribe?.()
     this.unsubscribe = null
     if (this.snapshotTimer !== null) clearInterval(this.snapshotTimer)
     // Never started (a start that failed before it): its position is not the stored cursor, and
     // draining from there would count the log again.
-    if (started) this.drainBatch(Number.POSITIVE_INFINITY, true)
+    if (started) {
+      await this.draining?.catch(() => 0)
+      await this.drainBatch(Number.POSITIVE_INFINITY, true)
+    }
     this.readingsSubject.complete()
   }
 
   private scheduleDrain(): void {
+    if (this.draining !== null) {
+      this.drainAgain = true // a commit while a batch is written: drain once more after it
+      return
+    }
     if (this.drainScheduled) return
     this.drainScheduled = true
     setImmediate(() => {
       this.drainScheduled = false
-      try {
-        // One batch per turn of the event loop, so a long catch-up never starves the broker.
-        if (this.drainBatch(recordsPerBatch) >= recordsPerBatch) this.scheduleDrain()
-        this.retryMs = retryInitialMs
-      } catch (error) {
-        // The broker keeps accepting (the log holds everything); projection resumes when the
-        // cause (a full disk, a locked store) is gone. The growing log depth shows it in /metrics.
-        this.options.logger.error(
-          { err: error, position: this.position, retryInMs: this.retryMs },
-          'projecting the log failed; will retry',
-        )
-        const timer = setTimeout(() => this.scheduleDrain(), this.retryMs)
-        timer.unref()
-        this.retryMs = Math.min(this.retryMs * 2, retryMaxMs)
-      }
+      if (this.unsubscribe === null) return // stopping: stop() drains the rest itself
+      this.drainAgain = false
+      const draining = this.drainBatch(recordsPerBatch)
+      this.draining = draining
+      draining.then(
+        (read) => {
+          this.draining = null
+          this.retryMs = retryInitialMs
+          // One batch per turn of the event loop, so a long catch-up never starves the broker.
+          if (read >= recordsPerBatch || this.drainAgain) this.scheduleDrain()
+        },
+        (error: unknown) => {
+          this.draining = null
+          this.retryLater(error)
+        },
+      )
     })
   }
 
-  /** Projects up to `maxRecords` records; returns how many it read. */
-  private drainBatch(maxRecords: number, stopping = false): number {
+  private retryLater(error: unknown): void {
+    // The broker keeps accepting (the log holds everything); projection resumes when the cause
+    // (a full disk, a locked store, a store that is restarting) is gone. The growing log depth
+    // shows it in /metrics.
+    this.options.logger.error(
+      { err: error, position: this.position, retryInMs: this.retryMs },
+      'projecting the log failed; will retry',
+    )
+    const timer = setTimeout(() => this.scheduleDrain(), this.retryMs)
+    timer.unref()
+    this.retryMs = Math.min(this.retryMs * 2, retryMaxMs)
+  }
+
+  /** Projects up to `maxRecords` records; resolves to how many it read, once they are stored. */
+  private async drainBatch(maxRecords: number, stopping = false): Promise<number> {
     const unwritten = this.unwritten
     if (unwritten !== null) {
-      this.options.batch?.(() => {}, unwritten.write, true)
+      await this.options.batch?.(() => {}, unwritten.commit, true)
       this.unwritten = null
       this.batchWritten(unwritten)
       // Then on to what came after it, as a drain that had not failed would have.
-      return unwritten.records + this.drainBatch(maxRecords, stopping)
+      return unwritten.records + (await this.drainBatch(maxRecords, stopping))
     }
     const { records, next } = this.options.log.readFrom(this.position, maxRecords)
     const snapshotDue = stopping || Date.now() - this.snapshotAt >= deliverySnapshotMs
@@ -170,15 +197,14 @@ export class Projector {
         }
       }
     }
-    const write = () =>
-      this.options.store.commit({
-        consumer: projectorConsumer,
-        position: next,
-        ...projection.changes,
-        ...(deliveries === undefined ? {} : { deliveries }),
-      })
+    const commit: ProjectionCommit = {
+      consumer: projectorConsumer,
+      position: next,
+      ...projection.changes,
+      ...(deliveries === undefined ? {} : { deliveries }),
+    }
     const batch: ProjectedBatch = {
-      write,
+      commit,
       next,
       snapshot: deliveries !== undefined,
       records: records.length,
@@ -186,17 +212,17 @@ export class Projector {
       deadLettersNotStored: projection.deadLettersNotStored,
     }
     if (this.options.batch === undefined) {
-      write()
+      this.options.store.commit(commit)
       evaluate()
     } else {
       let evaluated = false
       try {
-        this.options.batch(
+        await this.options.batch(
           () => {
             evaluate()
             evaluated = true
           },
-          write,
+          commit,
           false,
         )
       } catch (error) {
@@ -235,7 +261,7 @@ export function deliveriesReplayStart(cursors: LogCursors): number {
 
 /** One batch as the projector hands it to the store: what its write needs, and what follows it. */
 interface ProjectedBatch {
-  readonly write: () => void
+  readonly commit: ProjectionCommit
   readonly next: number
   /** It carries the delivery memory's snapshot. */
   readonly snapshot: boolean

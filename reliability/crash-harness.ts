@@ -243,7 +243,7 @@ export async function crashHarness(options: {
     const types = (eventsOf.all(row.id) as { type: string }[]).map((e) => e.type)
     if (acknowledged.has(row.id) && (row.state === 'open' || !types.includes('acknowledged')))
       lostAcknowledgements += 1
-    if (!alerts.verify(row.id).valid) brokenTimelines += 1
+    if (!(await alerts.verify(row.id)).valid) brokenTimelines += 1
     const escalations = types.filter((t) => t === 'escalated').length
     if (escalations !== row.escalation_level || row.escalation_level > 3) inconsistentEscalations += 1
   }

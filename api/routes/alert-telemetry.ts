@@ -89,7 +89,7 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
       },
     },
     async (request) => {
-      const alert = services.alerts.get(request.params.id, principalOf(request))
+      const alert = await services.alerts.get(request.params.id, principalOf(request))
       const device = services.registry.getDevice(alert.deviceId)
       const from = Date.parse(alert.firstAt) - marginMs
       const to = Math.min(

@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { alertEventSchema, alertSchema, alertStateSchema, type Transition } from '../../domain/alert.js'
+import {
+  type AlertChange,
+  alertEventSchema,
+  alertSchema,
+  alertStateSchema,
+  type Transition,
+} from '../../domain/alert.js'
 import { SitewardError } from '../../domain/errors.js'
 import { severitySchema } from '../../domain/rules.js'
 import { principalOf } from '../auth.js'
@@ -80,7 +86,7 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
         security: bearer,
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const principal = principalOf(request)
       const lastEventId = Number(
         request.headers['last-event-id'] ??
@@ -95,18 +101,27 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
         connection: 'keep-alive',
       })
       out.write(': siteward alert stream\n\n')
+      // Live changes arriving while the history after Last-Event-ID is read wait behind it; an
+      // event is sent once, in seq order, whichever of the two brings it first.
+      let lastSentSeq = -1
       const send = (change: { alert: unknown; events: readonly { seq: number }[] }) => {
-        for (const event of change.events)
+        if (out.writableEnded) return // ended (a revoked token) before the close came
+        for (const event of change.events) {
+          if (event.seq <= lastSentSeq) continue
+          lastSentSeq = event.seq
           out.write(
             `id: ${event.seq}\nevent: alert\ndata: ${JSON.stringify({ event, alert: change.alert })}\n\n`,
           )
+        }
       }
-      if (Number.isInteger(lastEventId) && lastEventId >= 0)
-        for (const change of alerts.changesAfter(lastEventId, principal)) send(change)
+      const resuming = Number.isInteger(lastEventId) && lastEventId >= 0
+      let waiting: AlertChange[] | null = resuming ? [] : null
       const subscription = services.alertChanges.subscribe((change) => {
-        if (alerts.visible(principal, change.alert.siteId)) send(change)
+        if (!alerts.visible(principal, change.alert.siteId)) return
+        if (waiting !== null) waiting.push(change)
+        else send(change)
       })
-      const heartbeat = setInterval(() => out.write(': ping\n\n'), heartbeatMs)
+      const heartbeat = setInterval(() => out.writableEnded || out.write(': ping\n\n'), heartbeatMs)
       // A revoked token's stream ends within a second, not at the next reconnect.
       const revocation = setInterval(() => {
         if (!services.registry.isTokenActive(principal.tokenId)) out.end()
@@ -119,6 +134,18 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
         subscription.unsubscribe()
         openStreams.delete(stream)
       })
+      if (!resuming) return
+      lastSentSeq = lastEventId
+      try {
+        for (const change of await alerts.changesAfter(lastEventId, principal)) send(change)
+        for (const change of waiting ?? []) send(change)
+      } catch (error) {
+        // The browser reconnects with the last id it got and resumes from there.
+        request.log.error({ err: error }, 'reading the alert history for a resumed stream failed')
+        out.end()
+      } finally {
+        waiting = null
+      }
     },
   )
 
@@ -147,7 +174,7 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
         response: { 200: z.object({ items: z.array(alertEventSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ items: alerts.events(request.params.id, principalOf(request)) }),
+    async (request) => ({ items: await alerts.events(request.params.id, principalOf(request)) }),
   )
 
   api.get(
@@ -183,7 +210,7 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
       },
       async (request) => {
         const params = request.params as { id: string }
-        const { alert } = alerts.transition(
+        const { alert } = await alerts.transition(
           params.id,
           toTransition(request.body as never),
           principalOf(request),
@@ -235,7 +262,8 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
       },
     },
     async (request, reply) => {
-      const [event] = alerts.comment(request.params.id, principalOf(request), request.body.text).events
+      const { events } = await alerts.comment(request.params.id, principalOf(request), request.body.text)
+      const [event] = events
       if (event === undefined) throw new SitewardError('INTERNAL_ERROR', 'the comment was not recorded')
       return reply.code(201).send(event)
     },

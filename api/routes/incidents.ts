@@ -192,7 +192,7 @@ async function* csvLines(
   yield utf8Bom + csvRow(csvHeader)
   let cursor: string | undefined
   do {
-    const page = services.alerts.list(principal, filter, 1_000, cursor)
+    const page = await services.alerts.list(principal, filter, 1_000, cursor)
     yield page.items.map((alert) => csvRowOf(alert, siteOf(alert.siteId))).join('')
     cursor = page.nextCursor ?? undefined
     await new Promise((resolve) => setImmediate(resolve)) // let other requests in between pages

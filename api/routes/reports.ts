@@ -142,7 +142,7 @@ export function reportRoutes(app: FastifyInstance, services: ApiServices): void 
       const now = Date.now()
       const filter = incidentFilter({ ...narrow, from: fromMs, to: toMs }, services.escalation, now)
       const principal = principalOf(request)
-      const tallies = services.alerts.reportTallies(principal, filter, {
+      const tallies = await services.alerts.reportTallies(principal, filter, {
         groupBy,
         utcOffsetMinutes,
         now,

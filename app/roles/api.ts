@@ -76,7 +76,7 @@ export class ApiRole {
   async start(): Promise<void> {
     const { config, logger, options, db } = this
     await this.telemetry.start()
-    this.alertFeed.start()
+    await this.alertFeed.start()
     // A person's action committed here: this role's stream, and the others, read it at once.
     this.alerts.changes$.subscribe(() => {
       this.alertFeed.ring()
@@ -139,7 +139,7 @@ export class ApiRole {
   async stop(): Promise<void> {
     await this.app?.close()
     this.alerts.stop()
-    this.alertFeed.stop()
+    await this.alertFeed.stop()
     this.controlPlane?.close()
     for (const doorbell of this.doorbells.values()) doorbell.close()
     await this.telemetry.stop()

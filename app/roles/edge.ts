@@ -146,7 +146,7 @@ export class EdgeRole {
     await markNotYetReconnected(this.registry, this.log, Date.now())
     await this.broker.start()
     this.started = true
-    this.alertFeed.start()
+    await this.alertFeed.start()
     this.doorbell('alerts').onRing(() => this.alertFeed.ring())
     this.doorbell('credentials').onRing(() => this.recheckCredentials())
     this.doorbell('settings').onRing(() => this.refreshSettings())
@@ -172,7 +172,7 @@ export class EdgeRole {
     this.timers = []
     this.controlPlane?.close()
     this.publication.stop()
-    this.alertFeed.stop()
+    await this.alertFeed.stop()
     await this.inboxDesk.stop()
     await this.broker.stop()
     this.started = false

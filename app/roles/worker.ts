@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { AlertService } from '../../alerts/alert-service.js'
+import type { ActiveBreach, ProjectionCommit } from '../../domain/ports.js'
 import type { KeyedSignal, Rule } from '../../domain/rules.js'
 import { deadLetterRetention } from '../../ingest/dead-letter-budget.js'
 import type { IngestState } from '../../ingest/ingest-state.js'
@@ -8,6 +9,7 @@ import { evaluateRules } from '../../rules/pipeline.js'
 import { RuleStates, type StoredRuleState } from '../../rules/rule-states.js'
 import { LogReader } from '../../storage/log/log-reader.js'
 import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
+import { SqliteBatchStore } from '../../storage/sqlite/batch-store.js'
 import { openDatabase, type SqliteDatabase } from '../../storage/sqlite/database.js'
 import { ProjectionRepository } from '../../storage/sqlite/projection-repository.js'
 import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
@@ -46,7 +48,7 @@ export class WorkerRole {
   private readonly rules: readonly Rule[]
   private readonly alerts: AlertService
   private readonly alertStore: AlertRepository
-  private readonly ruleStateStore: RuleStateRepository
+  private readonly batches: SqliteBatchStore
   private readonly ruleStates: RuleStates
   private readonly alertsRung: Doorbell
   private readonly settingsRung: Doorbell
@@ -58,12 +60,18 @@ export class WorkerRole {
   private heldSignals: KeyedSignal[] | null = null
   /** The signals of the batch evaluated last, until its transaction commits. */
   private unwrittenSignals: KeyedSignal[] = []
+  /**
+   * Alert writes in the order the rules decided them: a data gap's signal, which comes outside
+   * any batch, waits for the batch being written, and the next batch for it.
+   */
+  private writes: Promise<unknown> = Promise.resolve()
   private prunedAt = 0
+  /** Why the rule pipeline ended, if it did: nothing may be projected after that. */
+  private pipelineError: Error | null = null
 
   /**
    * Opens the store and the log (the edge's, read up to its durable end), recovers its ingest
-   * state up to the projector's cursor, builds the projector and subscribes the rules at once, so
-   * that whatever the projector reads is evaluated. `onFatal`: the rules can no longer run (their
+   * state up to the projector's cursor and builds the projector. `onFatal`: the rules can no longer run (their
    * pipeline ended with an error); the worker must not go on projecting readings nothing
    * evaluates: the thread ends and the supervisor stops the engine (no half-alive engine).
    */
@@ -100,15 +108,20 @@ export class WorkerRole {
       }),
     })
     this.alertStore = new AlertRepository(this.db)
-    this.ruleStateStore = new RuleStateRepository(this.db)
-    this.ruleStates = new RuleStates(this.ruleStateStore.loadAll() as [string, StoredRuleState][])
+    const ruleStateStore = new RuleStateRepository(this.db)
+    this.ruleStates = new RuleStates(ruleStateStore.loadAll() as [string, StoredRuleState][])
+    this.batches = new SqliteBatchStore(this.db, {
+      projection: this.projection,
+      alerts: this.alertStore,
+      ruleStates: ruleStateStore,
+    })
     this.projector = new Projector({
       log: this.reader,
       cursors: this.projection,
       store: this.projection,
       state,
       logger: logger.child({ component: 'projector' }),
-      batch: (evaluate, write, evaluated) => this.runBatch(evaluate, write, evaluated),
+      batch: (evaluate, commit, evaluated) => this.runBatch(evaluate, commit, evaluated),
       onDeadLetters: (stored, notStored) => this.metrics.deadLetters(stored, notStored),
     })
     this.alerts = new AlertService({
@@ -118,11 +131,16 @@ export class WorkerRole {
     })
     this.alertsRung = new Doorbell(config.dataDir, 'alerts')
     this.settingsRung = new Doorbell(config.dataDir, 'settings')
-    this.subscribeRules()
   }
 
-  /** The projector starts at once; every alert committed rings for the API and the shipper. */
+  /**
+   * The rules subscribe before the projector starts, so whatever it reads is evaluated; every
+   * alert committed rings for the API and the shipper.
+   */
   async start(): Promise<void> {
+    this.subscribeRules(await this.alertStore.activeBreaches())
+    // A pipeline that failed as it subscribed (its store read at start-up): the worker does not start.
+    if (this.pipelineError !== null) throw this.pipelineError
     this.alerts.changes$.subscribe(() => this.alertsRung.ring())
     this.settingsRung.onRing(() => this.refreshSettings())
     this.projector.start()
@@ -131,8 +149,8 @@ export class WorkerRole {
       metrics: () => this.metrics.render(),
     })
     this.every(housekeepingMs, () => this.pruneDeadLetters())
-    this.every(escalationCheckMs, () => this.escalate())
-    this.escalate()
+    this.every(escalationCheckMs, () => void this.escalate())
+    await this.escalate()
   }
 
   /** Projects what the log still holds; its alerts are committed before it returns. */
@@ -140,7 +158,8 @@ export class WorkerRole {
     for (const timer of this.timers) clearInterval(timer)
     this.timers = []
     this.controlPlane?.close()
-    this.projector.stop() // projects the rest; the rules and alerts see it
+    await this.projector.stop() // projects the rest; the rules and alerts see it
+    await this.writes
     this.ruleSubscription?.unsubscribe()
     this.alerts.stop()
     this.alertsRung.close()
@@ -150,9 +169,9 @@ export class WorkerRole {
   }
 
   /** Escalates overdue alerts; deadlines come from stored times, so a restart misses none. */
-  escalate(): number {
+  async escalate(): Promise<number> {
     try {
-      return this.alerts.escalateDue(this.config.escalation)
+      return await this.alerts.escalateDue(this.config.escalation)
     } catch (error) {
       this.logger.error({ err: error }, 'escalation check failed; will retry')
       return 0
@@ -164,12 +183,12 @@ export class WorkerRole {
    * back; then one transaction writes the projection and cursor, the alerts of those signals and
    * the rule state they leave. The rules' CPU time is spent outside the store's write lock, which
    * the edge, the shipper and the API need too: under province load, evaluating inside the
-   * transaction held the lock nearly all the time and starved them past busy_timeout. Immediate:
-   * the lock is taken at BEGIN, never by upgrading a read. Announcements wait for the commit. A
-   * failed write is tried again later with the same signals (`evaluated`); a failed evaluation
-   * undoes the rule state. Thresholds committed before the batch began apply to it.
+   * transaction held the lock nearly all the time and starved them past busy_timeout.
+   * Announcements wait for the commit. A failed write is tried again later with the same signals
+   * (`evaluated`); a failed evaluation undoes the rule state. Thresholds committed before the
+   * batch began apply to it.
    */
-  private runBatch(evaluate: () => void, write: () => void, evaluated: boolean): void {
+  private async runBatch(evaluate: () => void, commit: ProjectionCommit, evaluated: boolean): Promise<void> {
     this.refreshSettings()
     if (!evaluated) {
       const signals: KeyedSignal[] = []
@@ -187,14 +206,26 @@ export class WorkerRole {
     // A failed write keeps the signals and the rule state pending: the projector writes the
     // same batch again, without evaluating it again.
     const signals = this.unwrittenSignals
-    const transaction = this.db.transaction(() => {
-      write()
-      for (const signal of signals) this.handleSignal(signal)
-      this.ruleStateStore.save(this.ruleStates.pending())
-    })
-    this.alerts.holdAnnouncements(() => transaction.immediate())
+    const outcome = await this.serially(() =>
+      this.batches.commitBatch({
+        projection: commit,
+        signals,
+        ruleStates: this.ruleStates.pending(),
+        now: Date.now(),
+      }),
+    )
     this.unwrittenSignals = []
     this.ruleStates.commit()
+    for (const { signal, error } of outcome.failed)
+      this.logger.error({ err: error, signal }, 'could not store an alert signal')
+    this.alerts.announceCommitted(outcome.changes)
+  }
+
+  /** Runs `write` after every alert write decided before it. */
+  private serially<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(write, write)
+    this.writes = result.catch(() => undefined)
+    return result
   }
 
   private refreshSettings(): void {
@@ -206,7 +237,7 @@ export class WorkerRole {
   }
 
   /** Readings → rules → alerts. */
-  private subscribeRules(): void {
+  private subscribeRules(activeBreaches: readonly ActiveBreach[]): void {
     const logger = this.logger.child({ component: 'rules' })
     const unknownCodeRules = new Set(
       this.rules.filter((rule) => rule.condition.kind === 'unknown_code').map((rule) => rule.id),
@@ -218,7 +249,7 @@ export class WorkerRole {
       projection: this.projection,
       registry: this.registry,
       states: this.ruleStates,
-      activeBreaches: this.alertStore.activeBreaches(),
+      activeBreaches,
       logger,
     })
     this.ruleSubscription = this.projector.readings$.pipe(evaluateRules(this.rules, environment)).subscribe({
@@ -227,19 +258,20 @@ export class WorkerRole {
           this.metrics.unknownDeviceCodes.inc({ rule: signal.ruleId })
         // A batch's signals wait for its transaction; a data gap's timer fires outside any batch.
         if (this.heldSignals !== null) this.heldSignals.push(signal)
-        else this.handleSignal(signal)
+        else void this.serially(() => this.handleSignal(signal))
       },
       error: (error: unknown) => {
         logger.fatal({ err: error }, 'the rule pipeline stopped; the engine stops')
-        this.onFatal(error instanceof Error ? error : new Error(String(error)))
+        this.pipelineError = error instanceof Error ? error : new Error(String(error))
+        this.onFatal(this.pipelineError)
       },
     })
   }
 
-  /** A throw here would end the pipeline (RxJS rethrows it): contain it to this signal. */
-  private handleSignal(signal: KeyedSignal): void {
+  /** A signal outside any batch; its failure is contained to it and logged. */
+  private async handleSignal(signal: KeyedSignal): Promise<void> {
     try {
-      this.alerts.handle(signal)
+      await this.alerts.handle(signal)
     } catch (error) {
       this.logger.error({ err: error, signal }, 'could not store an alert signal')
     }

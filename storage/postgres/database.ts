@@ -1,6 +1,59 @@
-import type pg from 'pg'
+import pg from 'pg'
 import type { Migration } from '../sqlite/migrations.js'
 import { postgresMigrations } from './migrations.js'
+
+/**
+ * A connection pool whose numbers come back as numbers: BIGINT (epoch milliseconds, counts) and
+ * NUMERIC (percentiles) stay well inside 2^53, and the repositories share their row mappings
+ * with SQLite's.
+ */
+export function openPostgres(url: string, options: { readonly max?: number } = {}): pg.Pool {
+  const parsers: Record<number, (text: string) => unknown> = {
+    [pg.types.builtins.INT8]: Number,
+    [pg.types.builtins.NUMERIC]: Number,
+  }
+  return new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+}
+
+/**
+ * Runs `work` in one transaction on a connection of its own: committed when it resolves, rolled
+ * back when it throws.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect()
+  let result: T
+  try {
+    await client.query('BEGIN')
+    result = await work(client)
+    await client.query('COMMIT')
+  } catch (error) {
+    // A connection that cannot even roll back (the server restarted) is dropped, not pooled.
+    const broken = await client.query('ROLLBACK').then(
+      () => false,
+      () => true,
+    )
+    client.release(broken)
+    throw error
+  }
+  client.release()
+  return result
+}
+
+/** SQL written with `?` placeholders (shared with SQLite) numbered for PostgreSQL: `$1, $2…`. */
+export function numbered(sql: string): string {
+  let n = 0
+  return sql.replace(/\?/g, () => `$${++n}`)
+}
 
 /** The key of the transaction-scoped lock that lets one migrator at a time in (any 64-bit number). */
 const migrationLockKey = 0x5173_7761_7264 // "Sqward"

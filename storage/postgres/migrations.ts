@@ -6,8 +6,9 @@ import type { Migration } from '../sqlite/migrations.js'
  * closed per key, and timelines that can only grow. Append new migrations; never edit one that
  * has been released.
  *
- * So far the alert store's tables; the registry, projection, rule state and settings follow as
- * the repositories move behind asynchronous ports (issue 15, next steps).
+ * So far the alert store's tables and the registry's (alerts are filtered by a site's region);
+ * the projection, rule state and settings follow as their repositories move behind
+ * asynchronous ports (issue 15, next steps).
  */
 export const postgresMigrations: readonly Migration[] = [
   {
@@ -64,6 +65,48 @@ export const postgresMigrations: readonly Migration[] = [
       -- TRUNCATE fires no row trigger: refused by a statement trigger of its own.
       CREATE TRIGGER alert_events_no_truncate BEFORE TRUNCATE ON alert_events
         FOR EACH STATEMENT EXECUTE FUNCTION alert_events_append_only();
+    `,
+  },
+  {
+    version: 2,
+    name: 'registry: sites, devices, API tokens',
+    sql: `
+      CREATE TABLE sites (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        region TEXT NOT NULL,
+        pit_grade INTEGER,
+        pit_depth_m DOUBLE PRECISION,
+        base_slab_cast BOOLEAN NOT NULL DEFAULT false,
+        support_type TEXT,
+        rock_socketed BOOLEAN NOT NULL DEFAULT false,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX sites_region ON sites (region);
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL REFERENCES sites (id),
+        kind TEXT NOT NULL CHECK (kind IN ('crane', 'pit')),
+        name TEXT,
+        secret_hash TEXT NOT NULL,
+        disabled_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX devices_site ON devices (site_id);
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'regulator', 'admin')),
+        name TEXT NOT NULL,
+        sites TEXT NOT NULL DEFAULT '[]',
+        region TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
     `,
   },
 ]

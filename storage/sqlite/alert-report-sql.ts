@@ -1,8 +1,7 @@
 import type { AlertFilter } from '../../domain/alert.js'
 import type { EscalationPolicy } from '../../domain/escalation.js'
 import { type Grouping, type GroupTally, nearestRank, type Percentiles } from '../../domain/report.js'
-import type { Severity } from '../../domain/rules.js'
-import { joinSites, whereOf } from './alert-filter-sql.js'
+import { joinSites, overdueExpression, sqlInteger, whereOf } from '../alert-filter-sql.js'
 import type { SqliteDatabase } from './database.js'
 
 /**
@@ -18,11 +17,7 @@ export function reportTallies(
   const { clauses, params } = whereOf(filter)
   const from = `FROM alerts a ${joinSites(clauses)} ${clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`}`
   const group = groupExpression(options.groupBy, options.utcOffsetMinutes)
-  const bySeverity = (limits: Readonly<Record<Severity, number>>) =>
-    `CASE a.severity WHEN 'critical' THEN ${num(limits.critical)} WHEN 'alarm' THEN ${num(limits.alarm)} ELSE ${num(limits.warning)} END`
-  const now = num(options.now)
-  const overdue = `(a.state = 'open' AND a.raised_at + ${bySeverity(options.policy.acknowledgeWithinMs)} < ${now})
-    OR (a.state = 'acknowledged' AND a.acknowledged_at + ${bySeverity(options.policy.resolveWithinMs)} < ${now})`
+  const overdue = overdueExpression(options.policy, options.now)
   // One pass: counts, the distinct keys, and the durations as lists (group_concat skips the
   // NULLs of alerts that never reached the step); percentiles are taken from those in JS.
   const rows = db
@@ -72,12 +67,6 @@ function groupExpression(groupBy: Grouping, utcOffsetMinutes: number): string {
     case 'device':
       return 'a.device_id'
     case 'day':
-      return `date((a.raised_at + ${num(utcOffsetMinutes * 60_000)}) / 1000, 'unixepoch')`
+      return `date((a.raised_at + ${sqlInteger(utcOffsetMinutes * 60_000)}) / 1000, 'unixepoch')`
   }
-}
-
-/** A number inlined into SQL: only ever a finite integer (config values, clock readings). */
-function num(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`)
-  return String(Math.trunc(value))
 }

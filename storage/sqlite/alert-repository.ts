@@ -3,30 +3,31 @@ import {
   type Alert,
   type AlertChange,
   type AlertEvent,
-  type AlertEventType,
   type AlertFilter,
   decideTransition,
   type Transition,
 } from '../../domain/alert.js'
+import { decideSignal, type NewAlertEvent } from '../../domain/alert-signal.js'
 import { SitewardError } from '../../domain/errors.js'
 import type { EscalationCandidate } from '../../domain/escalation.js'
 import type { AlertStore } from '../../domain/ports.js'
 import type { Principal } from '../../domain/registry.js'
 import type { GroupTally } from '../../domain/report.js'
-import { type KeyedSignal, type Severity, severityRank } from '../../domain/rules.js'
-import { joinSites, whereOf } from './alert-filter-sql.js'
-import { reportTallies } from './alert-report-sql.js'
+import type { KeyedSignal, Severity } from '../../domain/rules.js'
+import { joinSites, whereOf } from '../alert-filter-sql.js'
 import {
   type AlertRow,
   type EventRow,
   engineActor,
   eventHash,
   genesisHash,
-  iso,
-  newestEventSeq,
+  signalTargetOf,
   toAlert,
   toEvent,
-} from './alert-rows.js'
+  verifyChain,
+} from '../alert-rows.js'
+import { reportTallies } from './alert-report-sql.js'
+import { newestEventSeq } from './alert-timeline-points.js'
 import type { SqliteDatabase } from './database.js'
 
 /**
@@ -43,120 +44,75 @@ export class AlertRepository implements AlertStore {
   }
 
   /** Applies a rule signal to the key's alert (CONTRACT §5.2); null when nothing changed. */
-  applySignal(keyed: KeyedSignal, now: number): AlertChange | null {
-    return this.db
-      .transaction((): AlertChange | null => {
-        const { signal } = keyed
-        const current = this.db
-          .prepare(
-            "SELECT * FROM alerts WHERE site_id = ? AND device_id = ? AND rule_id = ? AND subject = ? AND state <> 'closed'",
-          )
-          .get(keyed.siteId, keyed.deviceId, keyed.ruleId, keyed.subject) as AlertRow | undefined
-        // Out-of-order readings (backfill behind newer data) may move the condition only of an
-        // alert they raised themselves: what live readings decide, late data never undoes.
-        const owns = keyed.outOfOrder !== true || current?.retrospective === 1
-        if (signal.type === 'clear') {
-          if (current === undefined || current.condition === 'cleared' || !owns) return null
-          this.db
-            .prepare(
-              "UPDATE alerts SET condition = 'cleared', cleared_at = ?, version = version + 1 WHERE id = ?",
-            )
-            .run(signal.ts, current.id)
-          return this.changed(
-            current.id,
-            [{ type: 'cleared', data: { value: signal.value, ts: iso(signal.ts) } }],
-            now,
-          )
-        }
-        if (current === undefined) {
-          const id = this.newId(now)
-          this.db
-            .prepare(
-              `INSERT INTO alerts (id, site_id, device_id, rule_id, subject, severity, state, condition, value, peak_value,
-                 threshold, threshold_origin, count, first_at, last_at, escalation_level, retrospective, version, raised_at)
-               VALUES (?, ?, ?, ?, ?, ?, 'open', 'active', ?, ?, ?, ?, 1, ?, ?, 0, ?, 1, ?)`,
-            )
-            .run(
-              id,
-              keyed.siteId,
-              keyed.deviceId,
-              keyed.ruleId,
-              keyed.subject,
-              signal.severity,
-              signal.value,
-              signal.value,
-              signal.threshold,
-              originOf(keyed),
-              signal.ts,
-              signal.ts,
-              Number(keyed.retrospective),
-              now,
-            )
-          const data = {
-            severity: signal.severity,
-            value: signal.value,
-            threshold: signal.threshold,
-            origin: keyed.origin,
-            ...(signal.basis === undefined ? {} : { basis: signal.basis }),
-            ts: iso(signal.ts),
-            retrospective: keyed.retrospective,
-          }
-          return this.changed(id, [{ type: 'raised', data }], now)
-        }
-        const events: { type: AlertEventType; data: Record<string, unknown> }[] = []
-        const reactivated = current.condition === 'cleared' && owns
-        const higher = severityRank(signal.severity) > severityRank(current.severity)
-        if (reactivated)
-          events.push({ type: 're_activated', data: { value: signal.value, ts: iso(signal.ts) } })
-        if (higher)
-          events.push({
-            type: 'severity_raised',
-            data: {
-              from: current.severity,
-              to: signal.severity,
-              value: signal.value,
-              threshold: signal.threshold,
-              ...(signal.basis === undefined ? {} : { basis: signal.basis }),
-            },
-          })
-        if (!reactivated && !higher) {
-          const data = { value: signal.value, ts: iso(signal.ts), ...(owns ? {} : { outOfOrder: true }) }
-          events.push({ type: 'updated', data })
-        }
-        const peak = moreExtreme(current.peak_value, signal.value, signal.threshold)
-        this.db
-          .prepare(
-            `UPDATE alerts SET severity = ?, condition = ?, cleared_at = ?, value = ?, peak_value = ?,
-               threshold = ?, threshold_origin = ?, count = count + ?, last_at = max(last_at, ?),
-               retrospective = max(retrospective, ?), version = version + 1 WHERE id = ?`,
-          )
-          .run(
-            higher ? signal.severity : current.severity,
-            reactivated ? 'active' : current.condition,
-            reactivated ? null : current.cleared_at,
-            owns ? signal.value : current.value,
-            peak,
-            higher ? signal.threshold : current.threshold,
-            higher ? originOf(keyed) : current.threshold_origin,
-            reactivated ? 1 : 0,
-            signal.ts,
-            // Late data joining a live alert leaves it live: it must not come to "own" its condition.
-            Number(owns && keyed.retrospective),
-            current.id,
-          )
-        return this.changed(current.id, events, now)
-      })
-      .immediate()
+  async applySignal(keyed: KeyedSignal, now: number): Promise<AlertChange | null> {
+    return this.db.transaction(() => this.applySignalWithin(keyed, now)).immediate()
+  }
+
+  /** The same inside a transaction the caller holds (the worker's batch, see SqliteBatchStore). */
+  applySignalWithin(keyed: KeyedSignal, now: number): AlertChange | null {
+    const current = this.db
+      .prepare(
+        "SELECT * FROM alerts WHERE site_id = ? AND device_id = ? AND rule_id = ? AND subject = ? AND state <> 'closed'",
+      )
+      .get(keyed.siteId, keyed.deviceId, keyed.ruleId, keyed.subject) as AlertRow | undefined
+    const outcome = decideSignal(current && signalTargetOf(current), keyed, () => this.newId(now))
+    if (outcome === null) return null
+    const { alert } = outcome
+    if (outcome.inserted) {
+      this.db
+        .prepare(
+          `INSERT INTO alerts (id, site_id, device_id, rule_id, subject, severity, state, condition, value, peak_value,
+             threshold, threshold_origin, count, first_at, last_at, escalation_level, retrospective, version, raised_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'open', 'active', ?, ?, ?, ?, ?, ?, ?, 0, ?, 1, ?)`,
+        )
+        .run(
+          alert.id,
+          keyed.siteId,
+          keyed.deviceId,
+          keyed.ruleId,
+          keyed.subject,
+          alert.severity,
+          alert.value,
+          alert.peakValue,
+          alert.threshold,
+          alert.thresholdOrigin,
+          alert.count,
+          alert.firstAt,
+          alert.lastAt,
+          Number(alert.retrospective),
+          now,
+        )
+    } else {
+      this.db
+        .prepare(
+          `UPDATE alerts SET severity = ?, condition = ?, cleared_at = ?, value = ?, peak_value = ?, threshold = ?,
+             threshold_origin = ?, count = ?, last_at = ?, retrospective = ?, version = version + 1 WHERE id = ?`,
+        )
+        .run(
+          alert.severity,
+          alert.condition,
+          alert.clearedAt,
+          alert.value,
+          alert.peakValue,
+          alert.threshold,
+          alert.thresholdOrigin,
+          alert.count,
+          alert.lastAt,
+          Number(alert.retrospective),
+          alert.id,
+        )
+    }
+    return this.changed(alert.id, outcome.events, now)
   }
 
   /** A person's step in the loop; `unchanged` when it had already happened (CONTRACT §5.1). */
-  transition(
+  async transition(
     id: string,
     transition: Transition,
     principal: Principal,
     expectedVersion: number | undefined,
     now: number,
-  ): AlertChange & { changed: boolean } {
+  ): Promise<AlertChange & { changed: boolean }> {
     return this.db
       .transaction(() => {
         const row = this.row(id)
@@ -185,7 +141,7 @@ export class AlertRepository implements AlertStore {
       .immediate()
   }
 
-  comment(id: string, principal: Principal, text: string, now: number): AlertChange {
+  async comment(id: string, principal: Principal, text: string, now: number): Promise<AlertChange> {
     return this.db
       .transaction(() => {
         if (this.row(id) === undefined)
@@ -196,21 +152,23 @@ export class AlertRepository implements AlertStore {
   }
 
   /** Every alert that is not closed (to re-announce retained copies after a restart). */
-  notClosed(): Alert[] {
+  async notClosed(): Promise<Alert[]> {
     return (
       this.db.prepare("SELECT * FROM alerts WHERE state <> 'closed' ORDER BY id").all() as AlertRow[]
     ).map(toAlert)
   }
 
   /** Live breaches in progress (seeds rule state in a store from before rule state was saved). */
-  activeBreaches(): {
-    siteId: string
-    deviceId: string
-    ruleId: string
-    subject: string
-    severity: Severity
-    peakValue: number | null
-  }[] {
+  async activeBreaches(): Promise<
+    {
+      siteId: string
+      deviceId: string
+      ruleId: string
+      subject: string
+      severity: Severity
+      peakValue: number | null
+    }[]
+  > {
     const rows = this.db
       .prepare(
         "SELECT site_id, device_id, rule_id, subject, severity, peak_value FROM alerts WHERE state <> 'closed' AND condition = 'active' AND retrospective = 0",
@@ -234,22 +192,22 @@ export class AlertRepository implements AlertStore {
   }
 
   /** Timeline events after `seq` (every alert), with each alert as it is now: SSE resume. */
-  eventsAfter(seq: number, limit: number): AlertChange[] {
+  async eventsAfter(seq: number, limit: number): Promise<AlertChange[]> {
     const rows = this.db
       .prepare('SELECT * FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(seq, limit) as EventRow[]
     return rows.flatMap((row) => {
-      const alert = this.get(row.alert_id)
+      const alert = this.alertOf(row.alert_id)
       return alert === undefined ? [] : [{ alert, events: [toEvent(row)] }]
     })
   }
 
-  lastEventSeq(): number {
+  async lastEventSeq(): Promise<number> {
     return newestEventSeq(this.db)
   }
 
   /** Alerts still waiting for a person: open or acknowledged. */
-  escalationCandidates(): EscalationCandidate[] {
+  async escalationCandidates(): Promise<EscalationCandidate[]> {
     const rows = this.db
       .prepare(
         "SELECT id, severity, state, raised_at, acknowledged_at, escalation_level FROM alerts WHERE state IN ('open', 'acknowledged')",
@@ -273,7 +231,7 @@ export class AlertRepository implements AlertStore {
   }
 
   /** Raises the escalation level by one, if it is still `fromLevel` and the alert still waits. */
-  escalate(id: string, fromLevel: number, reason: string, now: number): AlertChange | null {
+  async escalate(id: string, fromLevel: number, reason: string, now: number): Promise<AlertChange | null> {
     return this.db
       .transaction(() => {
         const updated = this.db
@@ -287,13 +245,16 @@ export class AlertRepository implements AlertStore {
       .immediate()
   }
 
-  get(id: string): Alert | undefined {
-    const row = this.row(id)
-    return row === undefined ? undefined : toAlert(row)
+  async get(id: string): Promise<Alert | undefined> {
+    return this.alertOf(id)
   }
 
   /** Newest first; `cursor` is the last id of the previous page. */
-  list(filter: AlertFilter, limit: number, cursor?: string): { items: Alert[]; nextCursor: string | null } {
+  async list(
+    filter: AlertFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: Alert[]; nextCursor: string | null }> {
     const { clauses, params } = whereOf(filter)
     if (cursor !== undefined) {
       clauses.push('a.id < ?')
@@ -308,11 +269,14 @@ export class AlertRepository implements AlertStore {
   }
 
   /** The summary report's figures per group (see alert-report-sql.ts). */
-  reportTallies(filter: AlertFilter, options: Parameters<typeof reportTallies>[2]): GroupTally[] {
+  async reportTallies(
+    filter: AlertFilter,
+    options: Parameters<typeof reportTallies>[2],
+  ): Promise<GroupTally[]> {
     return reportTallies(this.db, filter, options)
   }
 
-  events(id: string): AlertEvent[] {
+  async events(id: string): Promise<AlertEvent[]> {
     const rows = this.db
       .prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq')
       .all(id) as EventRow[]
@@ -320,24 +284,15 @@ export class AlertRepository implements AlertStore {
   }
 
   /** Recomputes the hash chain of an alert's timeline; the first broken link, if any. */
-  verify(id: string): { valid: boolean; events: number; brokenAtSeq: number | null } {
-    const rows = this.db
-      .prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq')
-      .all(id) as EventRow[]
-    let prev = genesisHash
-    for (const row of rows) {
-      const expected = eventHash(prev, {
-        alertId: row.alert_id,
-        type: row.type,
-        actor: row.actor,
-        at: row.at,
-        data: row.data,
-      })
-      if (row.prev_hash !== prev || row.hash !== expected)
-        return { valid: false, events: rows.length, brokenAtSeq: row.seq }
-      prev = row.hash
-    }
-    return { valid: true, events: rows.length, brokenAtSeq: null }
+  async verify(id: string): Promise<{ valid: boolean; events: number; brokenAtSeq: number | null }> {
+    return verifyChain(
+      this.db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq').all(id) as EventRow[],
+    )
+  }
+
+  private alertOf(id: string): Alert | undefined {
+    const row = this.row(id)
+    return row === undefined ? undefined : toAlert(row)
   }
 
   private row(id: string): AlertRow | undefined {
@@ -346,7 +301,7 @@ export class AlertRepository implements AlertStore {
 
   private changed(
     id: string,
-    events: { type: AlertEventType; data: Record<string, unknown> }[],
+    events: readonly NewAlertEvent[],
     now: number,
     actor = engineActor,
   ): AlertChange {
@@ -368,19 +323,4 @@ export class AlertRepository implements AlertStore {
     if (row === undefined) throw new Error(`alert ${id} vanished inside its transaction`)
     return { alert: toAlert(row), events: appended }
   }
-}
-
-/** The value farther past the threshold, in whichever direction the breach goes. */
-function moreExtreme(peak: number | null, value: number, threshold: number): number {
-  if (peak === null) return value
-  const above = value >= threshold
-  return above ? Math.max(peak, value) : Math.min(peak, value)
-}
-
-/** Where the threshold came from, and how it was judged when not by the level alone. */
-function originOf(keyed: KeyedSignal): string {
-  const { signal } = keyed
-  return signal.type !== 'clear' && signal.basis !== undefined
-    ? `${keyed.origin}; ${signal.basis}`
-    : keyed.origin
 }

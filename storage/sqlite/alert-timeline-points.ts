@@ -1,7 +1,6 @@
 import type { AlertEventType } from '../../domain/alert.js'
 import { type AlertAfterEvent, afterEvent } from '../../domain/alert-timeline.js'
 import type { AlertEventPoint, AlertEventPointSource } from '../../domain/ports.js'
-import { newestEventSeq } from './alert-rows.js'
 import type { SqliteDatabase } from './database.js'
 
 interface TimelineRow {
@@ -64,4 +63,10 @@ export class AlertTimelinePoints implements AlertEventPointSource {
       }
     })
   }
+}
+
+/** The newest alert timeline event's seq, 0 when there is none. */
+export function newestEventSeq(db: SqliteDatabase): number {
+  const row = db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
+  return row.seq ?? 0
 }

@@ -19,18 +19,20 @@ const officer: Principal = {
   region: null,
 }
 const at = Date.UTC(2026, 10, 29, 8, 0, 0)
-const raise = (alerts: AlertRepository, subject: string) =>
-  alerts.applySignal(
-    {
-      siteId: 'S1',
-      deviceId: 'TC-01',
-      ruleId: 'crane.moment',
-      subject,
-      origin: 'rule default',
-      retrospective: false,
-      signal: { type: 'raise', severity: 'alarm', value: 105, threshold: 100, ts: at },
-    },
-    at,
+const raise = async (alerts: AlertRepository, subject: string) =>
+  (
+    await alerts.applySignal(
+      {
+        siteId: 'S1',
+        deviceId: 'TC-01',
+        ruleId: 'crane.moment',
+        subject,
+        origin: 'rule default',
+        retrospective: false,
+        signal: { type: 'raise', severity: 'alarm', value: 105, threshold: 100, ts: at },
+      },
+      at,
+    )
   )?.alert.id as string
 
 describe('AlertFeed: alert changes followed through the store', () => {
@@ -47,8 +49,8 @@ describe('AlertFeed: alert changes followed through the store', () => {
     reader = openDatabase(join(dir, 'siteward.db'))
     seen = []
   })
-  afterEach(() => {
-    feed.stop()
+  afterEach(async () => {
+    await feed.stop()
     writer.close()
     reader.close()
     rmSync(dir, { recursive: true, force: true })
@@ -56,12 +58,12 @@ describe('AlertFeed: alert changes followed through the store', () => {
 
   it('sends what another connection commits, in seq order, once, and not what came before it started', async () => {
     const alerts = new AlertRepository(writer)
-    raise(alerts, 'before') // history: the SSE stream's Last-Event-ID serves it, not the feed
+    await raise(alerts, 'before') // history: the SSE stream's Last-Event-ID serves it, not the feed
     feed = new AlertFeed({ store: new AlertRepository(reader), logger: memoryLogger().logger, pollMs: 50 })
     feed.changes$.subscribe((change) => seen.push(change))
-    feed.start()
-    const id = raise(alerts, 'momentPct')
-    alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
+    await feed.start()
+    const id = await raise(alerts, 'momentPct')
+    await alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
     // No ring: the poll finds them (in one read or two).
     const events = () => seen.flatMap((c) => c.events.map((e) => ({ subject: c.alert.subject, e })))
     await waitFor(async () => events().length === 2, 'two events')
@@ -83,10 +85,10 @@ describe('AlertFeed: alert changes followed through the store', () => {
       pollMs: 60_000,
     })
     feed.changes$.subscribe((change) => seen.push(change))
-    feed.start()
-    const id = raise(alerts, 'momentPct')
-    alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
-    alerts.comment(id, officer, 'on my way', at + 2)
+    await feed.start()
+    const id = await raise(alerts, 'momentPct')
+    await alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, at + 1)
+    await alerts.comment(id, officer, 'on my way', at + 2)
     feed.ring()
     await waitFor(async () => seen.length === 1, 'one change')
     expect(seen[0]?.events.map((e) => e.type)).toEqual(['raised', 'acknowledged', 'comment'])
@@ -101,8 +103,8 @@ describe('AlertFeed: alert changes followed through the store', () => {
       pollMs: 60_000,
     })
     feed.changes$.subscribe((change) => seen.push(change))
-    feed.start()
-    raise(alerts, 'momentPct')
+    await feed.start()
+    await raise(alerts, 'momentPct')
     feed.ring()
     await waitFor(async () => seen.length === 1, 'the rung change')
     expect(seen[0]?.events[0]?.type).toBe('raised')

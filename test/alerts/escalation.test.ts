@@ -36,11 +36,11 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('escalates an unacknowledged critical alert every 5 minutes, announces each step once, and no restart repeats one', () => {
+  it('escalates an unacknowledged critical alert every 5 minutes, announces each step once, and no restart repeats one', async () => {
     const first = service()
     const announced: AlertChange[] = []
     first.changes$.subscribe((change) => announced.push(change))
-    const raised = first.handle({
+    const raised = await first.handle({
       siteId: 'S1',
       deviceId: 'TC-01',
       ruleId: 'crane.device_event',
@@ -51,10 +51,10 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     })
     const id = raised?.alert.id as string
     clock += 4 * minute
-    expect(first.escalateDue(defaultEscalationPolicy)).toBe(0)
+    expect(await first.escalateDue(defaultEscalationPolicy)).toBe(0)
     clock += 2 * minute // 6 minutes: one deadline missed
-    expect(first.escalateDue(defaultEscalationPolicy)).toBe(1)
-    expect(first.escalateDue(defaultEscalationPolicy)).toBe(0)
+    expect(await first.escalateDue(defaultEscalationPolicy)).toBe(1)
+    expect(await first.escalateDue(defaultEscalationPolicy)).toBe(0)
     expect(
       announced
         .filter((c) => c.events.some((e) => e.type === 'escalated'))
@@ -64,11 +64,11 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     // The engine restarts 11 minutes later: the new service catches up from stored times.
     clock += 11 * minute // 17 minutes: three deadlines missed, capped at level 3 (the regulator)
     const second = service()
-    expect(second.escalateDue(defaultEscalationPolicy)).toBe(2)
-    expect(second.escalateDue(defaultEscalationPolicy)).toBe(0)
+    expect(await second.escalateDue(defaultEscalationPolicy)).toBe(2)
+    expect(await second.escalateDue(defaultEscalationPolicy)).toBe(0)
     clock += 60 * minute
-    expect(second.escalateDue(defaultEscalationPolicy)).toBe(0)
-    const events = new AlertRepository(db).events(id).filter((e) => e.type === 'escalated')
+    expect(await second.escalateDue(defaultEscalationPolicy)).toBe(0)
+    const events = (await new AlertRepository(db).events(id)).filter((e) => e.type === 'escalated')
     expect(events.map((e) => e.data)).toEqual([
       { level: 1, reason: 'not acknowledged in time' },
       { level: 2, reason: 'not acknowledged in time' },
@@ -79,28 +79,30 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
     expect(points.map((e) => e.state)).toEqual(['open', 'open', 'open'])
   })
 
-  it('counts the resolve deadline from the acknowledgement', () => {
+  it('counts the resolve deadline from the acknowledgement', async () => {
     const alerts = service()
-    const id = alerts.handle({
-      siteId: 'S1',
-      deviceId: 'TC-01',
-      ruleId: 'crane.moment',
-      subject: 'momentPct',
-      origin: 'rule default',
-      retrospective: false,
-      signal: { type: 'raise', severity: 'alarm', value: 101, threshold: 100, ts: clock },
-    })?.alert.id as string
+    const id = (
+      await alerts.handle({
+        siteId: 'S1',
+        deviceId: 'TC-01',
+        ruleId: 'crane.moment',
+        subject: 'momentPct',
+        origin: 'rule default',
+        retrospective: false,
+        signal: { type: 'raise', severity: 'alarm', value: 101, threshold: 100, ts: clock },
+      })
+    )?.alert.id as string
     clock += 10 * minute
-    alerts.transition(
+    await alerts.transition(
       id,
       { action: 'acknowledge', note: null },
       { tokenId: 't', name: 'Officer', role: 'officer', sites: ['S1'], region: null },
       undefined,
     )
     clock += 3 * 60 * minute // 3 h after the acknowledgement: within the 4 h resolve deadline of an alarm
-    expect(alerts.escalateDue(defaultEscalationPolicy)).toBe(0)
+    expect(await alerts.escalateDue(defaultEscalationPolicy)).toBe(0)
     clock += 61 * minute
-    expect(alerts.escalateDue(defaultEscalationPolicy)).toBe(1)
-    expect(new AlertRepository(db).get(id)?.escalationLevel).toBe(1)
+    expect(await alerts.escalateDue(defaultEscalationPolicy)).toBe(1)
+    expect((await new AlertRepository(db).get(id))?.escalationLevel).toBe(1)
   })
 })

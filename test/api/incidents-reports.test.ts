@@ -62,7 +62,7 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
     // A known history, written through the alert store with chosen times.
     const store = new AlertRepository(t.db)
     const person: Principal = { tokenId: 't', name: '王工', role: 'supervisor', sites: [], region: null }
-    const raise = (
+    const raise = async (
       site: string,
       device: string,
       rule: string,
@@ -71,7 +71,7 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
       at: number,
       retrospective = false,
     ) => {
-      const change = store.applySignal(
+      const change = await store.applySignal(
         {
           siteId: site,
           deviceId: device,
@@ -86,7 +86,7 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
       if (change === null) throw new Error('the raise changed nothing')
       return change.alert.id
     }
-    const clear = (site: string, device: string, rule: string, subject: string, at: number) =>
+    const clear = async (site: string, device: string, rule: string, subject: string, at: number) =>
       store.applySignal(
         {
           siteId: site,
@@ -99,33 +99,33 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
         },
         at,
       )
-    const ack = (id: string, at: number, note: string | null = null) =>
+    const ack = async (id: string, at: number, note: string | null = null) =>
       store.transition(id, { action: 'acknowledge', note }, person, undefined, at)
-    const resolve = (id: string, at: number, resolution: string) =>
+    const resolve = async (id: string, at: number, resolution: string) =>
       store.transition(id, { action: 'resolve', note: null, resolution }, person, undefined, at)
-    const close = (id: string, at: number) =>
+    const close = async (id: string, at: number) =>
       store.transition(id, { action: 'close', note: null }, person, undefined, at)
 
     // S1: A1 closed in 30 min; A2 the same key again, acknowledged late and never resolved; A3 never acknowledged.
-    ids.A1 = raise('S1', 'TC-01', 'crane.load', 'loadPct', 'critical', T0)
-    ack(ids.A1, T0 + 2 * minute, '已处理, 见 "记录"\n第二行')
-    resolve(ids.A1, T0 + 10 * minute, '=HYPERLINK("http://x")')
-    clear('S1', 'TC-01', 'crane.load', 'loadPct', T0 + 12 * minute)
-    close(ids.A1, T0 + 30 * minute)
-    ids.A2 = raise('S1', 'TC-01', 'crane.load', 'loadPct', 'critical', T0 + hour)
-    store.escalate(ids.A2, 0, 'not acknowledged in time', T0 + hour + 5 * minute)
-    ack(ids.A2, T0 + hour + 6 * minute)
-    ids.A3 = raise('S1', 'TC-01', 'crane.wind_work', 'windMps', 'alarm', T0 + 2 * hour, true)
+    ids.A1 = await raise('S1', 'TC-01', 'crane.load', 'loadPct', 'critical', T0)
+    await ack(ids.A1, T0 + 2 * minute, '已处理, 见 "记录"\n第二行')
+    await resolve(ids.A1, T0 + 10 * minute, '=HYPERLINK("http://x")')
+    await clear('S1', 'TC-01', 'crane.load', 'loadPct', T0 + 12 * minute)
+    await close(ids.A1, T0 + 30 * minute)
+    ids.A2 = await raise('S1', 'TC-01', 'crane.load', 'loadPct', 'critical', T0 + hour)
+    await store.escalate(ids.A2, 0, 'not acknowledged in time', T0 + hour + 5 * minute)
+    await ack(ids.A2, T0 + hour + 6 * minute)
+    ids.A3 = await raise('S1', 'TC-01', 'crane.wind_work', 'windMps', 'alarm', T0 + 2 * hour, true)
     for (let level = 0; level < 3; level++)
-      store.escalate(ids.A3, level, 'not acknowledged in time', T0 + 3 * hour)
+      await store.escalate(ids.A3, level, 'not acknowledged in time', T0 + 3 * hour)
     // S2: B1 closed in 20 min.
-    ids.B1 = raise('S2', 'PIT-02', 'pit.danger_report', 'DANGER_REPORT', 'critical', T0 + 3 * hour)
-    ack(ids.B1, T0 + 3 * hour + minute)
-    resolve(ids.B1, T0 + 3 * hour + 5 * minute, 'evacuated, shored')
-    clear('S2', 'PIT-02', 'pit.danger_report', 'DANGER_REPORT', T0 + 3 * hour + 6 * minute)
-    close(ids.B1, T0 + 3 * hour + 20 * minute)
+    ids.B1 = await raise('S2', 'PIT-02', 'pit.danger_report', 'DANGER_REPORT', 'critical', T0 + 3 * hour)
+    await ack(ids.B1, T0 + 3 * hour + minute)
+    await resolve(ids.B1, T0 + 3 * hour + 5 * minute, 'evacuated, shored')
+    await clear('S2', 'PIT-02', 'pit.danger_report', 'DANGER_REPORT', T0 + 3 * hour + 6 * minute)
+    await close(ids.B1, T0 + 3 * hour + 20 * minute)
     // S3 (another region): C1 on the next day in China time (17:00 UTC = 01:00 CST).
-    ids.C1 = raise('S3', 'TC-03', 'crane.load', 'loadPct', 'warning', T0 + 17 * hour)
+    ids.C1 = await raise('S3', 'TC-03', 'crane.load', 'loadPct', 'warning', T0 + 17 * hour)
   })
   afterAll(async () => {
     await t?.stop()

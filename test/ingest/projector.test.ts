@@ -86,7 +86,7 @@ describe('Projector', () => {
     expect(lines.filter((line) => line.msg === 'projecting the log failed; will retry')).toHaveLength(2)
     expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
     expect(repository.get('projector')).toBe(log.endPosition)
-    projector.stop()
+    await projector.stop()
   })
 
   it('resumes after a restart at its cursor: nothing counted twice', async () => {
@@ -102,7 +102,7 @@ describe('Projector', () => {
     for (let i = 0; i < 3; i++) await log.append(message(i))
     first.start()
     await waitFor(() => repository.get('projector') === log.endPosition, 'first projection')
-    first.stop()
+    await first.stop()
     for (let i = 3; i < 5; i++) await log.append(message(i))
     const second = new Projector({
       log,
@@ -119,9 +119,9 @@ describe('Projector', () => {
       3, 4,
     ])
     expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
-    second.stop()
+    await second.stop()
     // An engine whose start failed before its projector started stops it: nothing is counted again.
-    new Projector({
+    await new Projector({
       log,
       cursors: repository,
       store: repository,

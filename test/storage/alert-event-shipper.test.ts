@@ -36,25 +36,26 @@ const counting = { written: () => {}, writeFailed: () => {}, rejected: () => {} 
 const skipReason = inject('influxSkipReason')
 
 /** An alert through its whole loop: raised, worse, cleared, acknowledged, resolved, closed. */
-function wholeLoop(alerts: AlertRepository): string {
-  const id = alerts.applySignal(
+async function wholeLoop(alerts: AlertRepository): Promise<string> {
+  const raised = await alerts.applySignal(
     keyed({ type: 'raise', severity: 'warning', value: 92, threshold: 90, ts: at }),
     at,
-  )?.alert.id as string
-  alerts.applySignal(
+  )
+  const id = raised?.alert.id as string
+  await alerts.applySignal(
     keyed({ type: 'raise', severity: 'critical', value: 112, threshold: 110, ts: at + 1 }),
     at + 1,
   )
-  alerts.applySignal(keyed({ type: 'clear', value: 60, ts: at + 2 }), at + 2)
-  alerts.transition(id, { action: 'acknowledge', note: null }, person('officer'), undefined, at + 3)
-  alerts.transition(
+  await alerts.applySignal(keyed({ type: 'clear', value: 60, ts: at + 2 }), at + 2)
+  await alerts.transition(id, { action: 'acknowledge', note: null }, person('officer'), undefined, at + 3)
+  await alerts.transition(
     id,
     { action: 'resolve', note: null, resolution: 'load reduced' },
     person('officer'),
     undefined,
     at + 4,
   )
-  alerts.transition(id, { action: 'close', note: null }, person('supervisor'), undefined, at + 5)
+  await alerts.transition(id, { action: 'close', note: null }, person('supervisor'), undefined, at + 5)
   return id
 }
 
@@ -71,8 +72,8 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('gives each event the state, severity and value it left the alert at, however the page is cut', () => {
-    wholeLoop(new AlertRepository(db))
+  it('gives each event the state, severity and value it left the alert at, however the page is cut', async () => {
+    await wholeLoop(new AlertRepository(db))
     const source = new AlertTimelinePoints(db)
     const whole = source.after(0, 100)
     expect(whole.map((e) => [e.eventType, e.state, e.severity, e.value])).toEqual([
@@ -121,7 +122,7 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
         const first = shipper()
         first.start() // an empty store: the cursor starts at 0
         const alerts = new AlertRepository(db)
-        wholeLoop(alerts)
+        await wholeLoop(alerts)
         first.wake()
         const rows = await waitFor(async () => {
           const found = await query()
@@ -140,8 +141,8 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
         expect(shippedTo).toBe(new AlertTimelinePoints(db).lastSeq())
 
         // Stopped; an officer comments meanwhile; the next start ships that one event.
-        const id = alerts.list({}, 1).items[0]?.id as string
-        alerts.comment(id, person('supervisor'), 'crane inspected', at + 6)
+        const id = (await alerts.list({}, 1)).items[0]?.id as string
+        await alerts.comment(id, person('supervisor'), 'crane inspected', at + 6)
         const second = shipper()
         second.start()
         await waitFor(async () => (await query()).length === 7, 'the comment shipped')
@@ -173,7 +174,7 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
           logger: memoryLogger().logger,
         })
         shipper.start()
-        wholeLoop(new AlertRepository(db))
+        await wholeLoop(new AlertRepository(db))
         shipper.wake()
         const letters = await waitFor(async () => {
           const found = cursors.listDeadLetters({ limit: 100 })

@@ -1,7 +1,11 @@
-import type { AlertFilter } from '../../domain/alert.js'
-import type { Severity } from '../../domain/rules.js'
+import type { AlertFilter } from '../domain/alert.js'
+import type { EscalationPolicy } from '../domain/escalation.js'
+import type { Severity } from '../domain/rules.js'
 
-/** The WHERE clauses of a filter, over `alerts a` (and `sites s` when a region is asked for). */
+/**
+ * The WHERE clauses of a filter, over `alerts a` (and `sites s` when a region is asked for), with
+ * `?` placeholders: SQLite takes them as they are, PostgreSQL numbered (`numbered`).
+ */
 export function whereOf(filter: AlertFilter): { clauses: string[]; params: unknown[] } {
   const clauses: string[] = []
   const params: unknown[] = []
@@ -47,4 +51,19 @@ export function whereOf(filter: AlertFilter): { clauses: string[]; params: unkno
 /** The sites join, only when a clause needs the region (a full report scans 100,000 rows). */
 export function joinSites(clauses: readonly string[]): string {
   return clauses.some((clause) => clause.includes('s.region')) ? 'JOIN sites s ON s.id = a.site_id' : ''
+}
+
+/** "Past its deadline" over `alerts a`, the report's column (the filter's is `overdue` above). */
+export function overdueExpression(policy: EscalationPolicy, nowMs: number): string {
+  const bySeverity = (limits: Readonly<Record<Severity, number>>) =>
+    `CASE a.severity WHEN 'critical' THEN ${sqlInteger(limits.critical)} WHEN 'alarm' THEN ${sqlInteger(limits.alarm)} ELSE ${sqlInteger(limits.warning)} END`
+  const now = sqlInteger(nowMs)
+  return `(a.state = 'open' AND a.raised_at + ${bySeverity(policy.acknowledgeWithinMs)} < ${now})
+    OR (a.state = 'acknowledged' AND a.acknowledged_at + ${bySeverity(policy.resolveWithinMs)} < ${now})`
+}
+
+/** A number inlined into SQL: only ever a finite integer (config values, clock readings). */
+export function sqlInteger(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`)
+  return String(Math.trunc(value))
 }

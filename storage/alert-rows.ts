@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto'
-import type { Alert, AlertEvent, AlertEventType } from '../../domain/alert.js'
-import type { Severity } from '../../domain/rules.js'
-import type { SqliteDatabase } from './database.js'
+import type { Alert, AlertEvent, AlertEventType } from '../domain/alert.js'
+import type { SignalTarget } from '../domain/alert-signal.js'
+import type { Severity } from '../domain/rules.js'
 
-/** Alert and timeline rows as SQLite stores them, and their mapping to the domain's shapes. */
+/**
+ * Alert and timeline rows as both stores return them (epoch milliseconds; `retrospective` 0 or 1
+ * in SQLite, a boolean in PostgreSQL), their mapping to the domain's shapes, and the hash chain.
+ */
 
 export interface AlertRow {
   id: string
@@ -23,7 +26,7 @@ export interface AlertRow {
   last_at: number
   cleared_at: number | null
   escalation_level: number
-  retrospective: number
+  retrospective: number | boolean
   version: number
   raised_at: number
   acknowledged_by: string | null
@@ -87,7 +90,7 @@ export function toAlert(row: AlertRow): Alert {
     clearedAt: isoOrNull(row.cleared_at),
     raisedAt: iso(row.raised_at),
     escalationLevel: row.escalation_level,
-    retrospective: row.retrospective === 1,
+    retrospective: row.retrospective === 1 || row.retrospective === true,
     version: row.version,
     acknowledged: step(row.acknowledged_by, row.acknowledged_at, row.acknowledged_note),
     resolved: resolved === null ? null : { ...resolved, action: row.resolved_action ?? '' },
@@ -108,8 +111,42 @@ export function toEvent(row: EventRow): AlertEvent {
   }
 }
 
-/** The newest alert timeline event's seq, 0 when there is none. */
-export function newestEventSeq(db: SqliteDatabase): number {
-  const row = db.prepare('SELECT max(seq) AS seq FROM alert_events').get() as { seq: number | null }
-  return row.seq ?? 0
+/** The fields a rule signal moves, as `decideSignal` takes them. */
+export function signalTargetOf(row: AlertRow): SignalTarget {
+  return {
+    id: row.id,
+    severity: row.severity,
+    condition: row.condition,
+    value: row.value,
+    peakValue: row.peak_value,
+    threshold: row.threshold,
+    thresholdOrigin: row.threshold_origin,
+    count: row.count,
+    firstAt: row.first_at,
+    lastAt: row.last_at,
+    clearedAt: row.cleared_at,
+    retrospective: row.retrospective === 1 || row.retrospective === true,
+  }
+}
+
+/** Recomputes the hash chain of one alert's events (in seq order); the first broken link, if any. */
+export function verifyChain(rows: readonly EventRow[]): {
+  valid: boolean
+  events: number
+  brokenAtSeq: number | null
+} {
+  let prev = genesisHash
+  for (const row of rows) {
+    const expected = eventHash(prev, {
+      alertId: row.alert_id,
+      type: row.type,
+      actor: row.actor,
+      at: row.at,
+      data: row.data,
+    })
+    if (row.prev_hash !== prev || row.hash !== expected)
+      return { valid: false, events: rows.length, brokenAtSeq: row.seq }
+    prev = row.hash
+  }
+  return { valid: true, events: rows.length, brokenAtSeq: null }
 }

@@ -11,7 +11,7 @@ import { canSeeSite, siteFilter } from '../domain/scope.js'
 
 export interface AlertServiceOptions {
   readonly store: AlertStore
-  readonly site: (siteId: string) => Pick<Site, 'id' | 'region'> | undefined
+  readonly site: (siteId: string) => Promise<Pick<Site, 'id' | 'region'> | undefined>
   readonly logger: Logger
   readonly now?: () => number
 }
@@ -50,7 +50,7 @@ export class AlertService {
 
   async get(id: string, principal: Principal): Promise<Alert> {
     const alert = await this.options.store.get(id)
-    if (alert === undefined || !this.visible(principal, alert.siteId))
+    if (alert === undefined || !(await this.visible(principal, alert.siteId)))
       throw new SitewardError('ALERT_NOT_FOUND', `no alert ${id} in your scope`)
     return alert
   }
@@ -122,12 +122,14 @@ export class AlertService {
   /** Changes after timeline event `seq` that the caller may see (SSE `Last-Event-ID`). */
   async changesAfter(seq: number, principal: Principal, limit = 1_000): Promise<AlertChange[]> {
     const changes = await this.options.store.eventsAfter(seq, limit)
-    return changes.filter((change) => this.visible(principal, change.alert.siteId))
+    const visible: AlertChange[] = []
+    for (const change of changes) if (await this.visible(principal, change.alert.siteId)) visible.push(change)
+    return visible
   }
 
   /** Whether a caller may see an alert of this site (for the SSE stream). */
-  visible(principal: Principal, siteId: string): boolean {
-    const site = this.options.site(siteId)
+  async visible(principal: Principal, siteId: string): Promise<boolean> {
+    const site = await this.options.site(siteId)
     return site !== undefined && canSeeSite(principal, site)
   }
 

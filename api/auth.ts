@@ -18,7 +18,7 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository): voi
   app.decorateRequest('principal', null)
   const guesses = tokenGuessThrottle()
   const find = async (request: FastifyRequest, token: string): Promise<Principal> => {
-    const principal = tokens.findPrincipal(token)
+    const principal = await tokens.findPrincipal(token)
     if (principal === undefined) {
       await guesses.failed(request)
       throw new SitewardError('UNAUTHORIZED', 'the token is unknown or revoked')

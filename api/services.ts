@@ -2,13 +2,7 @@ import type { Observable } from 'rxjs'
 import type { Alert, AlertChange, AlertEvent, AlertFilter, Transition } from '../domain/alert.js'
 import type { EscalationPolicy } from '../domain/escalation.js'
 import type { LoadChart } from '../domain/load-chart.js'
-import type {
-  DeadLetter,
-  DeviceRepository,
-  SiteRepository,
-  TelemetryStore,
-  TokenRepository,
-} from '../domain/ports.js'
+import type { DeadLetter, Registry, TelemetryStore } from '../domain/ports.js'
 import type { Provisioning } from '../domain/provisioning.js'
 import type { Device, Principal, TokenSummary } from '../domain/registry.js'
 import type { Grouping, GroupTally } from '../domain/report.js'
@@ -52,7 +46,7 @@ export interface AlertsApi {
   ): Promise<{ alert: Alert; changed: boolean }>
   comment(id: string, principal: Principal, text: string): Promise<AlertChange>
   changesAfter(seq: number, principal: Principal): Promise<AlertChange[]>
-  visible(principal: Principal, siteId: string): boolean
+  visible(principal: Principal, siteId: string): Promise<boolean>
   /** The summary report's figures per group, within the caller's scope. */
   reportTallies(
     principal: Principal,
@@ -63,14 +57,14 @@ export interface AlertsApi {
 
 /** What the HTTP API needs from the engine; the composition root provides it. */
 export interface ApiServices {
-  readonly registry: SiteRepository & DeviceRepository & TokenRepository
+  readonly registry: Registry
   readonly provisioning: Provisioning
   /** Revoking tokens, disabling and re-keying devices: effective at once on open connections. */
   readonly access: {
-    listTokens(): TokenSummary[]
-    revokeToken(id: string): TokenSummary
-    setDeviceEnabled(deviceId: string, enabled: boolean): Device
-    rotateSecret(deviceId: string): { device: Device; secret: string }
+    listTokens(): Promise<TokenSummary[]>
+    revokeToken(id: string): Promise<TokenSummary>
+    setDeviceEnabled(deviceId: string, enabled: boolean): Promise<Device>
+    rotateSecret(deviceId: string): Promise<{ device: Device; secret: string }>
   }
   readonly alerts: AlertsApi
   /** Every committed alert change in timeline order, read from the store: the SSE stream sends these. */
@@ -92,26 +86,30 @@ export interface ApiServices {
       ruleId: string,
       input: RuleOverrideInput,
       principal: Principal,
-    ): RuleOverride
+    ): Promise<RuleOverride>
     putPoint(
       siteId: string,
       pointCode: string,
       input: PointSettingsInput,
       principal: Principal,
-    ): PointSettings
+    ): Promise<PointSettings>
     putLoadChart(
       deviceId: string,
       chart: LoadChart,
       principal: Principal,
-    ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }
-    putDeviceSettings(deviceId: string, input: DeviceSettingsInput, principal: Principal): DeviceSettings
+    ): Promise<{ deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }>
+    putDeviceSettings(
+      deviceId: string,
+      input: DeviceSettingsInput,
+      principal: Principal,
+    ): Promise<DeviceSettings>
     /** The overrides in force on these sites and their latest settings changes. */
-    overridesOf(siteIds: readonly string[]): { overrides: OverrideView[]; changes: SettingsChange[] }
+    overridesOf(siteIds: readonly string[]): Promise<{ overrides: OverrideView[]; changes: SettingsChange[] }>
   }
   readonly rules: {
-    effective(principal: Principal, scope: { siteId?: string; deviceId?: string }): EffectiveRule[]
+    effective(principal: Principal, scope: { siteId?: string; deviceId?: string }): Promise<EffectiveRule[]>
     /** What the site's configuration leaves the rules unable to judge. */
-    siteIssues(siteId: string): ConfigurationIssue[]
+    siteIssues(siteId: string): Promise<ConfigurationIssue[]>
   }
   readonly telemetry: TelemetryStore
   /** The deadlines behind "overdue" (SITEWARD_ACK_DEADLINES, SITEWARD_RESOLVE_DEADLINES). */

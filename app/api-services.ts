@@ -45,13 +45,13 @@ export function apiServicesOf(parts: ApiParts): ApiServices {
     access: {
       listTokens: () => provisioning.listTokens(),
       revokeToken: (id) => provisioning.revokeToken(id),
-      setDeviceEnabled: (deviceId, enabled) => {
-        const device = provisioning.setDeviceEnabled(deviceId, enabled)
+      setDeviceEnabled: async (deviceId, enabled) => {
+        const device = await provisioning.setDeviceEnabled(deviceId, enabled)
         parts.credentialsChanged()
         return device
       },
-      rotateSecret: (deviceId) => {
-        const rotated = provisioning.rotateSecret(deviceId)
+      rotateSecret: async (deviceId) => {
+        const rotated = await provisioning.rotateSecret(deviceId)
         parts.credentialsChanged()
         return rotated
       },

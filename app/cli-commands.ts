@@ -33,9 +33,9 @@ export interface Store {
 /** What a store command prints: JSON (one line), or text for people. */
 export type Printed = { readonly json: unknown } | { readonly text: string }
 
-export type StoreAction = (store: Store, values: Values) => Printed
+export type StoreAction = (store: Store, values: Values) => Promise<Printed>
 
-const json = (value: unknown): Printed => ({ json: value })
+const json = async (value: unknown): Promise<Printed> => ({ json: await value })
 const provisioningOf = (store: Store) => new Provisioning(new RegistryRepository(store.db))
 const settingsOf = (store: Store) =>
   new SettingsService(
@@ -72,8 +72,8 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
     },
   },
   device: {
-    add: (store, values) => {
-      const { device, secret } = provisioningOf(store).addDevice({
+    add: async (store, values) => {
+      const { device, secret } = await provisioningOf(store).addDevice({
         siteId: required(values, 'site'),
         id: required(values, 'id'),
         kind: required(values, 'kind') as 'crane',
@@ -81,7 +81,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
       })
       return json({ siteId: device.siteId, deviceId: device.id, kind: device.kind, secret })
     },
-    set: (store, values) => {
+    set: async (store, values) => {
       const input = defined({
         expectedIntervalMs: durationOrNone(values, 'expected-interval'),
         ratedCapacityT: numberOrNone(values, 'rated-capacity-t'),
@@ -96,8 +96,8 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
     },
     disable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), false)),
     enable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), true)),
-    'rotate-secret': (store, values) => {
-      const { device, secret } = provisioningOf(store).rotateSecret(required(values, 'id'))
+    'rotate-secret': async (store, values) => {
+      const { device, secret } = await provisioningOf(store).rotateSecret(required(values, 'id'))
       return json({ siteId: device.siteId, deviceId: device.id, kind: device.kind, secret })
     },
   },
@@ -111,14 +111,14 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
           region: optionalString(values, 'region') ?? null,
         }),
       ),
-    list: (store, values) => {
-      const tokens = provisioningOf(store).listTokens()
+    list: async (store, values) => {
+      const tokens = await provisioningOf(store).listTokens()
       return values.json === true ? json(tokens) : { text: tokenTable(tokens) }
     },
     revoke: (store, values) => json(provisioningOf(store).revokeToken(required(values, 'id'))),
   },
   rule: {
-    set: (store, values) => {
+    set: async (store, values) => {
       const levels = Object.fromEntries(
         (['warning', 'alarm', 'critical'] as const).flatMap((level) => {
           const given = numberOrNone(values, level)
@@ -142,7 +142,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
         ),
       )
     },
-    list: (store, values) => {
+    list: async (store, values) => {
       const registry = new RegistryRepository(store.db)
       const views = new RuleViews({
         rules: loadRuleCatalogue(store.config.rulesDir),
@@ -151,7 +151,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
         projection: new ProjectionRepository(store.db),
       })
       const site = optionalString(values, 'site')
-      const rows = views.effective(
+      const rows = await views.effective(
         cliPrincipal,
         defined({ siteId: site, deviceId: optionalString(values, 'device') }),
       )
@@ -159,7 +159,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
     },
   },
   point: {
-    set: (store, values) => {
+    set: async (store, values) => {
       const input = {
         item: required(values, 'item') as 'wall_top_horizontal',
         baseline: optionalNumber(values, 'baseline'),

@@ -61,14 +61,14 @@ function serveRole(flag: string | undefined, rest: readonly string[]): { role?: 
 }
 
 /** A command that works on the data directory's store: parse, open, act, print, close. */
-function storeCommand(
+async function storeCommand(
   commands: Readonly<Record<string, StoreAction>>,
   command: string,
   sub: string | undefined,
   args: readonly string[],
   usage: string,
   out: Out,
-): number {
+): Promise<number> {
   if (sub === '--help' || sub === '-h') return printed(out, usage)
   const action = sub === undefined ? undefined : commands[sub]
   if (action === undefined) {
@@ -84,7 +84,7 @@ function storeCommand(
   const config = loadConfig()
   const db = openDatabase(registryDatabasePath(config.dataDir))
   try {
-    const result = action({ db, config }, values)
+    const result = await action({ db, config }, values)
     out('json' in result ? JSON.stringify(result.json) : result.text)
     return 0
   } finally {

@@ -34,34 +34,38 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-demo-'))
   const db = openDatabase(registryDatabasePath(dataDir))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({
+  await provisioning.addSite({
     id: 'DEMO',
     name: '演示工地 Demo site',
     region: '330106',
     pitGrade: 1,
     pitDepthM: 15,
   })
-  const device = (id: string, kind: 'crane' | 'pit'): SimulatedDevice => ({
+  const device = async (id: string, kind: 'crane' | 'pit'): Promise<SimulatedDevice> => ({
     id,
     siteId: 'DEMO',
     kind,
-    secret: provisioning.addDevice({ siteId: 'DEMO', id, kind }).secret,
+    secret: (await provisioning.addDevice({ siteId: 'DEMO', id, kind })).secret,
   })
-  const overloadCrane = device('DEMO-TC1', 'crane')
-  const gustCrane = device('DEMO-TC2', 'crane')
-  const pit = device('DEMO-PIT1', 'pit')
-  const admin = provisioning.createToken({ role: 'admin', name: 'demo admin' }).token
-  const officer = provisioning.createToken({
-    role: 'officer',
-    name: '值班安全员 (demo responder)',
-    sites: ['DEMO'],
-  }).token
-  const supervisor = provisioning.createToken({
-    role: 'supervisor',
-    name: '项目监理 (demo)',
-    sites: ['DEMO'],
-  }).token
-  const regulator = provisioning.createToken({ role: 'regulator', name: '监管部门 (demo)' }).token
+  const overloadCrane = await device('DEMO-TC1', 'crane')
+  const gustCrane = await device('DEMO-TC2', 'crane')
+  const pit = await device('DEMO-PIT1', 'pit')
+  const admin = (await provisioning.createToken({ role: 'admin', name: 'demo admin' })).token
+  const officer = (
+    await provisioning.createToken({
+      role: 'officer',
+      name: '值班安全员 (demo responder)',
+      sites: ['DEMO'],
+    })
+  ).token
+  const supervisor = (
+    await provisioning.createToken({
+      role: 'supervisor',
+      name: '项目监理 (demo)',
+      sites: ['DEMO'],
+    })
+  ).token
+  const regulator = (await provisioning.createToken({ role: 'regulator', name: '监管部门 (demo)' })).token
   db.close()
 
   const config = loadConfig({

@@ -42,7 +42,7 @@ export async function fileManualReadings(
   principal: Principal,
   body: unknown,
 ): Promise<ManualReadingsResult> {
-  const filed = checkManualSubmission(parts.registry, siteId, principal, body)
+  const filed = await checkManualSubmission(parts.registry, siteId, principal, body)
   const id = parts.inbox.file(siteId, principal.name, filed, Date.now())
   parts.filed.ring()
   const answer = await waitForAnswer(parts, id)

@@ -33,13 +33,13 @@ const tooDeep = `(root): nests deeper than ${payloadLimits.maxNesting} levels`
  * before the submission goes to the edge. An object nested too deep is refused here (it could
  * not even be stored for the edge); the others go on.
  */
-export function checkManualSubmission(
+export async function checkManualSubmission(
   registry: Pick<RegistryRepository, 'getSite'>,
   siteId: string,
   principal: Principal,
   body: unknown,
-): FiledReadings {
-  const site = registry.getSite(siteId)
+): Promise<FiledReadings> {
+  const site = await registry.getSite(siteId)
   if (site === undefined || !canSeeSite(principal, site))
     throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
   requireRole(principal, ['officer', 'supervisor', 'admin'], 'submit readings')
@@ -104,7 +104,7 @@ export async function admitManualReadings(
       continue
     }
     const { deviceId, channel = 'telemetry', ...payload } = object as Record<string, unknown>
-    const device = typeof deviceId === 'string' ? dependencies.registry.getDevice(deviceId) : undefined
+    const device = typeof deviceId === 'string' ? await dependencies.registry.getDevice(deviceId) : undefined
     if (device === undefined || device.siteId !== siteId) {
       rejected.push({ index, reason: `deviceId: no device ${String(deviceId)} on site ${siteId}` })
       continue

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { WriteAheadLog } from '../domain/ports.js'
+import type { HeardDevice, WriteAheadLog } from '../domain/ports.js'
 import type { Rule } from '../domain/rules.js'
 import type { IngestState } from '../ingest/ingest-state.js'
 import type { RuleEnvironment } from '../rules/pipeline.js'
@@ -21,12 +21,13 @@ export function ruleEnvironment(parts: {
   readonly settings: SettingsService
   readonly state: () => IngestState | null
   readonly projection: ProjectionRepository
-  readonly registry: RegistryRepository
+  /** Every device heard from, read before the pipeline starts (the registry is asynchronous). */
+  readonly heardDevices: readonly HeardDevice[]
   readonly states: RuleStates
   readonly activeBreaches: Parameters<typeof restartSeeds>[1]
   readonly logger: Logger
 }): RuleEnvironment {
-  const { settings, projection, registry } = parts
+  const { settings, projection } = parts
   const { seeds, openGapDevices } = restartSeeds(parts.rules, parts.activeBreaches)
   return {
     pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
@@ -51,7 +52,7 @@ export function ruleEnvironment(parts: {
     // Devices online when the engine stopped, those whose silence was already raised, and pit
     // points with an interval of their own.
     watchFromStart: () => [
-      ...registry.heardDevices().filter((device) => device.online || openGapDevices.has(device.deviceId)),
+      ...parts.heardDevices.filter((device) => device.online || openGapDevices.has(device.deviceId)),
       ...pointWatches(settings, projection),
     ],
   }
@@ -66,7 +67,7 @@ export async function markNotYetReconnected(
   log: Pick<WriteAheadLog, 'append'>,
   now: number,
 ): Promise<void> {
-  const online = registry.heardDevices().filter((device) => device.online)
+  const online = (await registry.heardDevices()).filter((device) => device.online)
   await Promise.all(
     online.map((device) =>
       log.append({

@@ -31,15 +31,18 @@ export class RuleViews {
     this.projection = parts.projection
   }
 
-  effective(principal: Principal, scope: { siteId?: string; deviceId?: string }): EffectiveRule[] {
-    const device = scope.deviceId === undefined ? undefined : this.registry.getDevice(scope.deviceId)
+  async effective(
+    principal: Principal,
+    scope: { siteId?: string; deviceId?: string },
+  ): Promise<EffectiveRule[]> {
+    const device = scope.deviceId === undefined ? undefined : await this.registry.getDevice(scope.deviceId)
     if (scope.deviceId !== undefined && device === undefined)
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${scope.deviceId} in your scope`)
     const siteId = device?.siteId ?? scope.siteId
     if (device !== undefined && scope.siteId !== undefined && device.siteId !== scope.siteId)
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${scope.deviceId} on site ${scope.siteId}`)
     if (siteId === undefined) return effectiveRules(this.rules)
-    const site = this.registry.getSite(siteId)
+    const site = await this.registry.getSite(siteId)
     if (site === undefined || !canSeeSite(principal, site))
       throw new SitewardError(
         device === undefined ? 'SITE_NOT_FOUND' : 'DEVICE_NOT_FOUND',
@@ -55,10 +58,10 @@ export class RuleViews {
     })
   }
 
-  siteIssues(siteId: string): ConfigurationIssue[] {
-    const site = this.registry.getSite(siteId)
+  async siteIssues(siteId: string): Promise<ConfigurationIssue[]> {
+    const site = await this.registry.getSite(siteId)
     if (site === undefined) return []
-    const devices = this.registry.listDevices(siteId)
+    const devices = await this.registry.listDevices(siteId)
     return configurationIssues({
       site,
       rules: this.rules,

@@ -96,9 +96,9 @@ export class SettingsService {
     return this.charts.get(deviceId)
   }
 
-  putLoadChart(deviceId: string, raw: LoadChart, principal: Principal) {
-    const device = this.registry.getDevice(deviceId)
-    const site = device === undefined ? undefined : this.registry.getSite(device.siteId)
+  async putLoadChart(deviceId: string, raw: LoadChart, principal: Principal) {
+    const device = await this.registry.getDevice(deviceId)
+    const site = device === undefined ? undefined : await this.registry.getSite(device.siteId)
     if (device === undefined || site === undefined || !canSeeSite(principal, site)) {
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
     }
@@ -116,7 +116,9 @@ export class SettingsService {
   }
 
   pitContext(siteId: string, pointCode: string): PitContext {
-    const site = this.registry.getSite(siteId)
+    // In the rules' hot path, synchronous: SQLite's own read (the sites move into the settings
+    // cache with the settings repository, issue 15).
+    const site = this.registry.siteNow(siteId)
     const point = this.points.get(`${siteId}|${pointCode}`)
     return {
       pitGrade: site?.pitGrade ?? null,
@@ -157,9 +159,13 @@ export class SettingsService {
    * A device's settings (`PUT /api/devices/{deviceId}/settings`, `siteward device set`): the fields
    * given replace the stored ones, null removes one; crane limits only for cranes.
    */
-  putDeviceSettings(deviceId: string, raw: DeviceSettingsInput, principal: Principal): DeviceSettings {
-    const device = this.registry.getDevice(deviceId)
-    const site = device === undefined ? undefined : this.registry.getSite(device.siteId)
+  async putDeviceSettings(
+    deviceId: string,
+    raw: DeviceSettingsInput,
+    principal: Principal,
+  ): Promise<DeviceSettings> {
+    const device = await this.registry.getDevice(deviceId)
+    const site = device === undefined ? undefined : await this.registry.getSite(device.siteId)
     if (device === undefined || site === undefined || !canSeeSite(principal, site))
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
     requireRole(principal, ['admin', 'supervisor'], 'change device settings')
@@ -199,18 +205,18 @@ export class SettingsService {
     return saved
   }
 
-  putRuleOverride(
+  async putRuleOverride(
     siteId: string,
     ruleId: string,
     raw: RuleOverrideInput,
     principal: Principal,
-  ): RuleOverride {
-    this.authorize(siteId, principal)
+  ): Promise<RuleOverride> {
+    await this.authorize(siteId, principal)
     const input = ruleOverrideInputSchema.parse(raw)
     const rule = this.rules.get(ruleId)
     if (rule === undefined) throw new SitewardError('RULE_NOT_FOUND', `no rule ${ruleId}`)
     if (input.deviceId !== undefined) {
-      const device = this.registry.getDevice(input.deviceId)
+      const device = await this.registry.getDevice(input.deviceId)
       if (device === undefined || device.siteId !== siteId)
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${input.deviceId} on site ${siteId}`)
     }
@@ -226,7 +232,7 @@ export class SettingsService {
     }
     if (rule.condition.kind === 'threshold' && settings.levels !== undefined)
       checkOrder(rule.condition.direction, { ...rule.condition.levels }, settings.levels)
-    const judged = judgeOverride(rule, this.defaultsOf(siteId, rule, deviceId), settings)
+    const judged = judgeOverride(rule, await this.defaultsOf(siteId, rule, deviceId), settings)
     if (judged.beyondBounds.length > 0)
       throw new SitewardError(
         'VALIDATION_FAILED',
@@ -254,25 +260,23 @@ export class SettingsService {
    * Every override in force on these sites, each with how it loosens its rule, and the latest
    * settings changes (who, when, what): what a regulator reads (issue 13).
    */
-  overridesOf(siteIds: readonly string[]): { overrides: OverrideView[]; changes: SettingsChange[] } {
+  async overridesOf(
+    siteIds: readonly string[],
+  ): Promise<{ overrides: OverrideView[]; changes: SettingsChange[] }> {
     const wanted = new Set(siteIds)
-    const overrides = this.repository
-      .ruleOverrides()
-      .filter((override) => wanted.has(override.siteId))
-      .flatMap((override): OverrideView[] => {
-        const rule = this.rules.get(override.ruleId)
-        if (rule === undefined) return []
-        const defaults = this.defaultsOf(override.siteId, rule, override.deviceId ?? undefined)
-        return [
-          {
-            ...override,
-            title: rule.title,
-            defaults: defaults.map((row) => ({ pointCode: row.pointCode, levels: row.levels })),
-            laxer: judgeOverride(rule, defaults, override.settings).laxer,
-          },
-        ]
+    const overrides: OverrideView[] = []
+    for (const override of this.repository.ruleOverrides()) {
+      const rule = this.rules.get(override.ruleId)
+      if (!wanted.has(override.siteId) || rule === undefined) continue
+      const defaults = await this.defaultsOf(override.siteId, rule, override.deviceId ?? undefined)
+      overrides.push({
+        ...override,
+        title: rule.title,
+        defaults: defaults.map((row) => ({ pointCode: row.pointCode, levels: row.levels })),
+        laxer: judgeOverride(rule, defaults, override.settings).laxer,
       })
-      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    }
+    overrides.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
     return { overrides, changes: this.repository.changes(siteIds, 200) }
   }
 
@@ -282,15 +286,15 @@ export class SettingsService {
    * covers (a crane's own height or radius limit), so a site-wide override cannot loosen a limit
    * that only a device's settings define.
    */
-  private defaultsOf(siteId: string, rule: Rule, deviceId: string | undefined) {
+  private async defaultsOf(siteId: string, rule: Rule, deviceId: string | undefined) {
     const pitContext = (pointCode: string) => this.pitContext(siteId, pointCode)
     const points = [...this.points.values()]
       .filter((point) => point.siteId === siteId)
       .map((point) => ({ pointCode: point.pointCode, item: point.item }))
     const devices =
       deviceId === undefined
-        ? this.registry.listDevices(siteId)
-        : [this.registry.getDevice(deviceId)].filter((device) => device !== undefined)
+        ? await this.registry.listDevices(siteId)
+        : [await this.registry.getDevice(deviceId)].filter((device) => device !== undefined)
     return [
       ...effectiveRules([rule], { pitContext }),
       ...(points.length === 0 ? [] : effectiveRules([rule], { pitContext, points })),
@@ -304,8 +308,13 @@ export class SettingsService {
     ]
   }
 
-  putPoint(siteId: string, pointCode: string, raw: PointSettingsInput, principal: Principal): PointSettings {
-    this.authorize(siteId, principal)
+  async putPoint(
+    siteId: string,
+    pointCode: string,
+    raw: PointSettingsInput,
+    principal: Principal,
+  ): Promise<PointSettings> {
+    await this.authorize(siteId, principal)
     const input = pointSettingsInputSchema.parse(raw)
     if (input.pairPointCode === pointCode)
       throw new SitewardError('VALIDATION_FAILED', 'body.pairPointCode: a point cannot be paired with itself')
@@ -341,8 +350,8 @@ export class SettingsService {
     })
   }
 
-  private authorize(siteId: string, principal: Principal): void {
-    const site = this.registry.getSite(siteId)
+  private async authorize(siteId: string, principal: Principal): Promise<void> {
+    const site = await this.registry.getSite(siteId)
     if (site === undefined || !canSeeSite(principal, site))
       throw new SitewardError('SITE_NOT_FOUND', `no site ${siteId} in your scope`)
     requireRole(principal, ['admin', 'supervisor'], 'change thresholds')

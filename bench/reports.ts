@@ -63,8 +63,9 @@ export async function benchReports(alertCount: number, say: (text: string) => vo
   const sites = Array.from({ length: 200 }, (_, i) => `S${String(i + 1).padStart(3, '0')}`)
   say(`provisioning 200 sites and 1,000 devices, writing ${alertCount.toLocaleString('en')} alerts…`)
   for (const [i, id] of sites.entries()) {
-    provisioning.addSite({ id, name: `工地 ${id}`, region: `33${String(i % 10).padStart(4, '0')}` })
-    for (let d = 0; d < 5; d++) provisioning.addDevice({ siteId: id, id: `${id}-TC${d}`, kind: 'crane' })
+    await provisioning.addSite({ id, name: `工地 ${id}`, region: `33${String(i % 10).padStart(4, '0')}` })
+    for (let d = 0; d < 5; d++)
+      await provisioning.addDevice({ siteId: id, id: `${id}-TC${d}`, kind: 'crane' })
   }
   const store = new AlertRepository(db)
   const person: Principal = { tokenId: 'bench', name: 'bench', role: 'supervisor', sites: [], region: null }
@@ -129,12 +130,14 @@ export async function benchReports(alertCount: number, say: (text: string) => vo
   const notClosed = (
     db.prepare("SELECT count(*) AS n FROM alerts WHERE state <> 'closed'").get() as { n: number }
   ).n
-  const regulator = provisioning.createToken({
-    role: 'regulator',
-    name: 'bench regulator',
-    region: '330003',
-  }).token
-  const admin = provisioning.createToken({ role: 'admin', name: 'bench admin' }).token
+  const regulator = (
+    await provisioning.createToken({
+      role: 'regulator',
+      name: 'bench regulator',
+      region: '330003',
+    })
+  ).token
+  const admin = (await provisioning.createToken({ role: 'admin', name: 'bench admin' })).token
   db.close()
   say(`${stored.toLocaleString('en')} alerts stored; starting siteward serve`)
 

@@ -52,27 +52,43 @@ export interface LogCursors {
   all(): ReadonlyMap<string, number>
 }
 
+/** A device heard from, with its presence (the projector's), for the data-gap watch at start. */
+export interface HeardDevice {
+  readonly siteId: string
+  readonly deviceId: string
+  readonly kind: 'crane' | 'pit'
+  readonly online: boolean
+  readonly lastSeenAt: number | null
+}
+
+/** The registry's ports are asynchronous: SQLite in the process or PostgreSQL (issue 15). */
 export interface SiteRepository {
-  upsertSite(input: SiteInput): Site
-  getSite(id: string): Site | undefined
-  listSites(filter: { ids?: readonly string[] | undefined; region?: string | null | undefined }): Site[]
+  upsertSite(input: SiteInput): Promise<Site>
+  getSite(id: string): Promise<Site | undefined>
+  listSites(filter: {
+    ids?: readonly string[] | undefined
+    region?: string | null | undefined
+  }): Promise<Site[]>
 }
 
 export interface DeviceRepository {
-  createDevice(input: DeviceInput, secretHash: string): Device
-  getDevice(id: string): Device | undefined
-  listDevices(siteId: string): Device[]
-  getCredentials(id: string): DeviceCredentials | undefined
-  updateDeviceAccess(id: string, change: { disabled?: boolean; secretHash?: string }): boolean
+  createDevice(input: DeviceInput, secretHash: string): Promise<Device>
+  getDevice(id: string): Promise<Device | undefined>
+  listDevices(siteId: string): Promise<Device[]>
+  heardDevices(): Promise<HeardDevice[]>
+  getCredentials(id: string): Promise<DeviceCredentials | undefined>
+  updateDeviceAccess(id: string, change: { disabled?: boolean; secretHash?: string }): Promise<boolean>
 }
 
 export interface TokenRepository {
-  issueToken(input: TokenInput): IssuedToken
-  findPrincipal(token: string): Principal | undefined
-  listTokens(): TokenSummary[]
-  revokeToken(id: string): boolean
-  isTokenActive(id: string): boolean
+  issueToken(input: TokenInput): Promise<IssuedToken>
+  findPrincipal(token: string): Promise<Principal | undefined>
+  listTokens(): Promise<TokenSummary[]>
+  revokeToken(id: string): Promise<boolean>
+  isTokenActive(id: string): Promise<boolean>
 }
+
+export type Registry = SiteRepository & DeviceRepository & TokenRepository
 
 /** A point in the telemetry store, in the shape of CONTRACT §3. */
 export interface TelemetryPoint {

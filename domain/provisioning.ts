@@ -1,5 +1,5 @@
 import { SitewardError } from './errors.js'
-import type { DeviceRepository, SiteRepository, TokenRepository } from './ports.js'
+import type { Registry } from './ports.js'
 import {
   type Device,
   type DeviceInput,
@@ -21,55 +21,55 @@ export interface ProvisionedDevice {
 
 /** Creating sites, devices and tokens: one implementation behind both the CLI and the admin API. */
 export class Provisioning {
-  private readonly registry: SiteRepository & DeviceRepository & TokenRepository
+  private readonly registry: Registry
 
-  constructor(registry: SiteRepository & DeviceRepository & TokenRepository) {
+  constructor(registry: Registry) {
     this.registry = registry
   }
 
-  addSite(input: SiteInput): Site {
+  addSite(input: SiteInput): Promise<Site> {
     return this.registry.upsertSite(siteInputSchema.parse(input))
   }
 
-  addDevice(input: DeviceInput): ProvisionedDevice {
+  async addDevice(input: DeviceInput): Promise<ProvisionedDevice> {
     const valid = deviceInputSchema.parse(input)
     const secret = generateSecret()
-    return { device: this.registry.createDevice(valid, hashSecret(secret)), secret }
+    return { device: await this.registry.createDevice(valid, hashSecret(secret)), secret }
   }
 
-  createToken(input: TokenInput): IssuedToken {
+  createToken(input: TokenInput): Promise<IssuedToken> {
     return this.registry.issueToken(input)
   }
 
-  listTokens(): TokenSummary[] {
+  listTokens(): Promise<TokenSummary[]> {
     return this.registry.listTokens()
   }
 
   /** Ends the token for good: its requests get 401, its open alert streams end. */
-  revokeToken(id: string): TokenSummary {
-    if (!this.registry.revokeToken(id)) throw new SitewardError('NOT_FOUND', `no token ${id}`)
-    const revoked = this.registry.listTokens().find((token) => token.id === id)
+  async revokeToken(id: string): Promise<TokenSummary> {
+    if (!(await this.registry.revokeToken(id))) throw new SitewardError('NOT_FOUND', `no token ${id}`)
+    const revoked = (await this.registry.listTokens()).find((token) => token.id === id)
     if (revoked === undefined) throw new SitewardError('NOT_FOUND', `no token ${id}`)
     return revoked
   }
 
   /** A disabled device's logins are refused and its connection is closed; its data is kept. */
-  setDeviceEnabled(deviceId: string, enabled: boolean): Device {
-    if (!this.registry.updateDeviceAccess(deviceId, { disabled: !enabled }))
+  async setDeviceEnabled(deviceId: string, enabled: boolean): Promise<Device> {
+    if (!(await this.registry.updateDeviceAccess(deviceId, { disabled: !enabled })))
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
     return this.requireDevice(deviceId)
   }
 
   /** A new secret, shown once; the old one stops working and its connection is closed. */
-  rotateSecret(deviceId: string): ProvisionedDevice {
+  async rotateSecret(deviceId: string): Promise<ProvisionedDevice> {
     const secret = generateSecret()
-    if (!this.registry.updateDeviceAccess(deviceId, { secretHash: hashSecret(secret) }))
+    if (!(await this.registry.updateDeviceAccess(deviceId, { secretHash: hashSecret(secret) })))
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
-    return { device: this.requireDevice(deviceId), secret }
+    return { device: await this.requireDevice(deviceId), secret }
   }
 
-  private requireDevice(deviceId: string): Device {
-    const device = this.registry.getDevice(deviceId)
+  private async requireDevice(deviceId: string): Promise<Device> {
+    const device = await this.registry.getDevice(deviceId)
     if (device === undefined) throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId}`)
     return device
   }

@@ -230,8 +230,8 @@ export class Broker {
    * Closes every connection whose device was disabled, removed or given a new secret since it
    * logged in (an admin's `device disable` / `device rotate-secret` takes effect at once).
    */
-  recheckCredentials(): number {
-    const stale = this.sessions.stale((deviceId) => this.options.authenticator.current(deviceId))
+  async recheckCredentials(): Promise<number> {
+    const stale = await this.sessions.stale((deviceId) => this.options.authenticator.current(deviceId))
     for (const { client, reason } of stale) {
       this.options.logger.warn({ deviceId: client.id, reason }, `connection closed: the device was ${reason}`)
       client.close()

@@ -14,21 +14,21 @@ interface VerifiedLogin {
  * reconnect storm costs one scrypt per device instead of one per attempt.
  */
 export class DeviceAuthenticator {
-  private readonly lookup: (deviceId: string) => DeviceCredentials | undefined
+  private readonly lookup: (deviceId: string) => Promise<DeviceCredentials | undefined>
   private readonly processKey = randomBytes(32)
   private readonly verified = new Map<string, VerifiedLogin>()
 
-  constructor(lookup: (deviceId: string) => DeviceCredentials | undefined) {
+  constructor(lookup: (deviceId: string) => Promise<DeviceCredentials | undefined>) {
     this.lookup = lookup
   }
 
   /** The device's credentials as stored now. */
-  current(deviceId: string): DeviceCredentials | undefined {
+  current(deviceId: string): Promise<DeviceCredentials | undefined> {
     return this.lookup(deviceId)
   }
 
   async verify(deviceId: string, secret: string): Promise<DeviceCredentials | null> {
-    const credentials = this.lookup(deviceId)
+    const credentials = await this.lookup(deviceId)
     if (credentials === undefined) return null
     const digest = createHmac('sha256', this.processKey).update(secret).digest()
     const known = this.verified.get(deviceId)

@@ -50,12 +50,14 @@ export class DeviceSessions {
   }
 
   /** Connections whose device is gone, disabled or re-keyed since it logged in, with why. */
-  stale(current: (deviceId: string) => DeviceCredentials | undefined): { client: Client; reason: string }[] {
+  async stale(
+    current: (deviceId: string) => Promise<DeviceCredentials | undefined>,
+  ): Promise<{ client: Client; reason: string }[]> {
     const out: { client: Client; reason: string }[] = []
-    for (const client of this.connected) {
+    for (const client of [...this.connected]) {
       const identity = this.identities.get(client)
       if (identity === undefined) continue
-      const now = current(identity.deviceId)
+      const now = await current(identity.deviceId)
       const reason =
         now === undefined
           ? 'removed'

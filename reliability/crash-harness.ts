@@ -78,13 +78,15 @@ export async function crashHarness(options: {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-crash-'))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({ id: 'S1', name: 'Crash site', region: '330106' })
-  const devices = Array.from({ length: deviceCount }, (_, i) => {
-    const id = `TC-${String(i + 1).padStart(3, '0')}`
-    return { id, secret: provisioning.addDevice({ siteId: 'S1', id, kind: 'crane' }).secret }
-  })
-  const officer = provisioning.createToken({ role: 'officer', name: 'officer', sites: ['S1'] }).token
-  const admin = provisioning.createToken({ role: 'admin', name: 'harness' }).token
+  await provisioning.addSite({ id: 'S1', name: 'Crash site', region: '330106' })
+  const devices = await Promise.all(
+    Array.from({ length: deviceCount }, async (_, i) => {
+      const id = `TC-${String(i + 1).padStart(3, '0')}`
+      return { id, secret: (await provisioning.addDevice({ siteId: 'S1', id, kind: 'crane' })).secret }
+    }),
+  )
+  const officer = (await provisioning.createToken({ role: 'officer', name: 'officer', sites: ['S1'] })).token
+  const admin = (await provisioning.createToken({ role: 'admin', name: 'harness' })).token
   db.close()
 
   const influxd = await startInfluxd()

@@ -72,18 +72,26 @@ export async function fuzzHarness(options: {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-fuzz-'))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({ id: 'S1', name: 'Valid devices', region: '330106' })
-  provisioning.addSite({ id: 'F1', name: 'Fuzz devices', region: '330106' })
-  const valid = Array.from({ length: options.validDevices ?? 5 }, (_, i) => {
-    const id = `TC-${String(i + 1).padStart(2, '0')}`
-    return { id, secret: provisioning.addDevice({ siteId: 'S1', id, kind: 'crane' }).secret }
-  })
-  const fuzzDevices = Array.from({ length: 20 }, (_, i) => {
-    const id = `FZ-${i + 1}`
-    return { id, siteId: 'F1', secret: provisioning.addDevice({ siteId: 'F1', id, kind: 'crane' }).secret }
-  })
-  provisioning.addDevice({ siteId: 'F1', id: 'VICTIM-01', kind: 'crane' })
-  const token = provisioning.createToken({ role: 'admin', name: 'fuzz harness' }).token
+  await provisioning.addSite({ id: 'S1', name: 'Valid devices', region: '330106' })
+  await provisioning.addSite({ id: 'F1', name: 'Fuzz devices', region: '330106' })
+  const valid = await Promise.all(
+    Array.from({ length: options.validDevices ?? 5 }, async (_, i) => {
+      const id = `TC-${String(i + 1).padStart(2, '0')}`
+      return { id, secret: (await provisioning.addDevice({ siteId: 'S1', id, kind: 'crane' })).secret }
+    }),
+  )
+  const fuzzDevices = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const id = `FZ-${i + 1}`
+      return {
+        id,
+        siteId: 'F1',
+        secret: (await provisioning.addDevice({ siteId: 'F1', id, kind: 'crane' })).secret,
+      }
+    }),
+  )
+  await provisioning.addDevice({ siteId: 'F1', id: 'VICTIM-01', kind: 'crane' })
+  const token = (await provisioning.createToken({ role: 'admin', name: 'fuzz harness' })).token
   db.close()
 
   const started = Date.now()

@@ -50,7 +50,7 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
     },
     async (request, reply) => {
       requireRole(principalOf(request), ['admin'], 'provision sites')
-      return reply.code(201).send(provisioning.addSite(request.body))
+      return reply.code(201).send(await provisioning.addSite(request.body))
     },
   )
 
@@ -67,7 +67,7 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
     },
     async (request, reply) => {
       requireRole(principalOf(request), ['admin'], 'provision devices')
-      const { device, secret } = provisioning.addDevice(request.body)
+      const { device, secret } = await provisioning.addDevice(request.body)
       return reply.code(201).send({ siteId: device.siteId, deviceId: device.id, kind: device.kind, secret })
     },
   )
@@ -85,7 +85,7 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
     },
     async (request, reply) => {
       requireRole(principalOf(request), ['admin'], 'create tokens')
-      const issued = provisioning.createToken(request.body)
+      const issued = await provisioning.createToken(request.body)
       return reply.code(201).send({ ...issued, sites: [...issued.sites] })
     },
   )
@@ -103,7 +103,7 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
     },
     async (request) => {
       requireRole(principalOf(request), ['admin'], 'list tokens')
-      return { items: access.listTokens() }
+      return { items: await access.listTokens() }
     },
   )
 
@@ -163,7 +163,7 @@ export function adminRoutes(app: FastifyInstance, services: ApiServices): void {
     },
     async (request) => {
       requireRole(principalOf(request), ['admin'], 'rotate device secrets')
-      const { device, secret } = access.rotateSecret(request.params.deviceId)
+      const { device, secret } = await access.rotateSecret(request.params.deviceId)
       return { siteId: device.siteId, deviceId: device.id, kind: device.kind, secret }
     },
   )

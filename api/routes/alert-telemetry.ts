@@ -90,7 +90,7 @@ export function alertTelemetryRoutes(app: FastifyInstance, services: ApiServices
     },
     async (request) => {
       const alert = await services.alerts.get(request.params.id, principalOf(request))
-      const device = services.registry.getDevice(alert.deviceId)
+      const device = await services.registry.getDevice(alert.deviceId)
       const from = Date.parse(alert.firstAt) - marginMs
       const to = Math.min(
         Date.now(),

@@ -116,15 +116,26 @@ export function alertRoutes(app: FastifyInstance, services: ApiServices): void {
       }
       const resuming = Number.isInteger(lastEventId) && lastEventId >= 0
       let waiting: AlertChange[] | null = resuming ? [] : null
+      // Whether the caller may see a change is a store read: the changes wait for each other's
+      // answer, so they are sent in the order they came.
+      let inOrder: Promise<unknown> = Promise.resolve()
       const subscription = services.alertChanges.subscribe((change) => {
-        if (!alerts.visible(principal, change.alert.siteId)) return
-        if (waiting !== null) waiting.push(change)
-        else send(change)
+        inOrder = inOrder
+          .then(async () => {
+            if (!(await alerts.visible(principal, change.alert.siteId))) return
+            if (waiting !== null) waiting.push(change)
+            else send(change)
+          })
+          .catch((error: unknown) => request.log.error({ err: error }, 'could not send an alert change'))
       })
       const heartbeat = setInterval(() => out.writableEnded || out.write(': ping\n\n'), heartbeatMs)
       // A revoked token's stream ends within a second, not at the next reconnect.
       const revocation = setInterval(() => {
-        if (!services.registry.isTokenActive(principal.tokenId)) out.end()
+        services.registry.isTokenActive(principal.tokenId).then(
+          (active) => active || out.end(),
+          (error: unknown) =>
+            request.log.error({ err: error }, 'checking the stream token failed; will retry'),
+        )
       }, revocationCheckMs)
       const stream = { end: () => out.end() }
       openStreams.add(stream)

@@ -47,8 +47,8 @@ export function craneHistoryRoutes(app: FastifyInstance, services: ApiServices):
       },
     },
     async (request) => {
-      const device = services.registry.getDevice(request.params.deviceId)
-      const site = device === undefined ? undefined : services.registry.getSite(device.siteId)
+      const device = await services.registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : await services.registry.getSite(device.siteId)
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site))
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
       if (device.kind !== 'crane') throw new SitewardError('VALIDATION_FAILED', `${device.id} is not a crane`)

@@ -185,15 +185,17 @@ async function* csvLines(
   filter: AlertFilter,
 ): AsyncGenerator<string> {
   const sites = new Map<string, Site | undefined>()
-  const siteOf = (id: string) => {
-    if (!sites.has(id)) sites.set(id, services.registry.getSite(id))
+  const siteOf = async (id: string) => {
+    if (!sites.has(id)) sites.set(id, await services.registry.getSite(id))
     return sites.get(id)
   }
   yield utf8Bom + csvRow(csvHeader)
   let cursor: string | undefined
   do {
     const page = await services.alerts.list(principal, filter, 1_000, cursor)
-    yield page.items.map((alert) => csvRowOf(alert, siteOf(alert.siteId))).join('')
+    const rows: string[] = []
+    for (const alert of page.items) rows.push(csvRowOf(alert, await siteOf(alert.siteId)))
+    yield rows.join('')
     cursor = page.nextCursor ?? undefined
     await new Promise((resolve) => setImmediate(resolve)) // let other requests in between pages
   } while (cursor !== undefined)

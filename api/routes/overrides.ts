@@ -50,9 +50,9 @@ export function overrideRoutes(app: FastifyInstance, services: ApiServices): voi
       const { siteId } = request.query
       const siteIds =
         siteId === undefined
-          ? services.registry.listSites(siteFilter(principal)).map((site) => site.id)
-          : [visibleSite(principal, services.registry.getSite(siteId), siteId).id]
-      const { overrides, changes } = services.settings.overridesOf(siteIds)
+          ? (await services.registry.listSites(siteFilter(principal))).map((site) => site.id)
+          : [visibleSite(principal, await services.registry.getSite(siteId), siteId).id]
+      const { overrides, changes } = await services.settings.overridesOf(siteIds)
       return {
         items: overrides.map((view) => ({ ...view, defaults: [...view.defaults], laxer: [...view.laxer] })),
         changes: changes.map((change) => ({ ...change, laxer: [...change.laxer] })),

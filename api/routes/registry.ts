@@ -57,7 +57,7 @@ export function registryRoutes(app: FastifyInstance, services: ApiServices): voi
         response: { 200: z.object({ items: z.array(siteSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ items: registry.listSites(siteFilter(principalOf(request))) }),
+    async (request) => ({ items: await registry.listSites(siteFilter(principalOf(request))) }),
   )
 
   api.get(
@@ -89,10 +89,10 @@ export function registryRoutes(app: FastifyInstance, services: ApiServices): voi
     async (request) => {
       const site = visibleSite(
         principalOf(request),
-        registry.getSite(request.params.siteId),
+        await registry.getSite(request.params.siteId),
         request.params.siteId,
       )
-      return { ...site, issues: services.rules.siteIssues(site.id) }
+      return { ...site, issues: await services.rules.siteIssues(site.id) }
     },
   )
 
@@ -110,10 +110,10 @@ export function registryRoutes(app: FastifyInstance, services: ApiServices): voi
     async (request) => {
       const site = visibleSite(
         principalOf(request),
-        registry.getSite(request.params.siteId),
+        await registry.getSite(request.params.siteId),
         request.params.siteId,
       )
-      return { items: registry.listDevices(site.id) }
+      return { items: await registry.listDevices(site.id) }
     },
   )
 
@@ -129,8 +129,8 @@ export function registryRoutes(app: FastifyInstance, services: ApiServices): voi
       },
     },
     async (request) => {
-      const device = registry.getDevice(request.params.deviceId)
-      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      const device = await registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : await registry.getSite(device.siteId)
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site)) {
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
       }

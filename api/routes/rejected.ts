@@ -40,8 +40,8 @@ export function rejectedRoutes(app: FastifyInstance, services: ApiServices): voi
     },
     async (request) => {
       const { deviceId } = request.params
-      const device = services.registry.getDevice(deviceId)
-      const site = device === undefined ? undefined : services.registry.getSite(device.siteId)
+      const device = await services.registry.getDevice(deviceId)
+      const site = device === undefined ? undefined : await services.registry.getSite(device.siteId)
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site))
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
       const { limit, before } = request.query

@@ -69,23 +69,21 @@ const groupSchema = z.object({
  * For groupBy site or device: every site (or device) in the caller's scope and the filter, with
  * its monitoring figures, so a silent site shows up too. Other groupings: none.
  */
-function monitoringOf(
+async function monitoringOf(
   services: ApiServices,
   principal: Principal,
   groupBy: Grouping,
   narrow: { region?: string | undefined; siteId?: string | undefined; deviceId?: string | undefined },
   from: number,
   to: number,
-): Map<string, DeviceFigures> | undefined {
+): Promise<Map<string, DeviceFigures> | undefined> {
   if (groupBy !== 'site' && groupBy !== 'device') return undefined
   const scope = siteFilter(principal)
-  const sites = services.registry
-    .listSites({ ids: scope.ids, region: scope.region })
-    .filter(
-      (site) =>
-        (narrow.region === undefined || site.region === narrow.region) &&
-        (narrow.siteId === undefined || site.id === narrow.siteId),
-    )
+  const sites = (await services.registry.listSites({ ids: scope.ids, region: scope.region })).filter(
+    (site) =>
+      (narrow.region === undefined || site.region === narrow.region) &&
+      (narrow.siteId === undefined || site.id === narrow.siteId),
+  )
   const received = services.monitoring.readingsPerDevice(from, to)
   const firstReadings = services.monitoring.firstReadingAt()
   const figures = (devices: Device[]) =>
@@ -98,9 +96,9 @@ function monitoringOf(
     )
   const result = new Map<string, DeviceFigures>()
   for (const site of sites) {
-    const devices = services.registry
-      .listDevices(site.id)
-      .filter((device) => narrow.deviceId === undefined || device.id === narrow.deviceId)
+    const devices = (await services.registry.listDevices(site.id)).filter(
+      (device) => narrow.deviceId === undefined || device.id === narrow.deviceId,
+    )
     if (groupBy === 'site') result.set(site.id, figures(devices))
     else for (const device of devices) result.set(device.id, figures([device]))
   }
@@ -164,7 +162,7 @@ export function reportRoutes(app: FastifyInstance, services: ApiServices): void 
           groupBy,
           utcOffsetMinutes,
           base,
-          monitoring: monitoringOf(services, principal, groupBy, narrow, fromMs, toMs),
+          monitoring: await monitoringOf(services, principal, groupBy, narrow, fromMs, toMs),
         }),
       }
     },

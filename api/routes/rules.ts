@@ -50,6 +50,6 @@ export function ruleRoutes(app: FastifyInstance, services: ApiServices): void {
         response: { 200: z.object({ items: z.array(effectiveRuleSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ items: services.rules.effective(principalOf(request), request.query) }),
+    async (request) => ({ items: await services.rules.effective(principalOf(request), request.query) }),
   )
 }

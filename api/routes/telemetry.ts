@@ -88,8 +88,8 @@ export function telemetryRoutes(app: FastifyInstance, services: ApiServices): vo
     },
     async (request) => {
       const { registry, telemetry } = services
-      const device = registry.getDevice(request.params.deviceId)
-      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      const device = await registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : await registry.getSite(device.siteId)
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site)) {
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
       }
@@ -168,8 +168,8 @@ function profileRoute(app: FastifyInstance, services: ApiServices): void {
     },
     async (request) => {
       const { registry, telemetry } = services
-      const device = registry.getDevice(request.params.deviceId)
-      const site = device === undefined ? undefined : registry.getSite(device.siteId)
+      const device = await registry.getDevice(request.params.deviceId)
+      const site = device === undefined ? undefined : await registry.getSite(device.siteId)
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site))
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${request.params.deviceId} in your scope`)
       if (device.kind !== 'pit')

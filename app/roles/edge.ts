@@ -60,6 +60,7 @@ export class EdgeRole {
   private controlPlane: ControlPlane | null = null
   private timers: NodeJS.Timeout[] = []
   private credentialsVersion = -1
+  private rechecking = false
   private started = false
 
   /** Opens the store and the log and recovers ingest state; nothing listens yet. */
@@ -182,12 +183,24 @@ export class EdgeRole {
     this.db.close()
   }
 
+  /** One recheck at a time; the version it checked is recorded only once it succeeded. */
   private recheckCredentials(): void {
-    try {
-      this.credentialsVersion = this.counters.value('credentials')
-      this.broker.recheckCredentials()
-    } catch (error) {
+    if (this.rechecking) return
+    const failed = (error: unknown) =>
       this.logger.error({ err: error }, 'rechecking device credentials failed; will retry')
+    try {
+      const version = this.counters.value('credentials')
+      this.rechecking = true
+      this.broker
+        .recheckCredentials()
+        .then(() => {
+          this.credentialsVersion = version
+        }, failed)
+        .finally(() => {
+          this.rechecking = false
+        })
+    } catch (error) {
+      failed(error)
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { AlertService } from '../../alerts/alert-service.js'
-import type { ActiveBreach, ProjectionCommit } from '../../domain/ports.js'
+import type { ActiveBreach, HeardDevice, ProjectionCommit } from '../../domain/ports.js'
 import type { KeyedSignal, Rule } from '../../domain/rules.js'
 import { deadLetterRetention } from '../../ingest/dead-letter-budget.js'
 import type { IngestState } from '../../ingest/ingest-state.js'
@@ -138,7 +138,7 @@ export class WorkerRole {
    * alert committed rings for the API and the shipper.
    */
   async start(): Promise<void> {
-    this.subscribeRules(await this.alertStore.activeBreaches())
+    this.subscribeRules(await this.alertStore.activeBreaches(), await this.registry.heardDevices())
     // A pipeline that failed as it subscribed (its store read at start-up): the worker does not start.
     if (this.pipelineError !== null) throw this.pipelineError
     this.alerts.changes$.subscribe(() => this.alertsRung.ring())
@@ -237,7 +237,10 @@ export class WorkerRole {
   }
 
   /** Readings → rules → alerts. */
-  private subscribeRules(activeBreaches: readonly ActiveBreach[]): void {
+  private subscribeRules(
+    activeBreaches: readonly ActiveBreach[],
+    heardDevices: readonly HeardDevice[],
+  ): void {
     const logger = this.logger.child({ component: 'rules' })
     const unknownCodeRules = new Set(
       this.rules.filter((rule) => rule.condition.kind === 'unknown_code').map((rule) => rule.id),
@@ -247,7 +250,7 @@ export class WorkerRole {
       settings: this.settings,
       state: () => this.state,
       projection: this.projection,
-      registry: this.registry,
+      heardDevices,
       states: this.ruleStates,
       activeBreaches,
       logger,

@@ -108,19 +108,20 @@ const anonymous = (count: number, prefix: string): BenchDevice[] =>
   Array.from({ length: count }, (_, i) => ({ id: `${prefix}-${i}`, siteId: 'BENCH', secret: 'x' }))
 
 /** A data folder whose registry has a site, `count` cranes, a probe crane and an admin token. */
-function provisioned(count: number) {
+async function provisioned(count: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'siteward-bench-'))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({ id: 'BENCH', name: 'Benchmark site', region: '330106' })
-  const add = (id: string): BenchDevice => ({
+  await provisioning.addSite({ id: 'BENCH', name: 'Benchmark site', region: '330106' })
+  const add = async (id: string): Promise<BenchDevice> => ({
     id,
     siteId: 'BENCH',
-    secret: provisioning.addDevice({ siteId: 'BENCH', id, kind: 'crane' }).secret,
+    secret: (await provisioning.addDevice({ siteId: 'BENCH', id, kind: 'crane' })).secret,
   })
-  const devices = Array.from({ length: count }, (_, i) => add(`TC-${String(i).padStart(5, '0')}`))
-  const probe = add('PROBE-01')
-  const token = provisioning.createToken({ role: 'admin', name: 'bench' }).token
+  const devices: BenchDevice[] = []
+  for (let i = 0; i < count; i++) devices.push(await add(`TC-${String(i).padStart(5, '0')}`))
+  const probe = await add('PROBE-01')
+  const token = (await provisioning.createToken({ role: 'admin', name: 'bench' })).token
   db.close()
   return { dataDir, devices, probe, token }
 }
@@ -170,7 +171,7 @@ export async function startTarget(
       }
     }
     case 'siteward-ingest': {
-      const { dataDir, devices } = provisioned(deviceCount)
+      const { dataDir, devices } = await provisioned(deviceCount)
       const { child, port } = await scriptServer('bench/siteward-ingest.ts', [dataDir])
       return {
         name,
@@ -184,7 +185,7 @@ export async function startTarget(
       }
     }
     case 'siteward': {
-      const { dataDir, devices, probe, token } = provisioned(deviceCount)
+      const { dataDir, devices, probe, token } = await provisioned(deviceCount)
       const { child, mqttPort, httpPort } = await spawnServe(
         {
           SITEWARD_DATA_DIR: dataDir,

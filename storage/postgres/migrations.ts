@@ -69,7 +69,7 @@ export const postgresMigrations: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'registry: sites, devices, API tokens',
+    name: 'registry: sites, devices and their state, API tokens',
     sql: `
       CREATE TABLE sites (
         id TEXT PRIMARY KEY,
@@ -96,6 +96,21 @@ export const postgresMigrations: readonly Migration[] = [
         updated_at TEXT NOT NULL
       );
       CREATE INDEX devices_site ON devices (site_id);
+
+      -- Written only by the log projector, in the same transaction as its log cursor.
+      CREATE TABLE device_state (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        online BOOLEAN NOT NULL DEFAULT false,
+        last_seen_at BIGINT,
+        accepted_count BIGINT NOT NULL DEFAULT 0,
+        rejected_count BIGINT NOT NULL DEFAULT 0,
+        duplicate_count BIGINT NOT NULL DEFAULT 0,
+        last_reject_reason TEXT,
+        last_reject_at BIGINT,
+        seq_ranges TEXT,
+        latest_ts BIGINT,
+        mode TEXT
+      );
 
       CREATE TABLE tokens (
         id TEXT PRIMARY KEY,

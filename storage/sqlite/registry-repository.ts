@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { SitewardError } from '../../domain/errors.js'
-import type { DeviceRepository, SiteRepository, TokenRepository } from '../../domain/ports.js'
+import type { HeardDevice, Registry } from '../../domain/ports.js'
 import {
   type Device,
   type DeviceCredentials,
@@ -15,49 +15,24 @@ import {
   tokenInputSchema,
 } from '../../domain/registry.js'
 import { generateToken, hashToken } from '../../domain/secrets.js'
+import {
+  type CredentialsRow,
+  type DeviceRow,
+  deviceSelect,
+  type SiteRow,
+  type TokenRow,
+  toCredentials,
+  toDevice,
+  toSite,
+  toTokenSummary,
+} from '../registry-rows.js'
 import type { SqliteDatabase } from './database.js'
-
-interface SiteRow {
-  id: string
-  name: string
-  region: string
-  pit_grade: number | null
-  pit_depth_m: number | null
-  base_slab_cast: number
-  support_type: Site['supportType']
-  rock_socketed: number
-  created_at: string
-  updated_at: string
-}
-
-interface DeviceRow {
-  id: string
-  site_id: string
-  kind: 'crane' | 'pit'
-  name: string | null
-  created_at: string
-  online: number | null
-  last_seen_at: number | null
-  accepted_count: number | null
-  rejected_count: number | null
-  duplicate_count: number | null
-  last_reject_reason: string | null
-  last_reject_at: number | null
-  disabled_at: string | null
-}
-
-const deviceSelect = `
-  SELECT d.id, d.site_id, d.kind, d.name, d.created_at, d.disabled_at, s.online, s.last_seen_at, s.accepted_count,
-         s.rejected_count, s.duplicate_count, s.last_reject_reason, s.last_reject_at
-  FROM devices d LEFT JOIN device_state s ON s.device_id = d.id`
-
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
 /**
  * Sites, devices and API tokens. Every read goes to the database, so devices and tokens that the
  * CLI creates while `serve` runs are honoured at once.
  */
-export class RegistryRepository implements SiteRepository, DeviceRepository, TokenRepository {
+export class RegistryRepository implements Registry {
   private readonly db: SqliteDatabase
   /** Prepared once: every device login asks (19,500 at once when a province reconnects). */
   private readonly credentials
@@ -69,7 +44,7 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     )
   }
 
-  upsertSite(input: SiteInput): Site {
+  async upsertSite(input: SiteInput): Promise<Site> {
     const now = new Date().toISOString()
     this.db
       .prepare(
@@ -100,18 +75,26 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
         clearSupport: Number(input.supportType === null),
         now,
       })
-    const site = this.getSite(input.id)
+    const site = this.siteNow(input.id)
     if (site === undefined)
       throw new SitewardError('INTERNAL_ERROR', `site ${input.id} vanished after upsert`)
     return site
   }
 
-  getSite(id: string): Site | undefined {
+  async getSite(id: string): Promise<Site | undefined> {
+    return this.siteNow(id)
+  }
+
+  /** For SQLite's own synchronous callers (inside a transaction). */
+  siteNow(id: string): Site | undefined {
     const row = this.db.prepare('SELECT * FROM sites WHERE id = ?').get(id) as SiteRow | undefined
     return row === undefined ? undefined : toSite(row)
   }
 
-  listSites(filter: { ids?: readonly string[] | undefined; region?: string | null | undefined }): Site[] {
+  async listSites(filter: {
+    ids?: readonly string[] | undefined
+    region?: string | null | undefined
+  }): Promise<Site[]> {
     const clauses: string[] = []
     const params: unknown[] = []
     if (filter.ids !== undefined) {
@@ -128,10 +111,10 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     return rows.map(toSite)
   }
 
-  createDevice(input: DeviceInput, secretHash: string): Device {
+  async createDevice(input: DeviceInput, secretHash: string): Promise<Device> {
     const now = new Date().toISOString()
     const create = this.db.transaction(() => {
-      if (this.getSite(input.siteId) === undefined)
+      if (this.siteNow(input.siteId) === undefined)
         throw new SitewardError('SITE_NOT_FOUND', `site ${input.siteId} does not exist`)
       const existing = this.db.prepare('SELECT site_id FROM devices WHERE id = ?').get(input.id) as
         | { site_id: string }
@@ -150,33 +133,30 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
         .run(input.id, input.siteId, input.kind, input.name ?? null, secretHash, now, now)
     })
     create.immediate()
-    const device = this.getDevice(input.id)
+    const device = this.deviceNow(input.id)
     if (device === undefined)
       throw new SitewardError('INTERNAL_ERROR', `device ${input.id} vanished after insert`)
     return device
   }
 
-  getDevice(id: string): Device | undefined {
+  async getDevice(id: string): Promise<Device | undefined> {
+    return this.deviceNow(id)
+  }
+
+  private deviceNow(id: string): Device | undefined {
     const row = this.db.prepare(`${deviceSelect} WHERE d.id = ?`).get(id) as DeviceRow | undefined
     return row === undefined ? undefined : toDevice(row)
   }
 
-  listDevices(siteId: string): Device[] {
+  async listDevices(siteId: string): Promise<Device[]> {
     const rows = this.db
       .prepare(`${deviceSelect} WHERE d.site_id = ? ORDER BY d.id`)
       .all(siteId) as DeviceRow[]
     return rows.map(toDevice)
   }
 
-  /** Devices that were online when last heard of (their silence is watched from start-up). */
   /** Every device heard from, with its presence and when it was last heard (engine time). */
-  heardDevices(): {
-    siteId: string
-    deviceId: string
-    kind: 'crane' | 'pit'
-    online: boolean
-    lastSeenAt: number | null
-  }[] {
+  async heardDevices(): Promise<HeardDevice[]> {
     const rows = this.db
       .prepare(
         'SELECT d.id, d.site_id, d.kind, s.online, s.last_seen_at FROM devices d JOIN device_state s ON s.device_id = d.id',
@@ -197,23 +177,15 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     }))
   }
 
-  getCredentials(id: string): DeviceCredentials | undefined {
+  async getCredentials(id: string): Promise<DeviceCredentials | undefined> {
     const row = this.credentials.get(id)
-    if (row === undefined) return undefined
-    return {
-      id: row.id,
-      siteId: row.site_id,
-      kind: row.kind,
-      secretHash: row.secret_hash,
-      updatedAt: row.updated_at,
-      disabledAt: row.disabled_at,
-    }
+    return row === undefined ? undefined : toCredentials(row)
   }
 
-  issueToken(raw: TokenInput): IssuedToken {
+  async issueToken(raw: TokenInput): Promise<IssuedToken> {
     const input = tokenInputSchema.parse(raw)
     for (const siteId of input.sites) {
-      if (this.getSite(siteId) === undefined)
+      if (this.siteNow(siteId) === undefined)
         throw new SitewardError('SITE_NOT_FOUND', `site ${siteId} does not exist`)
     }
     const id = randomUUID()
@@ -240,7 +212,10 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
    * Disables or enables a device's logins, or gives it a new secret hash; either moves
    * `updated_at`, which ends the login cache and the connections made before. False: no device.
    */
-  updateDeviceAccess(id: string, change: { disabled?: boolean; secretHash?: string }): boolean {
+  async updateDeviceAccess(
+    id: string,
+    change: { disabled?: boolean; secretHash?: string },
+  ): Promise<boolean> {
     const now = new Date().toISOString()
     const result = this.db
       .prepare(
@@ -259,44 +234,28 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
     return result.changes > 0
   }
 
-  listTokens(): TokenSummary[] {
+  async listTokens(): Promise<TokenSummary[]> {
     const rows = this.db
       .prepare(
         'SELECT id, role, name, sites, region, created_at, revoked_at FROM tokens ORDER BY created_at, id',
       )
-      .all() as {
-      id: string
-      role: Role
-      name: string
-      sites: string
-      region: string | null
-      created_at: string
-      revoked_at: string | null
-    }[]
-    return rows.map((row) => ({
-      id: row.id,
-      role: row.role,
-      name: row.name,
-      sites: JSON.parse(row.sites) as string[],
-      region: row.region,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    }))
+      .all() as TokenRow[]
+    return rows.map(toTokenSummary)
   }
 
   /** Revokes the token (for good); false when there is no such token. */
-  revokeToken(id: string): boolean {
+  async revokeToken(id: string): Promise<boolean> {
     const result = this.db
       .prepare('UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?')
       .run(new Date().toISOString(), id)
     return result.changes > 0
   }
 
-  isTokenActive(id: string): boolean {
+  async isTokenActive(id: string): Promise<boolean> {
     return this.db.prepare('SELECT 1 FROM tokens WHERE id = ? AND revoked_at IS NULL').get(id) !== undefined
   }
 
-  findPrincipal(token: string): Principal | undefined {
+  async findPrincipal(token: string): Promise<Principal | undefined> {
     const row = this.db
       .prepare('SELECT id, role, name, sites, region FROM tokens WHERE token_hash = ? AND revoked_at IS NULL')
       .get(hashToken(token)) as
@@ -311,46 +270,4 @@ export class RegistryRepository implements SiteRepository, DeviceRepository, Tok
       region: row.region,
     }
   }
-}
-
-function toSite(row: SiteRow): Site {
-  return {
-    id: row.id,
-    name: row.name,
-    region: row.region,
-    pitGrade: row.pit_grade as Site['pitGrade'],
-    pitDepthM: row.pit_depth_m,
-    baseSlabCast: row.base_slab_cast === 1,
-    supportType: row.support_type,
-    rockSocketed: row.rock_socketed === 1,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toDevice(row: DeviceRow): Device {
-  return {
-    id: row.id,
-    siteId: row.site_id,
-    kind: row.kind,
-    name: row.name,
-    online: row.online === 1,
-    lastSeenAt: isoOrNull(row.last_seen_at),
-    acceptedCount: row.accepted_count ?? 0,
-    rejectedCount: row.rejected_count ?? 0,
-    duplicateCount: row.duplicate_count ?? 0,
-    lastRejectReason: row.last_reject_reason,
-    lastRejectAt: isoOrNull(row.last_reject_at),
-    createdAt: row.created_at,
-    disabledAt: row.disabled_at,
-  }
-}
-
-interface CredentialsRow {
-  id: string
-  site_id: string
-  kind: 'crane' | 'pit'
-  secret_hash: string
-  updated_at: string
-  disabled_at: string | null
 }

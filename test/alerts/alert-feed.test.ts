@@ -41,10 +41,10 @@ describe('AlertFeed: alert changes followed through the store', () => {
   let reader: SqliteDatabase
   let feed: AlertFeed
   let seen: AlertChange[]
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-alert-feed-'))
     writer = openDatabase(join(dir, 'siteward.db'))
-    new RegistryRepository(writer).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+    await new RegistryRepository(writer).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
     // The feed reads through a connection of its own, as another thread or process would.
     reader = openDatabase(join(dir, 'siteward.db'))
     seen = []

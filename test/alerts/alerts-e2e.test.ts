@@ -24,14 +24,14 @@ describe('alerts end to end: MQTT reading → alert → API, SSE, MQTT → close
 
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106' })
-    t.provisioning.addSite({ id: 'S2', name: 'Site B', region: '440305' })
-    secret = t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-    sirenSecret = t.provisioning.addDevice({ siteId: 'S1', id: 'SIREN-01', kind: 'crane' }).secret
-    tokens.officer = t.token('officer', { sites: ['S1'] })
-    tokens.officerB = t.token('officer', { sites: ['S2'] })
-    tokens.supervisor = t.token('supervisor', { sites: ['S1'] })
-    tokens.regulator = t.token('regulator', { region: '330106' })
+    await t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106' })
+    await t.provisioning.addSite({ id: 'S2', name: 'Site B', region: '440305' })
+    secret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+    sirenSecret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'SIREN-01', kind: 'crane' })).secret
+    tokens.officer = await t.token('officer', { sites: ['S1'] })
+    tokens.officerB = await t.token('officer', { sites: ['S2'] })
+    tokens.supervisor = await t.token('supervisor', { sites: ['S1'] })
+    tokens.regulator = await t.token('regulator', { region: '330106' })
     siren = await connectDevice(t.mqttUrl, 'SIREN-01', sirenSecret)
     siren.on('message', (topic, payload, packet) =>
       sirenMessages.push({ topic, payload: payload.toString(), retain: packet.retain }),

@@ -17,7 +17,7 @@ describe('crane rules that miss nothing (JGJ 33, JGJ 332, DOMAIN.md §4)', () =>
 
   const crane = async (id: string) => {
     if (cranes[id] === undefined) {
-      const secret = t.addDevice('S1', id, 'crane')
+      const secret = await t.addDevice('S1', id, 'crane')
       cranes[id] = await connectDevice(t.mqttUrl, id, secret)
     }
     return cranes[id] as MqttClient
@@ -38,9 +38,9 @@ describe('crane rules that miss nothing (JGJ 33, JGJ 332, DOMAIN.md §4)', () =>
   beforeAll(async () => {
     // Polling for alerts asks often: above the per-token rate limit of a real deployment.
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    t.provisioning.addSite({ id: 'S1', name: '塔吊工地', region: '330106' })
-    admin = t.token('admin')
-    supervisor = t.token('supervisor', { sites: ['S1'] })
+    await t.provisioning.addSite({ id: 'S1', name: '塔吊工地', region: '330106' })
+    admin = await t.token('admin')
+    supervisor = await t.token('supervisor', { sites: ['S1'] })
   })
   afterAll(async () => {
     for (const client of Object.values(cranes)) await client.endAsync()
@@ -209,7 +209,7 @@ describe('crane rules that miss nothing (JGJ 33, JGJ 332, DOMAIN.md §4)', () =>
       threshold: 2.5,
     })
     // A crane setting for a pit device is refused with the field named.
-    t.addDevice('S1', 'PIT-X', 'pit')
+    await t.addDevice('S1', 'PIT-X', 'pit')
     const refused = await api('PUT', '/api/devices/PIT-X/settings', admin, { hookHeightMaxM: 40 })
     expect(refused).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } })
     expect(refused.body.error?.message).toContain('hookHeightMaxM')

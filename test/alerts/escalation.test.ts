@@ -25,10 +25,10 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
       now: () => clock,
     })
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-escalation-'))
     db = openDatabase(join(dir, 'siteward.db'))
-    new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+    await new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
     clock = Date.UTC(2026, 10, 29, 8, 0, 0)
   })
   afterEach(() => {

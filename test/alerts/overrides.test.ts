@@ -26,7 +26,7 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
 
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    await t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106', pitGrade: 1, pitDepthM: 15 })
     for (const [id, kind] of [
       ['TC-01', 'crane'],
       ['TC-02', 'crane'],
@@ -34,13 +34,13 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
       ['TC-04', 'crane'],
       ['PIT-01', 'pit'],
     ] as const) {
-      const secret = t.provisioning.addDevice({ siteId: 'S1', id, kind }).secret
+      const secret = (await t.provisioning.addDevice({ siteId: 'S1', id, kind })).secret
       clients[id] = await connectDevice(t.mqttUrl, id, secret)
     }
-    tokens.admin = t.token('admin')
-    tokens.supervisor = t.token('supervisor', { sites: ['S1'] })
-    tokens.officer = t.token('officer', { sites: ['S1'] })
-    tokens.regulator = t.token('regulator')
+    tokens.admin = await t.token('admin')
+    tokens.supervisor = await t.token('supervisor', { sites: ['S1'] })
+    tokens.officer = await t.token('officer', { sites: ['S1'] })
+    tokens.regulator = await t.token('regulator')
   })
   afterAll(async () => {
     for (const client of Object.values(clients)) await client.endAsync()

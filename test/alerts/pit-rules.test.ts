@@ -21,7 +21,7 @@ describe('pit rules that miss nothing (GB 50497-2019, DOMAIN.md §4)', () => {
 
   const sensor = async (siteId: string, id: string) => {
     if (sensors[id] === undefined) {
-      const secret = t.addDevice(siteId, id, 'pit')
+      const secret = await t.addDevice(siteId, id, 'pit')
       sensors[id] = await connectDevice(t.mqttUrl, id, secret)
     }
     return sensors[id] as MqttClient
@@ -52,10 +52,10 @@ describe('pit rules that miss nothing (GB 50497-2019, DOMAIN.md §4)', () => {
   beforeAll(async () => {
     // Polling for alerts asks often: above the per-token rate limit of a real deployment.
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    t.provisioning.addSite({ id: 'P1', name: '深基坑', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    t.provisioning.addSite({ id: 'P2', name: '无深度', region: '330106', pitGrade: 2 })
-    admin = t.token('admin')
-    supervisor = t.token('supervisor', { sites: ['P1', 'P2'] })
+    await t.provisioning.addSite({ id: 'P1', name: '深基坑', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    await t.provisioning.addSite({ id: 'P2', name: '无深度', region: '330106', pitGrade: 2 })
+    admin = await t.token('admin')
+    supervisor = await t.token('supervisor', { sites: ['P1', 'P2'] })
   })
   afterAll(async () => {
     for (const client of Object.values(sensors)) await client.endAsync()

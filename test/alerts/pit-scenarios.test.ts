@@ -14,13 +14,19 @@ describe('pit scenarios: automatic and manual readings mixed (GB 50497-2019)', (
 
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: '深基坑一号', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    t.provisioning.addSite({ id: 'S2', name: 'Other', region: '330106' })
-    const secret = t.provisioning.addDevice({ siteId: 'S1', id: 'PIT-01', kind: 'pit' }).secret
+    await t.provisioning.addSite({
+      id: 'S1',
+      name: '深基坑一号',
+      region: '330106',
+      pitGrade: 1,
+      pitDepthM: 15,
+    })
+    await t.provisioning.addSite({ id: 'S2', name: 'Other', region: '330106' })
+    const secret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'PIT-01', kind: 'pit' })).secret
     sensor = await connectDevice(t.mqttUrl, 'PIT-01', secret)
-    tokens.officer = t.token('officer', { sites: ['S1'] })
-    tokens.officerB = t.token('officer', { sites: ['S2'] })
-    tokens.regulator = t.token('regulator')
+    tokens.officer = await t.token('officer', { sites: ['S1'] })
+    tokens.officerB = await t.token('officer', { sites: ['S2'] })
+    tokens.regulator = await t.token('regulator')
   })
   afterAll(async () => {
     await sensor?.endAsync()

@@ -18,8 +18,8 @@ describe('rule state across restarts, and late data', () => {
   /** A fresh engine with crane TC-01 on site S1, connected, and an officer of S1. */
   const craneOnFreshEngine = async () => {
     t = await startTestEngine()
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
+    const officer = await t.token('officer', { sites: ['S1'] })
     const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     const publish = (body: unknown) =>
       crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })
@@ -32,8 +32,8 @@ describe('rule state across restarts, and late data', () => {
 
   it('reaches the 3-in-a-row rate alarm when the engine restarts between the second and third reading', async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: 'Pit', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    const secret = t.provisioning.addDevice({ siteId: 'S1', id: 'PIT-01', kind: 'pit' }).secret
+    await t.provisioning.addSite({ id: 'S1', name: 'Pit', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    const secret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'PIT-01', kind: 'pit' })).secret
     const start = Date.now() - 4 * day
     const publish = async (ts: number, value: number) => {
       const sensor = await connectDevice(t.mqttUrl, 'PIT-01', secret)
@@ -46,7 +46,7 @@ describe('rule state across restarts, and late data', () => {
     await publish(start, 100) // baseline
     await publish(start + day, 101.5) // 1.5 mm/d, over 70 % of 2 → warning, run of 1
     await publish(start + 2 * day, 103) // run of 2
-    const officer = t.token('officer', { sites: ['S1'] })
+    const officer = await t.token('officer', { sites: ['S1'] })
     await waitFor(
       async () => (await alertsOf(officer, 'pit.wall_top_horizontal.rate')).length === 1,
       'the warning',
@@ -128,8 +128,8 @@ describe('rule state across restarts, and late data', () => {
 
   it("remembers a crane's mode across a restart: a jacking crane is judged by the 9 m/s limit, not the working one", async () => {
     t = await startTestEngine()
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
+    const officer = await t.token('officer', { sites: ['S1'] })
     let crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     await crane.publishAsync(
       'sites/S1/devices/TC-01/telemetry',
@@ -160,9 +160,9 @@ describe('rule state across restarts, and late data', () => {
 
   it("resumes a device's and a survey point's own silence watch after a restart", async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    t.provisioning.addSite({ id: 'S1', name: 'Pit', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    const secret = t.addDevice('S1', 'PIT-01', 'pit')
-    const admin = t.token('admin')
+    await t.provisioning.addSite({ id: 'S1', name: 'Pit', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    const secret = await t.addDevice('S1', 'PIT-01', 'pit')
+    const admin = await t.token('admin')
     expect(
       (await api('PUT', '/api/devices/PIT-01/settings', admin, { expectedIntervalMs: 2_000 })).status,
     ).toBe(200)

@@ -20,9 +20,9 @@ describe('GET /api/alerts/{id}/telemetry: what happened around an alert', () => 
   let secret: string
   beforeAll(async () => {
     t = await startTestEngine() // the embedded telemetry store; InfluxDB answers the same port
-    secret = t.addDevice('S1', 'TC-01', 'crane')
-    t.addDevice('S2', 'TC-02', 'crane')
-    officer = t.token('officer', { sites: ['S1'] })
+    secret = await t.addDevice('S1', 'TC-01', 'crane')
+    await t.addDevice('S2', 'TC-02', 'crane')
+    officer = await t.token('officer', { sites: ['S1'] })
   })
   afterAll(async () => {
     await t?.stop()
@@ -98,13 +98,13 @@ describe('GET /api/alerts/{id}/telemetry: what happened around an alert', () => 
     const alert = await alertFor('crane.device_event')
     const { body } = await api('GET', `/api/alerts/${alert.id}/telemetry`, officer)
     expect(body).toMatchObject({ metric: null, points: [], note: expect.stringMatching(/no numeric series/) })
-    const other = t.token('officer', { sites: ['S2'] })
+    const other = await t.token('officer', { sites: ['S2'] })
     expect((await api('GET', `/api/alerts/${alert.id}/telemetry`, other)).status).toBe(404)
   })
 
   it('marks the readings an officer typed, in the alert window and in the device telemetry', async () => {
-    const supervisor = t.token('supervisor', { sites: ['S1'] })
-    const crane = await connectDevice(t.mqttUrl, 'TC-03', t.addDevice('S1', 'TC-03', 'crane'))
+    const supervisor = await t.token('supervisor', { sites: ['S1'] })
+    const crane = await connectDevice(t.mqttUrl, 'TC-03', await t.addDevice('S1', 'TC-03', 'crane'))
     const start = Date.now() - 3_600_000
     await crane.publishAsync(
       'sites/S1/devices/TC-03/telemetry',

@@ -23,17 +23,23 @@ describe('HTTP API: auth, scope, provisioning, OpenAPI (CONTRACT §5)', () => {
 
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: '杭州一号工地', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    t.provisioning.addSite({ id: 'S2', name: 'Site 2', region: '330106' })
-    t.provisioning.addSite({ id: 'S3', name: 'Site 3', region: '440305' })
-    t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
-    t.provisioning.addDevice({ siteId: 'S2', id: 'TC-02', kind: 'crane' })
-    t.provisioning.addDevice({ siteId: 'S3', id: 'PIT-03', kind: 'pit' })
-    tokens.admin = t.token('admin')
-    tokens.officerS1 = t.token('officer', { sites: ['S1'] })
-    tokens.supervisorS2 = t.token('supervisor', { sites: ['S2'] })
-    tokens.regulator330106 = t.token('regulator', { region: '330106' })
-    tokens.regulatorAll = t.token('regulator')
+    await t.provisioning.addSite({
+      id: 'S1',
+      name: '杭州一号工地',
+      region: '330106',
+      pitGrade: 1,
+      pitDepthM: 15,
+    })
+    await t.provisioning.addSite({ id: 'S2', name: 'Site 2', region: '330106' })
+    await t.provisioning.addSite({ id: 'S3', name: 'Site 3', region: '440305' })
+    await t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
+    await t.provisioning.addDevice({ siteId: 'S2', id: 'TC-02', kind: 'crane' })
+    await t.provisioning.addDevice({ siteId: 'S3', id: 'PIT-03', kind: 'pit' })
+    tokens.admin = await t.token('admin')
+    tokens.officerS1 = await t.token('officer', { sites: ['S1'] })
+    tokens.supervisorS2 = await t.token('supervisor', { sites: ['S2'] })
+    tokens.regulator330106 = await t.token('regulator', { region: '330106' })
+    tokens.regulatorAll = await t.token('regulator')
   })
   afterAll(async () => {
     await t?.stop()

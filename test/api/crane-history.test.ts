@@ -69,10 +69,10 @@ describe.each(stores)('GET /api/devices/{deviceId}/cycles from the %s', (_name, 
     t = await startTestEngine(
       url === '' ? {} : { influxUrl: url, influxDatabase: `cycles_${randomUUID().replace(/-/g, '')}` },
     )
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    t.addDevice('S2', 'TC-02', 'crane')
-    t.addDevice('S1', 'PIT-01', 'pit')
-    officer = t.token('officer', { sites: ['S1'] })
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
+    await t.addDevice('S2', 'TC-02', 'crane')
+    await t.addDevice('S1', 'PIT-01', 'pit')
+    officer = await t.token('officer', { sites: ['S1'] })
     const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     await crane.publishAsync(
       'sites/S1/devices/TC-01/cycle',

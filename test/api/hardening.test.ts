@@ -73,14 +73,14 @@ describe('HTTP hardening', () => {
 
   beforeAll(async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '300' } })
-    t.provisioning.addSite({ id: 'S1', name: 'Target', region: '330106', pitGrade: 1, pitDepthM: 12 })
-    t.provisioning.addSite({ id: 'S2', name: 'Elsewhere', region: '440300' })
-    const secret = t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-    t.provisioning.addDevice({ siteId: 'S2', id: 'TC-02', kind: 'crane' })
-    tokens.officerS1 = t.token('officer', { sites: ['S1'] })
-    tokens.supervisorS2 = t.token('supervisor', { sites: ['S2'] })
-    tokens.regulatorOther = t.token('regulator', { region: '440300' })
-    tokens.admin = t.token('admin')
+    await t.provisioning.addSite({ id: 'S1', name: 'Target', region: '330106', pitGrade: 1, pitDepthM: 12 })
+    await t.provisioning.addSite({ id: 'S2', name: 'Elsewhere', region: '440300' })
+    const secret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+    await t.provisioning.addDevice({ siteId: 'S2', id: 'TC-02', kind: 'crane' })
+    tokens.officerS1 = await t.token('officer', { sites: ['S1'] })
+    tokens.supervisorS2 = await t.token('supervisor', { sites: ['S2'] })
+    tokens.regulatorOther = await t.token('regulator', { region: '440300' })
+    tokens.admin = await t.token('admin')
     const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     await crane.publishAsync(
       'sites/S1/devices/TC-01/telemetry',
@@ -163,7 +163,7 @@ describe('HTTP hardening', () => {
   })
 
   it('limits requests per token across addresses', async () => {
-    const token = t.token('admin')
+    const token = await t.token('admin')
     const answers = await Promise.all(
       Array.from({ length: 80 }, (_, i) =>
         call(t.httpUrl, 'GET', '/api/sites', { token, from: `127.0.1.${(i % 40) + 1}` }),
@@ -339,15 +339,16 @@ describe('behind a reverse proxy (SITEWARD_TRUST_PROXY)', () => {
   let token: string
   beforeAll(async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '60', SITEWARD_TRUST_PROXY: '127.0.0.1' } })
-    t.provisioning.addSite({ id: 'S1', name: 'Target', region: '330106' })
-    token = t.token('admin')
+    await t.provisioning.addSite({ id: 'S1', name: 'Target', region: '330106' })
+    token = await t.token('admin')
   })
   afterAll(async () => {
     await t?.stop()
   })
 
   it("limits each forwarded client on its own, not everyone behind the proxy's address", async () => {
-    const viaProxy = (client: string, bearer = t.token('admin')) =>
+    const admin = await t.token('admin')
+    const viaProxy = (client: string, bearer = admin) =>
       call(t.httpUrl, 'GET', '/api/sites', { token: bearer, headers: { 'x-forwarded-for': client } })
     const answers = await Promise.all(Array.from({ length: 30 }, () => viaProxy('10.9.9.9')))
     expect(answers.some((a) => a.status === 429)).toBe(true)

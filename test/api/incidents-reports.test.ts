@@ -48,16 +48,16 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
 
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: '深基坑一号', region: '330106' })
-    t.provisioning.addSite({ id: 'S2', name: 'Second, "north"', region: '330106' })
-    t.provisioning.addSite({ id: 'S3', name: 'Shenzhen', region: '440300' })
-    t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
-    t.provisioning.addDevice({ siteId: 'S2', id: 'PIT-02', kind: 'pit' })
-    t.provisioning.addDevice({ siteId: 'S3', id: 'TC-03', kind: 'crane' })
-    tokens.regulatorA = t.token('regulator', { region: '330106' })
-    tokens.regulatorB = t.token('regulator', { region: '440300' })
-    tokens.admin = t.token('admin')
-    tokens.officerS2 = t.token('officer', { sites: ['S2'] })
+    await t.provisioning.addSite({ id: 'S1', name: '深基坑一号', region: '330106' })
+    await t.provisioning.addSite({ id: 'S2', name: 'Second, "north"', region: '330106' })
+    await t.provisioning.addSite({ id: 'S3', name: 'Shenzhen', region: '440300' })
+    await t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
+    await t.provisioning.addDevice({ siteId: 'S2', id: 'PIT-02', kind: 'pit' })
+    await t.provisioning.addDevice({ siteId: 'S3', id: 'TC-03', kind: 'crane' })
+    tokens.regulatorA = await t.token('regulator', { region: '330106' })
+    tokens.regulatorB = await t.token('regulator', { region: '440300' })
+    tokens.admin = await t.token('admin')
+    tokens.officerS2 = await t.token('officer', { sites: ['S2'] })
 
     // A known history, written through the alert store with chosen times.
     const store = new AlertRepository(t.db)
@@ -298,10 +298,10 @@ describe('incidents, CSV export and the summary report (CONTRACT §5.1, DOMAIN.m
   })
 
   it('reports monitoring per site: devices online, readings received against expected, also for a silent site', async () => {
-    t.provisioning.addSite({ id: 'S5', name: 'Quiet', region: '510104' })
-    t.provisioning.addSite({ id: 'S6', name: 'Silent', region: '510104' })
-    const secret = t.provisioning.addDevice({ siteId: 'S5', id: 'TC-05', kind: 'crane' }).secret
-    t.provisioning.addDevice({ siteId: 'S6', id: 'PIT-06', kind: 'pit' })
+    await t.provisioning.addSite({ id: 'S5', name: 'Quiet', region: '510104' })
+    await t.provisioning.addSite({ id: 'S6', name: 'Silent', region: '510104' })
+    const secret = (await t.provisioning.addDevice({ siteId: 'S5', id: 'TC-05', kind: 'crane' })).secret
+    await t.provisioning.addDevice({ siteId: 'S6', id: 'PIT-06', kind: 'pit' })
     const hourStart = Math.floor(Date.now() / hour) * hour - 3 * hour
     // One hour of readings every 30 s (120), in a two-hour period: half of what a crane promises.
     const readings = Array.from({ length: 120 }, (_, i) => ({ ts: hourStart + i * 30_000, loadT: 1 }))

@@ -11,12 +11,12 @@ import { spawnServe, stopServe } from '../helpers/serve.js'
 const serve = (dataDir: string) => spawnServe({ SITEWARD_DATA_DIR: dataDir })
 
 /** A site S1 with crane TC-01 and an admin token, in a data folder no engine runs on yet. */
-function provision(dataDir: string): { secret: string; token: string } {
+async function provision(dataDir: string): Promise<{ secret: string; token: string }> {
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
-  const secret = provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-  const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+  await provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+  const secret = (await provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+  const token = (await provisioning.createToken({ role: 'admin', name: 'test' })).token
   db.close()
   return { secret, token }
 }
@@ -26,7 +26,7 @@ describe('a PUBACK means durable (CONTRACT §2)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
   it('keeps every acknowledged reading when the engine is killed with SIGKILL right after the PUBACKs', async () => {
-    const { secret, token } = provision(dataDir)
+    const { secret, token } = await provision(dataDir)
 
     const first = await serve(dataDir)
     const client = await connectDevice(`mqtt://127.0.0.1:${first.mqttPort}`, 'TC-01', secret)
@@ -70,7 +70,7 @@ describe('a PUBACK means durable (CONTRACT §2)', () => {
   it('knows resends after a SIGKILL that came before the delivery memory was saved (it is saved every 10 s)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'siteward-crash-resend-'))
     try {
-      const { secret, token } = provision(dir)
+      const { secret, token } = await provision(dir)
       const base = Date.now() - 10 * 60_000
       const count = 200
       const sendAll = async (mqttPort: number) => {

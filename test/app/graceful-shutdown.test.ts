@@ -32,9 +32,9 @@ describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () =>
     const port = typeof address === 'object' && address !== null ? address.port : 0
     const db = openDatabase(join(dataDir, 'siteward.db'))
     const provisioning = new Provisioning(new RegistryRepository(db))
-    provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
-    const secret = provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-    const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+    await provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+    const secret = (await provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+    const token = (await provisioning.createToken({ role: 'admin', name: 'test' })).token
     db.close()
 
     const first = await spawnServe({
@@ -87,9 +87,9 @@ describe('graceful shutdown (CONTRACT §1: SIGTERM → flush → exit 0)', () =>
     const own = mkdtempSync(join(tmpdir(), 'siteward-shutdown-hostile-'))
     const db = openDatabase(join(own, 'siteward.db'))
     const provisioning = new Provisioning(new RegistryRepository(db))
-    provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
-    provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
-    const token = provisioning.createToken({ role: 'admin', name: 'test' }).token
+    await provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+    await provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
+    const token = (await provisioning.createToken({ role: 'admin', name: 'test' })).token
     db.close()
     const serve = await spawnServe({ SITEWARD_DATA_DIR: own })
     let output = ''

@@ -34,13 +34,13 @@ describe('manual readings between the API and the edge (the store inbox, issue 1
     bells.push(doorbell)
     return doorbell
   }
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-inbox-'))
     db = openDatabase(join(dir, 'siteward.db'))
     registry = new RegistryRepository(db)
     const provisioning = new Provisioning(registry)
-    provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
-    provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
+    await provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+    await provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })
     inbox = new ManualInbox(db)
     log = new SegmentLog({
       dir: join(dir, 'wal'),

@@ -19,8 +19,8 @@ describe('a batch whose write fails is written again, not evaluated again (issue
   it('raises one live alert from three readings whose first write failed', async () => {
     t = await startTestEngine()
     const engine = t
-    const secret = engine.addDevice('S1', 'TC-01', 'crane')
-    const officer = engine.token('officer', { sites: ['S1'] })
+    const secret = await engine.addDevice('S1', 'TC-01', 'crane')
+    const officer = await engine.token('officer', { sites: ['S1'] })
     const commit = ProjectionRepository.prototype.commit
     let failures = 0
     vi.spyOn(ProjectionRepository.prototype, 'commit').mockImplementation(function (

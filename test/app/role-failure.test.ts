@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
+import { ProjectionRepository } from '../../storage/sqlite/projection-repository.js'
 import { startTestEngine } from '../helpers/engine.js'
 
 /**
@@ -10,15 +10,10 @@ describe('a role that fails stops the engine (issue 14)', () => {
   afterEach(() => vi.restoreAllMocks())
 
   it('does not start when the rule pipeline cannot: its error, not a half-alive engine', async () => {
-    // The rules read which devices to watch for silence as their pipeline starts; a store that
-    // fails there ends the pipeline with an error.
-    const heardDevices = RegistryRepository.prototype.heardDevices
-    vi.spyOn(RegistryRepository.prototype, 'heardDevices').mockImplementation(function (
-      this: RegistryRepository,
-    ) {
-      if (new Error().stack?.includes('watchFromStart') === true)
-        throw new Error('disk I/O error (simulated)')
-      return heardDevices.call(this)
+    // The rules read each device's newest reading time as their pipeline starts (only they do);
+    // a store that fails there ends the pipeline with an error.
+    vi.spyOn(ProjectionRepository.prototype, 'latestTimestamps').mockImplementation(() => {
+      throw new Error('disk I/O error (simulated)')
     })
     await expect(startTestEngine()).rejects.toThrow('disk I/O error (simulated)')
   })

@@ -12,13 +12,13 @@ import { connectDevice, waitFor } from '../helpers/engine.js'
 import { spawnServe, stopServe } from '../helpers/serve.js'
 
 /** A data folder with one crane and an officer's token, provisioned as the CLI does. */
-function provisioned(prefix: string) {
+async function provisioned(prefix: string) {
   const dataDir = mkdtempSync(join(tmpdir(), prefix))
   const db = openDatabase(join(dataDir, 'siteward.db'))
   const provisioning = new Provisioning(new RegistryRepository(db))
-  provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
-  const secret = provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-  const token = provisioning.createToken({ role: 'officer', name: 'officer', sites: ['S1'] }).token
+  await provisioning.addSite({ id: 'S1', name: 'S1', region: '330106' })
+  const secret = (await provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+  const token = (await provisioning.createToken({ role: 'officer', name: 'officer', sites: ['S1'] })).token
   db.close()
   return { dataDir, secret, token }
 }
@@ -59,7 +59,7 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
   })
 
   it('runs each role in a thread of its own: a breaching reading becomes an alert, every role reports', async () => {
-    const { dataDir, secret, token } = provisioned('siteward-threads-')
+    const { dataDir, secret, token } = await provisioned('siteward-threads-')
     folders.push(dataDir)
     const serve = await spawnServe({ SITEWARD_DATA_DIR: dataDir })
     try {
@@ -99,7 +99,7 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
   }, 30_000)
 
   it('raises the alert of a breaching reading while the shipper is stuck far behind (alerts never wait behind telemetry)', async () => {
-    const { dataDir, secret, token } = provisioned('siteward-threads-shipper-')
+    const { dataDir, secret, token } = await provisioned('siteward-threads-shipper-')
     folders.push(dataDir)
     // An InfluxDB that answers CREATE DATABASE and pings but holds every write: the shipper
     // takes a batch and waits on it, and everything after it stays in the log.
@@ -155,7 +155,7 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
   }, 40_000)
 
   it('stops every role and exits 1 when one cannot start: no broker left acknowledging readings', async () => {
-    const { dataDir } = provisioned('siteward-threads-fail-')
+    const { dataDir } = await provisioned('siteward-threads-fail-')
     folders.push(dataDir)
     const taken = createServer()
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
@@ -193,7 +193,7 @@ describe('siteward serve: the edge, worker and API roles apart (issue 14)', () =
   }, 30_000)
 
   it('runs the roles as three processes on one data folder: readings by MQTT and by hand reach the alerts', async () => {
-    const { dataDir, secret, token } = provisioned('siteward-processes-')
+    const { dataDir, secret, token } = await provisioned('siteward-processes-')
     folders.push(dataDir)
     const env = { SITEWARD_DATA_DIR: dataDir }
     const edge = await spawnServe(env, { args: ['--role', 'edge'] })

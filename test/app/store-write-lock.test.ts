@@ -20,7 +20,7 @@ describe('the worker holds the store write lock only to write (issue 14)', () =>
   it('lets another connection take the write lock at once while a reading goes through the rules', async () => {
     t = await startTestEngine()
     const engine = t
-    const secret = engine.addDevice('S1', 'TC-01', 'crane')
+    const secret = await engine.addDevice('S1', 'TC-01', 'crane')
     const other = new Database(registryDatabasePath(engine.dataDir), { timeout: 0 })
     const attempts: ('free' | string)[] = []
     // Crane rules ask for the crane's load chart while they judge a reading (rules/crane-items.ts).

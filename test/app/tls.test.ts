@@ -67,7 +67,7 @@ describe('TLS for MQTT (mqtts) and the HTTP API (https), from certificate and ke
         SITEWARD_MQTTS_PORT: '0',
       },
     })
-    secret = t.addDevice('S1', 'TC-01', 'crane')
+    secret = await t.addDevice('S1', 'TC-01', 'crane')
   })
   afterAll(async () => {
     await t?.stop()

@@ -23,9 +23,9 @@ interface Target {
 async function sitewardTarget(): Promise<Target> {
   const t: TestEngine = await startTestEngine()
   const secrets = {
-    'TC-01': t.addDevice('S1', 'TC-01', 'crane'),
-    'TC-02': t.addDevice('S1', 'TC-02', 'crane'),
-    'TC-03': t.addDevice('S1', 'TC-03', 'crane'),
+    'TC-01': await t.addDevice('S1', 'TC-01', 'crane'),
+    'TC-02': await t.addDevice('S1', 'TC-02', 'crane'),
+    'TC-03': await t.addDevice('S1', 'TC-03', 'crane'),
   }
   return {
     port: t.engine.mqttPort,

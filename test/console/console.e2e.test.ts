@@ -68,13 +68,13 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true })
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'S1', name: '杭州一号工地', region: '330106' })
-    t.provisioning.addSite({ id: 'S2', name: '宁波二号工地', region: '330206' })
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    t.addDevice('S2', 'TC-02', 'crane')
-    tokens.supervisor = t.token('supervisor', { sites: ['S1'] })
-    tokens.officerS2 = t.token('officer', { sites: ['S2'] })
-    tokens.regulator = t.token('regulator')
+    await t.provisioning.addSite({ id: 'S1', name: '杭州一号工地', region: '330106' })
+    await t.provisioning.addSite({ id: 'S2', name: '宁波二号工地', region: '330206' })
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
+    await t.addDevice('S2', 'TC-02', 'crane')
+    tokens.supervisor = await t.token('supervisor', { sites: ['S1'] })
+    tokens.officerS2 = await t.token('officer', { sites: ['S2'] })
+    tokens.regulator = await t.token('regulator')
     crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -251,9 +251,9 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
 
   // Last: its site and alerts would change the regulator's figures above.
   it("shows an inclinometer's profile on its alert, and what a site's configuration leaves unjudged", async () => {
-    t.provisioning.addSite({ id: 'S3', name: '测斜工地', region: '330106', pitGrade: 1 })
-    const secret = t.addDevice('S3', 'PIT-03', 'pit')
-    const token = t.token('supervisor', { sites: ['S3'] })
+    await t.provisioning.addSite({ id: 'S3', name: '测斜工地', region: '330106', pitGrade: 1 })
+    const secret = await t.addDevice('S3', 'PIT-03', 'pit')
+    const token = await t.token('supervisor', { sites: ['S3'] })
     const pit = await connectDevice(t.mqttUrl, 'PIT-03', secret)
     const profile = (values: number[], ts: number) =>
       pit.publishAsync(
@@ -305,9 +305,9 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
   })
 
   it('says when sound is off on a display reloaded without a click, and turns it on; the banner follows the language', async () => {
-    t.provisioning.addSite({ id: 'S4', name: '滨江四号工地', region: '330108' })
-    const secret = t.addDevice('S4', 'TC-04', 'crane')
-    const token = t.token('supervisor', { sites: ['S4'] })
+    await t.provisioning.addSite({ id: 'S4', name: '滨江四号工地', region: '330108' })
+    const secret = await t.addDevice('S4', 'TC-04', 'crane')
+    const token = await t.token('supervisor', { sites: ['S4'] })
     // A wall display opened with its token already in the session: nobody has touched the page.
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })
     await context.addInitScript(`sessionStorage.setItem('siteward.token', ${JSON.stringify(token)})`)
@@ -369,7 +369,7 @@ describe.skipIf(skipReason !== '')('web console in Chromium', () => {
     expect(await seriousViolations(page)).toEqual([])
 
     // An override on the site, set by an admin within the rule's bounds: on the site page, marked.
-    const admin = t.token('admin')
+    const admin = await t.token('admin')
     const set = await fetch(`${t.httpUrl}/api/sites/S4/rules/crane.moment`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },

@@ -57,7 +57,7 @@ describe('device logins under attack (MQTT CONNECT over loopback addresses)', ()
     t = await startTestEngine({
       env: { SITEWARD_MQTT_MAX_UNAUTHENTICATED: '100', SITEWARD_MQTT_MAX_UNAUTHENTICATED_PER_ADDRESS: '32' },
     })
-    secret = t.addDevice('S1', 'TC-01', 'crane')
+    secret = await t.addDevice('S1', 'TC-01', 'crane')
   })
   afterAll(async () => {
     for (const socket of halfOpen) socket.destroy()

@@ -21,8 +21,8 @@ export interface TestEngine {
   /** Provisioning through a second connection to the same SQLite file, as the CLI does. */
   readonly provisioning: Provisioning
   readonly db: SqliteDatabase
-  addDevice(siteId: string, deviceId: string, kind: DeviceKind): string
-  token(role: Role, scope?: { sites?: string[]; region?: string }): string
+  addDevice(siteId: string, deviceId: string, kind: DeviceKind): Promise<string>
+  token(role: Role, scope?: { sites?: string[]; region?: string }): Promise<string>
   restart(): Promise<TestEngine>
   stop(options?: { keepData?: boolean }): Promise<void>
 }
@@ -64,18 +64,19 @@ export async function startTestEngine(options: TestEngineOptions = {}): Promise<
     httpUrl: `http://127.0.0.1:${engine.httpPort}`,
     provisioning,
     db,
-    addDevice(siteId, deviceId, kind) {
-      if (new RegistryRepository(db).getSite(siteId) === undefined)
-        provisioning.addSite({ id: siteId, name: `Site ${siteId}`, region: '330106' })
-      return provisioning.addDevice({ siteId, id: deviceId, kind }).secret
+    async addDevice(siteId, deviceId, kind) {
+      if ((await new RegistryRepository(db).getSite(siteId)) === undefined)
+        await provisioning.addSite({ id: siteId, name: `Site ${siteId}`, region: '330106' })
+      return (await provisioning.addDevice({ siteId, id: deviceId, kind })).secret
     },
-    token(role, scope = {}) {
-      return provisioning.createToken({
+    async token(role, scope = {}) {
+      const issued = await provisioning.createToken({
         role,
         name: `${role}-${randomUUID()}`,
         sites: scope.sites ?? [],
         region: scope.region ?? null,
-      }).token
+      })
+      return issued.token
     },
     async restart() {
       await self.stop({ keepData: true })

@@ -47,8 +47,8 @@ describe('MQTT device authentication and ACL (CONTRACT §2)', () => {
         SITEWARD_MQTT_CONNECT_TIMEOUT_MS: '1000',
       },
     })
-    secret = t.addDevice('S1', 'TC-01', 'crane')
-    otherSecret = t.addDevice('S2', 'TC-09', 'crane')
+    secret = await t.addDevice('S1', 'TC-01', 'crane')
+    otherSecret = await t.addDevice('S2', 'TC-09', 'crane')
     t.engine.readings$.subscribe((reading) => readings.push(reading))
     rightful = await connectDevice(t.mqttUrl, 'TC-01', secret)
     rightful.on('close', () => {

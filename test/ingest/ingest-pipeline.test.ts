@@ -20,8 +20,8 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
 
   beforeAll(async () => {
     t = await startTestEngine()
-    for (const id of ['TC-01', 'TC-02', 'TC-03', 'TC-04']) secrets[id] = t.addDevice('S1', id, 'crane')
-    secrets['PIT-01'] = t.addDevice('S1', 'PIT-01', 'pit')
+    for (const id of ['TC-01', 'TC-02', 'TC-03', 'TC-04']) secrets[id] = await t.addDevice('S1', id, 'crane')
+    secrets['PIT-01'] = await t.addDevice('S1', 'PIT-01', 'pit')
     t.engine.readings$.subscribe((reading) => readings.push(reading))
   })
   afterAll(async () => {
@@ -68,7 +68,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       JSON.stringify({ ts, loadT: 2.5, momentPct: 70, mode: 'work' }),
     ])
     const reading = await waitFor(
-      () => readings.find((r) => r.deviceId === 'TC-03'),
+      async () => readings.find((r) => r.deviceId === 'TC-03'),
       'the mosquitto_pub reading',
     )
     expect(reading).toMatchObject({
@@ -80,7 +80,10 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       source: 'mqtt',
       data: { loadT: 2.5, momentPct: 70, mode: 'work' },
     })
-    const state = await waitFor(() => device('TC-03')?.lastSeenAt !== null && device('TC-03'), 'TC-03 state')
+    const state = await waitFor(
+      async () => (await device('TC-03'))?.lastSeenAt !== null && (await device('TC-03')),
+      'TC-03 state',
+    )
     expect(state.acceptedCount).toBe(1)
   })
 
@@ -113,7 +116,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     await client.next('pubcomp')
     expect(loggedOnDisk('TC-04', ts)).toBe(1)
     const counted = await waitFor(
-      () => (device('TC-04')?.duplicateCount ?? 0) > 0 && device('TC-04'),
+      async () => ((await device('TC-04'))?.duplicateCount ?? 0) > 0 && (await device('TC-04')),
       'the resend',
     )
     expect(counted).toMatchObject({ duplicateCount: 1 })
@@ -136,7 +139,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
   it('dead-letters invalid payloads with reasons and counts, logs once a minute, and valid traffic flows on', async () => {
     const bad = await connectDevice(t.mqttUrl, 'TC-01', secrets['TC-01'] as string)
     const good = await connectDevice(t.mqttUrl, 'TC-02', secrets['TC-02'] as string)
-    const before = device('TC-01')?.rejectedCount ?? 0
+    const before = (await device('TC-01'))?.rejectedCount ?? 0
     const invalid = [
       'not json',
       '42',
@@ -160,13 +163,13 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
     }
     await Promise.all(sends) // every one PUBACKed, invalid ones too
     const state = await waitFor(
-      () => (device('TC-01')?.rejectedCount ?? 0) - before >= 120 && device('TC-01'),
+      async () => ((await device('TC-01'))?.rejectedCount ?? 0) - before >= 120 && (await device('TC-01')),
       'rejections counted',
     )
     expect(state.rejectedCount - before).toBe(120)
     expect(state.lastRejectReason).toMatch(/ts: .* is more than 5 minutes in the future/)
     await waitFor(
-      () => readings.filter((r) => r.deviceId === 'TC-02').length >= 20,
+      async () => readings.filter((r) => r.deviceId === 'TC-02').length >= 20,
       'valid readings of TC-02',
     )
     expect(readings.filter((r) => r.deviceId === 'TC-02').map((r) => (r.data as { ts: number }).ts)).toEqual(
@@ -231,12 +234,12 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       { qos: 1 },
     )
     await waitFor(
-      () => readings.filter((r) => r.deviceId === 'TC-02').length >= before + 2,
+      async () => readings.filter((r) => r.deviceId === 'TC-02').length >= before + 2,
       'two new readings',
     )
-    await waitFor(() => (device('TC-02')?.duplicateCount ?? 0) >= 2, 'duplicates counted')
+    await waitFor(async () => ((await device('TC-02'))?.duplicateCount ?? 0) >= 2, 'duplicates counted')
     expect(readings.filter((r) => r.deviceId === 'TC-02').length).toBe(before + 2)
-    expect(device('TC-02')?.duplicateCount).toBe(2)
+    expect((await device('TC-02'))?.duplicateCount).toBe(2)
     await client.endAsync()
   })
 
@@ -253,7 +256,9 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       qos: 1,
     })
     await waitFor(
-      () => device('TC-03')?.online === true && Date.parse(device('TC-03')?.lastSeenAt ?? '') >= sentAt,
+      async () =>
+        (await device('TC-03'))?.online === true &&
+        Date.parse((await device('TC-03'))?.lastSeenAt ?? '') >= sentAt,
       'online after telemetry',
     )
     await client.publishAsync(
@@ -261,15 +266,18 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       JSON.stringify({ ts: Date.now(), online: false }),
       { qos: 1 },
     )
-    await waitFor(() => device('TC-03')?.online === false, 'offline after status online:false')
+    await waitFor(async () => (await device('TC-03'))?.online === false, 'offline after status online:false')
     await client.publishAsync(
       'sites/S1/devices/TC-03/status',
       JSON.stringify({ ts: Date.now(), online: true, fw: '1.2.3' }),
       { qos: 1 },
     )
-    await waitFor(() => device('TC-03')?.online === true, 'online after status')
+    await waitFor(async () => (await device('TC-03'))?.online === true, 'online after status')
     client.stream.destroy() // connection lost: the Last Will fires
-    await waitFor(() => device('TC-03')?.online === false, 'offline after the connection was lost')
+    await waitFor(
+      async () => (await device('TC-03'))?.online === false,
+      'offline after the connection was lost',
+    )
     expect(t.lines.some((line) => line.level >= 50)).toBe(false)
   })
 
@@ -297,7 +305,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       { qos: 1 },
     )
     const second = await waitFor(
-      () => readings.find((r) => r.deviceId === 'PIT-01' && r.ts === t1 + 43_200_000),
+      async () => readings.find((r) => r.deviceId === 'PIT-01' && r.ts === t1 + 43_200_000),
       'the second pit reading',
     )
     // The baseline and the history survived the restart: 4 mm in 12 h, over a span of at least a day.
@@ -307,7 +315,10 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
       previousValue: 100,
       referenceValue: 100,
     })
-    await waitFor(() => device('PIT-01')?.duplicateCount === 1, 'the resend counted as a duplicate')
+    await waitFor(
+      async () => (await device('PIT-01'))?.duplicateCount === 1,
+      'the resend counted as a duplicate',
+    )
     await client.endAsync()
   })
 })

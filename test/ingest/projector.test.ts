@@ -33,12 +33,12 @@ describe('Projector', () => {
   let db: SqliteDatabase
   let log: SegmentLog
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-projector-'))
     db = openDatabase(join(dir, 'siteward.db'))
     const registry = new RegistryRepository(db)
-    registry.upsertSite({ id: 'S1', name: 'S1', region: '330106' })
-    registry.createDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }, 'x')
+    await registry.upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+    await registry.createDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }, 'x')
     log = new SegmentLog({
       dir: join(dir, 'wal'),
       segmentBytes: 1024 * 1024,
@@ -84,7 +84,7 @@ describe('Projector', () => {
       0, 1, 2, 3, 4,
     ])
     expect(lines.filter((line) => line.msg === 'projecting the log failed; will retry')).toHaveLength(2)
-    expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
+    expect((await new RegistryRepository(db).getDevice('TC-01'))?.acceptedCount).toBe(5)
     expect(repository.get('projector')).toBe(log.endPosition)
     await projector.stop()
   })
@@ -118,7 +118,7 @@ describe('Projector', () => {
     expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([
       3, 4,
     ])
-    expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
+    expect((await new RegistryRepository(db).getDevice('TC-01'))?.acceptedCount).toBe(5)
     await second.stop()
     // An engine whose start failed before its projector started stops it: nothing is counted again.
     await new Projector({
@@ -128,6 +128,6 @@ describe('Projector', () => {
       state: state(),
       logger: memoryLogger().logger,
     }).stop()
-    expect(new RegistryRepository(db).getDevice('TC-01')?.acceptedCount).toBe(5)
+    expect((await new RegistryRepository(db).getDevice('TC-01'))?.acceptedCount).toBe(5)
   })
 })

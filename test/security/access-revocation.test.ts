@@ -16,8 +16,8 @@ describe('revoking tokens, disabling and re-keying devices, effective at once', 
     ])
   beforeAll(async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    t.addDevice('S1', 'TC-00', 'crane')
-    admin = t.token('admin')
+    await t.addDevice('S1', 'TC-00', 'crane')
+    admin = await t.token('admin')
   })
   afterAll(async () => {
     await t?.stop()
@@ -45,15 +45,20 @@ describe('revoking tokens, disabling and re-keying devices, effective at once', 
   })
 
   it('ends the stream of a token revoked by the CLI (another connection to the store)', async () => {
-    const issued = t.provisioning.createToken({ role: 'regulator', name: 'city', sites: [], region: null })
+    const issued = await t.provisioning.createToken({
+      role: 'regulator',
+      name: 'city',
+      sites: [],
+      region: null,
+    })
     const stream = openStream(`${t.httpUrl}/api/alerts/stream`, issued.token)
     await new Promise((resolve) => setTimeout(resolve, 200))
-    new RegistryRepository(t.db).revokeToken(issued.id)
+    await new RegistryRepository(t.db).revokeToken(issued.id)
     expect(await within(stream.done, 2_500)).toBe('ended')
   })
 
   it('disables a device: its connection closes, its logins are refused until enabled', async () => {
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
     const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     const closed = new Promise<void>((resolve) => crane.once('close', () => resolve()))
     const disabled = await api('POST', '/api/devices/TC-01/disable', admin)
@@ -67,7 +72,7 @@ describe('revoking tokens, disabling and re-keying devices, effective at once', 
   })
 
   it('gives a device a new secret: the old one is refused and its connection closes', async () => {
-    const secret = t.addDevice('S1', 'TC-02', 'crane')
+    const secret = await t.addDevice('S1', 'TC-02', 'crane')
     const crane = await connectDevice(t.mqttUrl, 'TC-02', secret)
     const closed = new Promise<void>((resolve) => crane.once('close', () => resolve()))
     const rotated = await api('POST', '/api/devices/TC-02/secret', admin)
@@ -80,10 +85,10 @@ describe('revoking tokens, disabling and re-keying devices, effective at once', 
   })
 
   it('closes a device disabled by the CLI within seconds', async () => {
-    const secret = t.addDevice('S1', 'TC-03', 'crane')
+    const secret = await t.addDevice('S1', 'TC-03', 'crane')
     const crane = await connectDevice(t.mqttUrl, 'TC-03', secret)
     const closed = new Promise<void>((resolve) => crane.once('close', () => resolve()))
-    t.provisioning.setDeviceEnabled('TC-03', false)
+    await t.provisioning.setDeviceEnabled('TC-03', false)
     expect(await within(closed, 4_000)).toBe('ended')
     await crane.endAsync(true)
   })

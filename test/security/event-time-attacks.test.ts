@@ -18,8 +18,8 @@ describe('attacks through seq and ts', () => {
 
   const setUp = async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    const secret = t.addDevice('S1', 'TC-01', 'crane')
-    const officer = t.token('officer', { sites: ['S1'] })
+    const secret = await t.addDevice('S1', 'TC-01', 'crane')
+    const officer = await t.token('officer', { sites: ['S1'] })
     const crane = await connectDevice(t.mqttUrl, 'TC-01', secret)
     const publish = (body: unknown) =>
       crane.publishAsync('sites/S1/devices/TC-01/telemetry', JSON.stringify(body), { qos: 1 })

@@ -23,13 +23,13 @@ describe('overrides within the catalogue bounds, visible to regulators', () => {
 
   beforeAll(async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    t.provisioning.addSite({ id: 'S2', name: 'Site B', region: '440300' })
-    secret = t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' }).secret
-    tokens.supervisor = t.token('supervisor', { sites: ['S1'] })
-    tokens.admin = t.token('admin')
-    tokens.regulator = t.token('regulator', { region: '330106' })
-    tokens.otherRegulator = t.token('regulator', { region: '440300' })
+    await t.provisioning.addSite({ id: 'S1', name: 'Site A', region: '330106', pitGrade: 1, pitDepthM: 15 })
+    await t.provisioning.addSite({ id: 'S2', name: 'Site B', region: '440300' })
+    secret = (await t.provisioning.addDevice({ siteId: 'S1', id: 'TC-01', kind: 'crane' })).secret
+    tokens.supervisor = await t.token('supervisor', { sites: ['S1'] })
+    tokens.admin = await t.token('admin')
+    tokens.regulator = await t.token('regulator', { region: '330106' })
+    tokens.otherRegulator = await t.token('regulator', { region: '440300' })
   })
   afterAll(async () => {
     await t?.stop()

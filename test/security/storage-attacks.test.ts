@@ -12,9 +12,9 @@ describe('storage a device cannot exhaust', () => {
   const api = apiClient(() => t.httpUrl)
   beforeAll(async () => {
     t = await startTestEngine({ env: { SITEWARD_HTTP_RATE_LIMIT: '100000' } })
-    secret = t.addDevice('S1', 'TC-01', 'crane')
-    t.addDevice('S2', 'TC-02', 'crane')
-    officer = t.token('officer', { sites: ['S1'] })
+    secret = await t.addDevice('S1', 'TC-01', 'crane')
+    await t.addDevice('S2', 'TC-02', 'crane')
+    officer = await t.token('officer', { sites: ['S1'] })
   })
   afterAll(async () => {
     await t?.stop()
@@ -59,7 +59,7 @@ describe('storage a device cannot exhaust', () => {
     const second = await api('GET', `/api/devices/TC-01/rejected?limit=5&before=${before}`, officer)
     const ids = (page: typeof first) => (page.body.items as { id: number }[]).map((item) => item.id)
     expect(Math.max(...ids(second))).toBeLessThan(Math.min(...ids(first)))
-    const outsider = t.token('officer', { sites: ['S2'] })
+    const outsider = await t.token('officer', { sites: ['S2'] })
     expect((await api('GET', '/api/devices/TC-01/rejected', outsider)).status).toBe(404)
   })
 

@@ -87,15 +87,21 @@ describe('simulations against a running engine', () => {
   let officer: string
   beforeAll(async () => {
     t = await startTestEngine()
-    t.provisioning.addSite({ id: 'SIM', name: 'Simulated', region: '330106', pitGrade: 1, pitDepthM: 15 })
-    officer = t.token('officer', { sites: ['SIM'] })
+    await t.provisioning.addSite({
+      id: 'SIM',
+      name: 'Simulated',
+      region: '330106',
+      pitGrade: 1,
+      pitDepthM: 15,
+    })
+    officer = await t.token('officer', { sites: ['SIM'] })
   })
   afterAll(async () => {
     await t?.stop()
   })
 
   it('overload: every message acknowledged, and the overload raised as an alert', async () => {
-    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC1', kind: 'crane' }).secret
+    const secret = (await t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC1', kind: 'crane' })).secret
     const result = await simulate({
       mqttUrl: t.mqttUrl,
       devices: [{ id: 'SIM-TC1', siteId: 'SIM', kind: 'crane', secret }],
@@ -118,7 +124,7 @@ describe('simulations against a running engine', () => {
   })
 
   it('bad-payloads: the bad ones become dead letters with reasons, the good ones count', async () => {
-    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC2', kind: 'crane' }).secret
+    const secret = (await t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC2', kind: 'crane' })).secret
     const result = await simulate({
       mqttUrl: t.mqttUrl,
       devices: [{ id: 'SIM-TC2', siteId: 'SIM', kind: 'crane', secret }],
@@ -137,7 +143,7 @@ describe('simulations against a running engine', () => {
   })
 
   it('reconnect-storm: connections drop every 2 s, and every object is stored exactly once', async () => {
-    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC3', kind: 'crane' }).secret
+    const secret = (await t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC3', kind: 'crane' })).secret
     const result = await simulate({
       mqttUrl: t.mqttUrl,
       devices: [{ id: 'SIM-TC3', siteId: 'SIM', kind: 'crane', secret }],
@@ -162,7 +168,7 @@ describe('simulations against a running engine', () => {
   })
 
   it('backfill-after-outage: the buffer arrives as arrays, nothing is lost, alerts are dated in the outage', async () => {
-    const secret = t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC4', kind: 'crane' }).secret
+    const secret = (await t.provisioning.addDevice({ siteId: 'SIM', id: 'SIM-TC4', kind: 'crane' })).secret
     const started = Date.now()
     let buffered = 0
     const result = await simulate({
@@ -195,7 +201,7 @@ describe('simulations against a running engine', () => {
   })
 
   it('siteward simulate --rate: all devices together send about that many messages a second', async () => {
-    const admin = t.token('admin')
+    const admin = await t.token('admin')
     const lines: string[] = []
     const code = await runSimulate(
       ['--api-url', t.httpUrl, '--admin-token', admin, '--mqtt-url', t.mqttUrl, '--duration', '3s'],
@@ -223,7 +229,7 @@ describe('simulations against a running engine', () => {
   })
 
   it('siteward simulate provisions through the admin API and prints a summary', async () => {
-    const admin = t.token('admin')
+    const admin = await t.token('admin')
     const lines: string[] = []
     const code = await runSimulate(
       [

@@ -62,10 +62,10 @@ async function wholeLoop(alerts: AlertRepository): Promise<string> {
 describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () => {
   let dir: string
   let db: SqliteDatabase
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'siteward-alert-points-'))
     db = openDatabase(join(dir, 'siteward.db'))
-    new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+    await new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
   })
   afterEach(() => {
     db.close()

@@ -16,7 +16,7 @@ const duplicate = `INSERT INTO alerts (id, site_id, device_id, rule_id, subject,
 describeAlertStoreContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'siteward-alerts-'))
   const db = openDatabase(join(dir, 'siteward.db'))
-  new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
+  await new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
   return {
     alerts: new AlertRepository(db),
     insertSecondNotClosed: async () => {

@@ -23,8 +23,8 @@ describe.skipIf(skipReason !== '')(
 
     beforeAll(async () => {
       t = await startTestEngine({ influxUrl, influxDatabase: database })
-      secrets.crane = t.addDevice('S1', 'TC-01', 'crane')
-      secrets.pit = t.addDevice('S1', 'PIT-01', 'pit')
+      secrets.crane = await t.addDevice('S1', 'TC-01', 'crane')
+      secrets.pit = await t.addDevice('S1', 'PIT-01', 'pit')
     })
     afterAll(async () => {
       await t?.stop()
@@ -136,7 +136,7 @@ describe.skipIf(skipReason !== '')(
       expect(pitSeries.values[1]?.[3]).toBe(0.5)
 
       // The API reads the same data back.
-      const admin = t.token('admin')
+      const admin = await t.token('admin')
       const response = await fetch(
         `${t.httpUrl}/api/devices/TC-01/telemetry?metric=loadT&from=${new Date(ts - 1000).toISOString()}`,
         {
@@ -158,7 +158,7 @@ describe.skipIf(skipReason !== '')(
       const ts = Date.now() - 30_000
       const seeded = await influx().write(`crane,site=S9,device=SEED powerV="mains" ${ts - 10_000}`)
       expect(seeded).toEqual({ ok: true })
-      const secret = t.addDevice('S1', 'TC-40', 'crane')
+      const secret = await t.addDevice('S1', 'TC-40', 'crane')
       const client = await connectDevice(t.mqttUrl, 'TC-40', secret)
       await client.publishAsync(
         'sites/S1/devices/TC-40/telemetry',
@@ -204,7 +204,7 @@ describe.skipIf(influxdOnPath() === null)(
       const port = await freePort()
       const database = 'outage'
       const t = await startTestEngine({ influxUrl: `http://127.0.0.1:${port}`, influxDatabase: database })
-      const secret = t.addDevice('S1', 'TC-01', 'crane')
+      const secret = await t.addDevice('S1', 'TC-01', 'crane')
       const client = await connectDevice(t.mqttUrl, 'TC-01', secret)
       const base = Date.now() - 120_000
       const count = 300

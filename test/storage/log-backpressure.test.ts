@@ -18,7 +18,7 @@ describe.skipIf(skipReason !== '')(
         influxDatabase: database,
         env: { SITEWARD_WAL_SEGMENT_MB: '1', SITEWARD_WAL_MAX_MB: '2' },
       })
-      const secret = t.addDevice('S1', 'TC-01', 'crane')
+      const secret = await t.addDevice('S1', 'TC-01', 'crane')
       const base = Date.now() - 3_600_000
       let acked = 0
       let refusedAfter = -1
@@ -53,7 +53,7 @@ describe.skipIf(skipReason !== '')(
       })
       expect(t.lines.some((l) => /write-ahead log is full/.test(String(l.reason)))).toBe(true)
       // The manual route refuses too, with its own code.
-      const officer = t.token('officer', { sites: ['S1'] })
+      const officer = await t.token('officer', { sites: ['S1'] })
       const manual = await fetch(`${t.httpUrl}/api/sites/S1/readings`, {
         method: 'POST',
         headers: { authorization: `Bearer ${officer}`, 'content-type': 'application/json' },

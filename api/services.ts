@@ -116,9 +116,9 @@ export interface ApiServices {
   readonly escalation: EscalationPolicy
   /** What the summary report's data completeness is measured with. */
   readonly monitoring: {
-    readingsPerDevice(from: number, to: number): ReadonlyMap<string, number>
+    readingsPerDevice(from: number, to: number): Promise<ReadonlyMap<string, number>>
     /** When each device's first reading was (hour start): its backfill from before it was registered. */
-    firstReadingAt(): ReadonlyMap<string, number>
+    firstReadingAt(): Promise<ReadonlyMap<string, number>>
     /** Each kind's reporting interval, from its data-gap rule. */
     expectedIntervalMs(device: { readonly id: string; readonly kind: 'crane' | 'pit' }): number
   }
@@ -128,7 +128,7 @@ export interface ApiServices {
       deviceId: string
       limit: number
       before?: number
-    }): readonly (DeadLetter & { id: number })[]
+    }): Promise<readonly (DeadLetter & { id: number })[]>
   }
   readonly readiness: () => Promise<readonly ReadinessCheck[]>
   readonly metrics: { readonly contentType: string; render(): Promise<string> }

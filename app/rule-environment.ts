@@ -1,5 +1,12 @@
 import type { Logger } from 'pino'
-import type { HeardDevice, WriteAheadLog } from '../domain/ports.js'
+import type {
+  ActiveBreach,
+  AlertStore,
+  DeviceRepository,
+  HeardDevice,
+  PitPointState,
+  WriteAheadLog,
+} from '../domain/ports.js'
 import type { Rule } from '../domain/rules.js'
 import type { IngestState } from '../ingest/ingest-state.js'
 import type { RuleEnvironment } from '../rules/pipeline.js'
@@ -12,6 +19,30 @@ import type { SettingsService } from './settings-service.js'
 /** A reading this late is backfill: what it breaches is raised as retrospective (DOMAIN.md §3). */
 export const lateAfterMs = 5 * 60_000
 
+/** What the rules start from after a restart, read from the store before their pipeline starts. */
+export interface RuleStartup {
+  readonly activeBreaches: readonly ActiveBreach[]
+  /** Every device heard from, with its presence. */
+  readonly heardDevices: readonly HeardDevice[]
+  readonly modes: ReadonlyMap<string, string>
+  readonly latestTimestamps: ReadonlyMap<string, number>
+  readonly pitSeries: readonly PitPointState[]
+}
+
+export async function loadRuleStartup(stores: {
+  readonly alerts: Pick<AlertStore, 'activeBreaches'>
+  readonly registry: Pick<DeviceRepository, 'heardDevices'>
+  readonly projection: Pick<ProjectionRepository, 'modes' | 'latestTimestamps' | 'loadPitPoints'>
+}): Promise<RuleStartup> {
+  return {
+    activeBreaches: await stores.alerts.activeBreaches(),
+    heardDevices: await stores.registry.heardDevices(),
+    modes: await stores.projection.modes(),
+    latestTimestamps: await stores.projection.latestTimestamps(),
+    pitSeries: await stores.projection.loadPitPoints(),
+  }
+}
+
 /**
  * What the rule pipeline knows of the world, from the engine's parts: settings, ingest state (pit
  * series), the projection (modes, newest timestamps), and where each key resumes after a restart.
@@ -20,15 +51,12 @@ export function ruleEnvironment(parts: {
   readonly rules: readonly Rule[]
   readonly settings: SettingsService
   readonly state: () => IngestState | null
-  readonly projection: ProjectionRepository
-  /** Every device heard from, read before the pipeline starts (the registry is asynchronous). */
-  readonly heardDevices: readonly HeardDevice[]
+  readonly startup: RuleStartup
   readonly states: RuleStates
-  readonly activeBreaches: Parameters<typeof restartSeeds>[1]
   readonly logger: Logger
 }): RuleEnvironment {
-  const { settings, projection } = parts
-  const { seeds, openGapDevices } = restartSeeds(parts.rules, parts.activeBreaches)
+  const { settings, startup } = parts
+  const { seeds, openGapDevices } = restartSeeds(parts.rules, startup.activeBreaches)
   return {
     pitContext: (siteId, pointCode) => settings.pitContext(siteId, pointCode),
     ruleOverride: (siteId, deviceId, ruleId) => settings.ruleOverride(siteId, deviceId, ruleId),
@@ -36,7 +64,7 @@ export function ruleEnvironment(parts: {
     deviceSettings: (deviceId) => settings.deviceSettings(deviceId),
     pointInterval: (siteId, pointCode) => settings.pointInterval(siteId, pointCode),
     pairCumulative: (siteId, pointCode) => parts.state()?.pitPoints.cumulativeOf(siteId, pointCode) ?? null,
-    initialModes: () => projection.modes(),
+    initialModes: () => startup.modes,
     onKeyError: (key, error) =>
       parts.logger.error({ err: error, key }, 'rule evaluation failed for this key; other keys go on'),
     lateAfterMs,
@@ -48,12 +76,12 @@ export function ruleEnvironment(parts: {
       seeds.delete(key)
       return seed
     },
-    latestTimestamps: () => projection.latestTimestamps(),
+    latestTimestamps: () => startup.latestTimestamps,
     // Devices online when the engine stopped, those whose silence was already raised, and pit
     // points with an interval of their own.
     watchFromStart: () => [
-      ...parts.heardDevices.filter((device) => device.online || openGapDevices.has(device.deviceId)),
-      ...pointWatches(settings, projection),
+      ...startup.heardDevices.filter((device) => device.online || openGapDevices.has(device.deviceId)),
+      ...pointWatches(settings, startup.pitSeries),
     ],
   }
 }

@@ -46,9 +46,7 @@ export interface PointWatch {
 
 export function pointWatches(
   settings: { pointSettings(): PointSettings[] },
-  projection: {
-    loadPitPoints(): readonly { siteId: string; deviceId: string; pointCode: string; lastTs: number | null }[]
-  },
+  pitSeries: readonly { siteId: string; deviceId: string; pointCode: string; lastTs: number | null }[],
 ): PointWatch[] {
   const intervals = new Map(
     settings
@@ -58,7 +56,7 @@ export function pointWatches(
   )
   if (intervals.size === 0) return []
   const watches = new Map<string, PointWatch>()
-  for (const series of projection.loadPitPoints()) {
+  for (const series of pitSeries) {
     const interval = intervals.get(`${series.siteId}|${series.pointCode}`)
     if (interval === undefined) continue
     const key = `${series.siteId}|${series.deviceId}|${series.pointCode}`

@@ -48,7 +48,7 @@ export class RuleViews {
         device === undefined ? 'SITE_NOT_FOUND' : 'DEVICE_NOT_FOUND',
         `no ${device === undefined ? `site ${siteId}` : `device ${scope.deviceId}`} in your scope`,
       )
-    const points = this.pointsOf(siteId, device?.id)
+    const points = await this.pointsOf(siteId, device?.id)
     return effectiveRules(this.rules, {
       deviceKind: device?.kind,
       override: (ruleId) => this.settings.ruleOverride(siteId, device?.id ?? '', ruleId),
@@ -66,7 +66,7 @@ export class RuleViews {
       site,
       rules: this.rules,
       pitDevices: devices.filter((device) => device.kind === 'pit').length,
-      points: this.pointsOf(siteId, undefined),
+      points: await this.pointsOf(siteId, undefined),
       pitContext: (pointCode) => this.settings.pitContext(siteId, pointCode),
       cranesWithoutCapacity: devices
         .filter(
@@ -80,9 +80,9 @@ export class RuleViews {
   }
 
   /** Points reported by the site's devices (or one device), and points configured but not yet heard. */
-  private pointsOf(siteId: string, deviceId: string | undefined) {
+  private async pointsOf(siteId: string, deviceId: string | undefined) {
+    const heard = await this.projection.pitPointsOf(siteId)
     const seen = new Map<string, { pointCode: string; item: (typeof heard)[number]['item'] }>()
-    const heard = this.projection.pitPointsOf(siteId)
     for (const point of heard)
       if (deviceId === undefined || point.deviceId === deviceId)
         seen.set(point.pointCode, { pointCode: point.pointCode, item: point.item })

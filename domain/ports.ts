@@ -47,9 +47,9 @@ export interface WriteAheadLog extends ReadableLog {
 
 /** Where each log consumer has got to; consumers commit it together with their effects. */
 export interface LogCursors {
-  get(consumer: string): number
-  set(consumer: string, position: number): void
-  all(): ReadonlyMap<string, number>
+  get(consumer: string): Promise<number>
+  set(consumer: string, position: number): Promise<void>
+  all(): Promise<ReadonlyMap<string, number>>
 }
 
 /** A device heard from, with its presence (the projector's), for the data-gap watch at start. */
@@ -153,7 +153,7 @@ export interface DeadLetter {
 }
 
 export interface DeadLetterSink {
-  add(letters: readonly DeadLetter[]): void
+  add(letters: readonly DeadLetter[]): Promise<void>
 }
 
 /** What the engine remembers of a pit series (a device's point, at a depth) between readings. */
@@ -182,8 +182,8 @@ export interface DeviceStateChange {
  * projector's log cursor, so a crash replays exactly the records whose effects were not stored.
  */
 export interface ProjectionStore {
-  loadDeliveries(): Map<string, unknown>
-  loadPitPoints(): PitPointState[]
+  loadDeliveries(): Promise<Map<string, unknown>>
+  loadPitPoints(): Promise<PitPointState[]>
   commit(batch: {
     readonly consumer: string
     readonly position: number
@@ -202,7 +202,7 @@ export interface ProjectionStore {
       readonly position: number
       readonly devices: readonly { readonly deviceId: string; readonly deliveries: unknown }[]
     }
-  }): void
+  }): Promise<void>
 }
 
 export interface ReadingHour {
@@ -229,8 +229,8 @@ export interface AlertEventPoint {
 
 /** The alert timelines in event order, for the shipper. */
 export interface AlertEventPointSource {
-  lastSeq(): number
-  after(seq: number, limit: number): readonly AlertEventPoint[]
+  lastSeq(): Promise<number>
+  after(seq: number, limit: number): Promise<readonly AlertEventPoint[]>
 }
 
 /** An alert that is not closed, still breaching live (seeds rule state after a restart). */

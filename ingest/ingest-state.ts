@@ -11,6 +11,11 @@ import { RecentDeliveries } from './recent-deliveries.js'
  * restart it is rebuilt from the projector's last snapshot plus a replay of the log tail, which
  * is idempotent, so the two always agree.
  */
+export interface IngestSnapshot {
+  readonly deliveries: ReadonlyMap<string, unknown>
+  readonly pitPoints: readonly PitPointState[]
+}
+
 export class IngestState {
   readonly pitPoints: PitPoints
   /**
@@ -19,10 +24,13 @@ export class IngestState {
    */
   private readonly deliveries = new Map<string, Partial<Record<ReadingSource, RecentDeliveries>>>()
 
-  constructor(
-    snapshot: { deliveries: Map<string, unknown>; pitPoints: readonly PitPointState[] },
-    rateWindow?: RateWindow,
-  ) {
+  constructor(snapshot: IngestSnapshot, rateWindow?: RateWindow) {
+    this.pitPoints = new PitPoints([], rateWindow)
+    this.restore(snapshot)
+  }
+
+  /** Loads a saved snapshot (a role reads it from the store as it starts, then replays the log). */
+  restore(snapshot: IngestSnapshot): void {
     for (const [deviceId, saved] of snapshot.deliveries) {
       const lanes = (typeof saved === 'object' && saved !== null ? saved : {}) as Record<string, unknown>
       this.deliveries.set(deviceId, {
@@ -30,7 +38,7 @@ export class IngestState {
         manual: RecentDeliveries.fromJSON(lanes.manual),
       })
     }
-    this.pitPoints = new PitPoints(snapshot.pitPoints, rateWindow)
+    this.pitPoints.load(snapshot.pitPoints)
   }
 
   isDuplicate(deviceId: string, source: ReadingSource, seq: number, ts: number): boolean {

@@ -29,6 +29,11 @@ export class PitPoints {
 
   constructor(initial: readonly PitSeriesState[] = [], window: RateWindow = defaultRateWindow) {
     this.window = window
+    this.load(initial)
+  }
+
+  /** Adds saved series (a restart's snapshot, read from the store once the role starts). */
+  load(initial: readonly PitSeriesState[]): void {
     for (const state of initial) {
       const copy = { ...state, history: state.history.map(([ts, value]) => [ts, value] as [number, number]) }
       this.series.set(keyOf(copy), copy)

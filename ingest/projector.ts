@@ -93,12 +93,12 @@ export class Projector {
     return this.snapshotPosition
   }
 
-  start(): void {
-    this.position = this.options.cursors.get(projectorConsumer)
-    this.snapshotPosition = deliveriesReplayStart(this.options.cursors)
+  async start(): Promise<void> {
+    this.position = await this.options.cursors.get(projectorConsumer)
+    this.snapshotPosition = await deliveriesReplayStart(this.options.cursors)
     // A store from before the snapshot cursor saved the memory with every batch: it is current.
-    if (!this.options.cursors.all().has(deliveriesConsumer))
-      this.options.cursors.set(deliveriesConsumer, this.snapshotPosition)
+    if (!(await this.options.cursors.all()).has(deliveriesConsumer))
+      await this.options.cursors.set(deliveriesConsumer, this.snapshotPosition)
     this.snapshotAt = Date.now()
     this.unsubscribe = this.options.log.onCommit(() => this.scheduleDrain())
     // Saved when due even with no new records: the log is trimmed only up to the snapshot.
@@ -212,7 +212,7 @@ export class Projector {
       deadLettersNotStored: projection.deadLettersNotStored,
     }
     if (this.options.batch === undefined) {
-      this.options.store.commit(commit)
+      await this.options.store.commit(commit)
       evaluate()
     } else {
       let evaluated = false
@@ -255,8 +255,8 @@ export class Projector {
 }
 
 /** Where replaying the log into the delivery memory begins (a store from before the snapshot cursor: the projector's). */
-export function deliveriesReplayStart(cursors: LogCursors): number {
-  return cursors.all().get(deliveriesConsumer) ?? cursors.get(projectorConsumer)
+export async function deliveriesReplayStart(cursors: LogCursors): Promise<number> {
+  return (await cursors.all()).get(deliveriesConsumer) ?? cursors.get(projectorConsumer)
 }
 
 /** One batch as the projector hands it to the store: what its write needs, and what follows it. */

@@ -45,7 +45,7 @@ export function rejectedRoutes(app: FastifyInstance, services: ApiServices): voi
       if (device === undefined || site === undefined || !canSeeSite(principalOf(request), site))
         throw new SitewardError('DEVICE_NOT_FOUND', `no device ${deviceId} in your scope`)
       const { limit, before } = request.query
-      const letters = services.deadLetters.list({
+      const letters = await services.deadLetters.list({
         deviceId,
         limit,
         ...(before === undefined ? {} : { before }),

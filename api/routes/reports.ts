@@ -84,8 +84,8 @@ async function monitoringOf(
       (narrow.region === undefined || site.region === narrow.region) &&
       (narrow.siteId === undefined || site.id === narrow.siteId),
   )
-  const received = services.monitoring.readingsPerDevice(from, to)
-  const firstReadings = services.monitoring.firstReadingAt()
+  const received = await services.monitoring.readingsPerDevice(from, to)
+  const firstReadings = await services.monitoring.firstReadingAt()
   const figures = (devices: Device[]) =>
     deviceFigures(
       devices,

@@ -25,7 +25,7 @@ import { markNotYetReconnected } from '../rule-environment.js'
 import { SettingsService } from '../settings-service.js'
 import { ControlPlane } from './control-plane.js'
 import { Doorbell } from './doorbell.js'
-import { logDir, recoverIngestState, registryDatabasePath } from './role-storage.js'
+import { emptyIngestState, logDir, recoverIngestState, registryDatabasePath } from './role-storage.js'
 
 /** Device credentials and pit baselines changed on another connection show this late at most. */
 const changesPollMs = 500
@@ -78,19 +78,12 @@ export class EdgeRole {
       logger: logger.child({ component: 'wal' }),
     })
     this.log.start()
-    this.state = recoverIngestState({
-      projection: this.projection,
-      log: this.log,
-      config,
-      logger,
-      upToProjected: false,
-    })
+    this.state = emptyIngestState(config)
     this.settings = new SettingsService(
       new SettingsRepository(this.db),
       this.registry,
       loadRuleCatalogue(config.rulesDir),
     )
-    this.settings.applyBaselines(this.state, Date.now())
     this.settings.onReload(() => this.settings.applyBaselines(this.state, Date.now()))
     this.backpressure = new Backpressure({
       diskBytes: () => this.log.diskBytes,
@@ -144,6 +137,13 @@ export class EdgeRole {
   }
 
   async start(): Promise<void> {
+    await recoverIngestState(this.state, {
+      projection: this.projection,
+      log: this.log,
+      logger: this.logger,
+      upToProjected: false,
+    })
+    this.settings.applyBaselines(this.state, Date.now())
     await markNotYetReconnected(this.registry, this.log, Date.now())
     await this.broker.start()
     this.started = true
@@ -164,7 +164,7 @@ export class EdgeRole {
       if (this.counters.value('credentials') !== this.credentialsVersion) this.recheckCredentials()
       this.refreshSettings()
     })
-    this.every(trimMs, () => this.trimLog())
+    this.every(trimMs, () => void this.trimLog())
   }
 
   /** No new messages; every acknowledged one is on disk when it returns, and the log closed. */
@@ -179,7 +179,7 @@ export class EdgeRole {
     this.started = false
     for (const doorbell of this.doorbells) doorbell.close()
     await this.log.stop()
-    this.trimLog()
+    await this.trimLog()
     this.db.close()
   }
 
@@ -217,9 +217,13 @@ export class EdgeRole {
    * replay start after a restart), the telemetry shipper's cursor, and manual submissions claimed
    * and not yet answered.
    */
-  private trimLog(): void {
+  private async trimLog(): Promise<void> {
     try {
-      const needed = [deliveriesReplayStart(this.projection), this.projection.get(shipperConsumer)]
+      // Cursors only move forward: read before the claim, they can only keep more of the log.
+      const needed = [
+        await deliveriesReplayStart(this.projection),
+        await this.projection.get(shipperConsumer),
+      ]
       const claimed = this.inboxDesk.holdsLogFrom()
       if (claimed !== null) needed.push(claimed)
       const removed = this.log.trimBefore(Math.min(...needed))

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { ReadableLog, TelemetryStore } from '../../domain/ports.js'
+import type { LogCursors, ProjectionStore, ReadableLog, TelemetryStore } from '../../domain/ports.js'
 import { IngestState } from '../../ingest/ingest-state.js'
 import { deliveriesReplayStart, projectorConsumer } from '../../ingest/projector.js'
 import { InfluxTelemetryStore } from '../../storage/influx/influx-telemetry-store.js'
-import type { ProjectionRepository } from '../../storage/sqlite/projection-repository.js'
 import { EmbeddedTelemetryStore } from '../../storage/telemetry/embedded-telemetry-store.js'
 import type { Config } from '../config.js'
 
@@ -39,21 +38,23 @@ export function telemetryStoreOf(
  * to the log's end (admission goes on from there); the worker stops at its cursor, so its copy
  * is exactly what it has projected.
  */
-export function recoverIngestState(parts: {
-  readonly projection: ProjectionRepository
-  readonly log: ReadableLog
-  readonly config: Config
-  readonly logger: Logger
-  readonly upToProjected: boolean
-}): IngestState {
+export async function recoverIngestState(
+  state: IngestState,
+  parts: {
+    readonly projection: ProjectionStore & LogCursors
+    readonly log: ReadableLog
+    readonly logger: Logger
+    readonly upToProjected: boolean
+  },
+): Promise<void> {
   const { projection, log } = parts
-  const state = new IngestState(
-    { deliveries: projection.loadDeliveries(), pitPoints: projection.loadPitPoints() },
-    parts.config.pitRateWindow,
-  )
-  const projected = projection.get(projectorConsumer)
+  state.restore({
+    deliveries: await projection.loadDeliveries(),
+    pitPoints: await projection.loadPitPoints(),
+  })
+  const projected = await projection.get(projectorConsumer)
   let replayed = 0
-  for (let position = Math.min(deliveriesReplayStart(projection), projected); ; ) {
+  for (let position = Math.min(await deliveriesReplayStart(projection), projected); ; ) {
     const { records, next } = log.readFrom(position, 10_000)
     let done = records.length === 0
     for (const { record, position: at } of records) {
@@ -70,5 +71,9 @@ export function recoverIngestState(parts: {
   }
   if (replayed > 0)
     parts.logger.info({ records: replayed }, 'replayed the write-ahead log tail into ingest state')
-  return state
+}
+
+/** An empty ingest state for a role's constructor; `recoverIngestState` fills it as the role starts. */
+export function emptyIngestState(config: Config): IngestState {
+  return new IngestState({ deliveries: new Map(), pitPoints: [] }, config.pitRateWindow)
 }

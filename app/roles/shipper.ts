@@ -105,6 +105,6 @@ export class ShipperRole {
       metrics: this.metrics.shipper,
       logger: this.logger.child({ component: 'alert-shipper' }),
     })
-    this.alertShipper.start()
+    void this.alertShipper.start()
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { AlertService } from '../../alerts/alert-service.js'
-import type { ActiveBreach, HeardDevice, ProjectionCommit } from '../../domain/ports.js'
+import type { ProjectionCommit } from '../../domain/ports.js'
 import type { KeyedSignal, Rule } from '../../domain/rules.js'
 import { deadLetterRetention } from '../../ingest/dead-letter-budget.js'
 import type { IngestState } from '../../ingest/ingest-state.js'
@@ -19,11 +19,11 @@ import { shipperConsumer } from '../../storage/telemetry/telemetry-shipper.js'
 import type { Config } from '../config.js'
 import { workerMetrics } from '../metrics.js'
 import { loadRuleCatalogue } from '../rule-catalogue.js'
-import { ruleEnvironment } from '../rule-environment.js'
+import { loadRuleStartup, type RuleStartup, ruleEnvironment } from '../rule-environment.js'
 import { SettingsService } from '../settings-service.js'
 import { ControlPlane } from './control-plane.js'
 import { Doorbell } from './doorbell.js'
-import { logDir, recoverIngestState, registryDatabasePath } from './role-storage.js'
+import { emptyIngestState, logDir, recoverIngestState, registryDatabasePath } from './role-storage.js'
 
 const escalationCheckMs = 5_000
 const pruneEveryMs = 60_000
@@ -66,6 +66,8 @@ export class WorkerRole {
    */
   private writes: Promise<unknown> = Promise.resolve()
   private prunedAt = 0
+  /** The shipper thread's cursor as last read (for the log depth metric). */
+  private shipperCursor = 0
   /** Why the rule pipeline ended, if it did: nothing may be projected after that. */
   private pipelineError: Error | null = null
 
@@ -87,24 +89,17 @@ export class WorkerRole {
     this.registry = new RegistryRepository(this.db)
     this.reader = new LogReader(logDir(config.dataDir))
     this.reader.start()
-    const state = recoverIngestState({
-      projection: this.projection,
-      log: this.reader,
-      config,
-      logger,
-      upToProjected: true,
-    })
+    const state = emptyIngestState(config)
     this.state = state
     this.rules = loadRuleCatalogue(config.rulesDir)
     this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
-    this.settings.applyBaselines(state, Date.now())
     this.settings.onReload(() => this.settings.applyBaselines(state, Date.now()))
     this.metrics = workerMetrics({
       // Both consumers here, one metric family: the shipper's thread commits its cursor as it
-      // ships, and this reads it back.
+      // ships, and this reads it back every second (housekeeping).
       logDepthBytes: () => ({
         [projectorConsumer]: Math.max(0, this.reader.endPosition - this.projector.cursor),
-        [shipperConsumer]: Math.max(0, this.reader.endPosition - this.projection.get(shipperConsumer)),
+        [shipperConsumer]: Math.max(0, this.reader.endPosition - this.shipperCursor),
       }),
     })
     this.alertStore = new AlertRepository(this.db)
@@ -138,17 +133,30 @@ export class WorkerRole {
    * alert committed rings for the API and the shipper.
    */
   async start(): Promise<void> {
-    this.subscribeRules(await this.alertStore.activeBreaches(), await this.registry.heardDevices())
+    await recoverIngestState(this.state, {
+      projection: this.projection,
+      log: this.reader,
+      logger: this.logger,
+      upToProjected: true,
+    })
+    this.settings.applyBaselines(this.state, Date.now())
+    this.subscribeRules(
+      await loadRuleStartup({
+        alerts: this.alertStore,
+        registry: this.registry,
+        projection: this.projection,
+      }),
+    )
     // A pipeline that failed as it subscribed (its store read at start-up): the worker does not start.
     if (this.pipelineError !== null) throw this.pipelineError
     this.alerts.changes$.subscribe(() => this.alertsRung.ring())
     this.settingsRung.onRing(() => this.refreshSettings())
-    this.projector.start()
+    await this.projector.start()
     this.controlPlane = new ControlPlane(this.config.dataDir, 'worker', {
       readiness: async () => [], // it answers, or /readyz reports it as not answering
       metrics: () => this.metrics.render(),
     })
-    this.every(housekeepingMs, () => this.pruneDeadLetters())
+    this.every(housekeepingMs, () => void this.housekeeping())
     this.every(escalationCheckMs, () => void this.escalate())
     await this.escalate()
   }
@@ -237,10 +245,7 @@ export class WorkerRole {
   }
 
   /** Readings → rules → alerts. */
-  private subscribeRules(
-    activeBreaches: readonly ActiveBreach[],
-    heardDevices: readonly HeardDevice[],
-  ): void {
+  private subscribeRules(startup: RuleStartup): void {
     const logger = this.logger.child({ component: 'rules' })
     const unknownCodeRules = new Set(
       this.rules.filter((rule) => rule.condition.kind === 'unknown_code').map((rule) => rule.id),
@@ -249,10 +254,8 @@ export class WorkerRole {
       rules: this.rules,
       settings: this.settings,
       state: () => this.state,
-      projection: this.projection,
-      heardDevices,
+      startup,
       states: this.ruleStates,
-      activeBreaches,
       logger,
     })
     this.ruleSubscription = this.projector.readings$.pipe(evaluateRules(this.rules, environment)).subscribe({
@@ -280,19 +283,20 @@ export class WorkerRole {
     }
   }
 
-  /** Every minute: dead letters past their age or beyond a device's budget. */
-  private pruneDeadLetters(): void {
-    const now = Date.now()
-    if (now - this.prunedAt < pruneEveryMs) return
-    this.prunedAt = now
+  /** Every second: the shipper's cursor; every minute, dead letters past their age or budget. */
+  private async housekeeping(): Promise<void> {
     try {
-      const removed = this.projection.pruneDeadLetters(
+      this.shipperCursor = await this.projection.get(shipperConsumer)
+      const now = Date.now()
+      if (now - this.prunedAt < pruneEveryMs) return
+      this.prunedAt = now
+      const removed = await this.projection.pruneDeadLetters(
         now - deadLetterRetention.maxAgeMs,
         deadLetterRetention.perDevice,
       )
       if (removed > 0) this.metrics.deadLettersPruned(removed)
     } catch (error) {
-      this.logger.error({ err: error }, 'pruning dead letters failed')
+      this.logger.error({ err: error }, 'housekeeping (shipper cursor, dead letter pruning) failed')
     }
   }
 

@@ -124,4 +124,57 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'projection and rule state: log cursors, dead letters, readings per hour, pit series',
+    sql: `
+      -- Each consumer's place in the log, committed with that consumer's effects.
+      CREATE TABLE log_cursors (
+        consumer TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
+      );
+
+      CREATE TABLE dead_letters (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_at BIGINT NOT NULL,
+        site_id TEXT,
+        device_id TEXT,
+        topic TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL
+      );
+      CREATE INDEX dead_letters_device ON dead_letters (device_id, received_at);
+
+      -- Counted by the projector in the transaction that moves its cursor: exactly once.
+      CREATE TABLE device_hours (
+        device_id TEXT NOT NULL,
+        hour BIGINT NOT NULL, -- event time / 3,600,000
+        readings BIGINT NOT NULL,
+        PRIMARY KEY (device_id, hour)
+      );
+
+      -- A device's point at one depth ('' = none), with its history of readings (GB 50497-2019 §8.0.3).
+      CREATE TABLE pit_series (
+        site_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        point_code TEXT NOT NULL,
+        depth_key TEXT NOT NULL DEFAULT '',
+        item TEXT NOT NULL,
+        baseline DOUBLE PRECISION NOT NULL,
+        baseline_ts BIGINT NOT NULL,
+        baseline_configured BOOLEAN NOT NULL DEFAULT false,
+        last_value DOUBLE PRECISION,
+        last_ts BIGINT,
+        history TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (site_id, device_id, point_code, depth_key)
+      );
+
+      -- Threshold state per alert key, saved with each projected batch.
+      CREATE TABLE rule_states (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+      );
+    `,
+  },
 ]

@@ -26,11 +26,11 @@ export class AlertTimelinePoints implements AlertEventPointSource {
     this.db = db
   }
 
-  lastSeq(): number {
+  async lastSeq(): Promise<number> {
     return newestEventSeq(this.db)
   }
 
-  after(seq: number, limit: number): AlertEventPoint[] {
+  async after(seq: number, limit: number): Promise<AlertEventPoint[]> {
     const rows = this.db
       .prepare(
         `SELECT e.seq, e.alert_id, e.type, e.at, e.data, a.site_id, a.device_id, a.rule_id

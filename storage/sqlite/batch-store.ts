@@ -23,7 +23,7 @@ export class SqliteBatchStore implements BatchStore {
     const { projection, alerts, ruleStates } = this.parts
     return this.db
       .transaction(() => {
-        projection.commit(batch.projection)
+        projection.commitWithin(batch.projection)
         const changes: AlertChange[] = []
         const failed: BatchOutcome['failed'][number][] = []
         for (const signal of batch.signals) {

@@ -3,6 +3,7 @@ import type {
   DeadLetterSink,
   LogCursors,
   PitPointState,
+  ProjectionCommit,
   ProjectionStore,
 } from '../../domain/ports.js'
 import type { SqliteDatabase } from './database.js'
@@ -70,18 +71,18 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     }
   }
 
-  get(consumer: string): number {
+  async get(consumer: string): Promise<number> {
     const row = this.db.prepare('SELECT position FROM log_cursors WHERE consumer = ?').get(consumer) as
       | { position: number }
       | undefined
     return row?.position ?? 0
   }
 
-  set(consumer: string, position: number): void {
+  async set(consumer: string, position: number): Promise<void> {
     this.statements.setCursor.run(consumer, position)
   }
 
-  all(): ReadonlyMap<string, number> {
+  async all(): Promise<ReadonlyMap<string, number>> {
     const rows = this.db.prepare('SELECT consumer, position FROM log_cursors').all() as {
       consumer: string
       position: number
@@ -89,14 +90,14 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.consumer, row.position]))
   }
 
-  add(letters: readonly DeadLetter[]): void {
+  async add(letters: readonly DeadLetter[]): Promise<void> {
     this.db.transaction(() => {
       for (const letter of letters) this.statements.insertDeadLetter.run(letter)
     })()
   }
 
   /** The column is still called seq_ranges, after what it held up to v0.3. */
-  loadDeliveries(): Map<string, unknown> {
+  async loadDeliveries(): Promise<Map<string, unknown>> {
     const rows = this.db
       .prepare('SELECT device_id, seq_ranges FROM device_state WHERE seq_ranges IS NOT NULL')
       .all() as {
@@ -106,7 +107,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.device_id, JSON.parse(row.seq_ranges) as unknown]))
   }
 
-  loadPitPoints(): PitPointState[] {
+  async loadPitPoints(): Promise<PitPointState[]> {
     const rows = this.db.prepare('SELECT * FROM pit_series').all() as PitSeriesRow[]
     return rows.map((row) => ({
       siteId: row.site_id,
@@ -124,7 +125,9 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   /** Known pit points per site (a point measured at several depths counts once). */
-  pitPointsOf(siteId: string): { deviceId: string; pointCode: string; item: PitPointState['item'] }[] {
+  async pitPointsOf(
+    siteId: string,
+  ): Promise<{ deviceId: string; pointCode: string; item: PitPointState['item'] }[]> {
     return (
       this.db
         .prepare(
@@ -135,7 +138,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   /** The crane mode each device last reported in event order (wind limits depend on it). */
-  modes(): Map<string, string> {
+  async modes(): Promise<Map<string, string>> {
     const rows = this.db.prepare('SELECT device_id, mode FROM device_state WHERE mode IS NOT NULL').all() as {
       device_id: string
       mode: string
@@ -143,45 +146,48 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
     return new Map(rows.map((row) => [row.device_id, row.mode]))
   }
 
-  commit(batch: Parameters<ProjectionStore['commit']>[0]): void {
-    this.db.transaction(() => {
-      for (const hour of batch.readingHours ?? []) this.statements.addReadings.run(hour)
-      for (const change of batch.devices) {
-        this.statements.upsertDevice.run({
-          ...change,
-          online: change.online === null ? null : Number(change.online),
-          mode: change.mode ?? null,
-          modeTs: change.modeTs ?? null,
-        })
+  async commit(batch: ProjectionCommit): Promise<void> {
+    this.db.transaction(() => this.commitWithin(batch))()
+  }
+
+  /** The same inside a transaction the caller holds (the worker's batch, see SqliteBatchStore). */
+  commitWithin(batch: ProjectionCommit): void {
+    for (const hour of batch.readingHours ?? []) this.statements.addReadings.run(hour)
+    for (const change of batch.devices) {
+      this.statements.upsertDevice.run({
+        ...change,
+        online: change.online === null ? null : Number(change.online),
+        mode: change.mode ?? null,
+        modeTs: change.modeTs ?? null,
+      })
+    }
+    for (const letter of batch.deadLetters) this.statements.insertDeadLetter.run(letter)
+    for (const point of batch.pitPoints) {
+      this.statements.upsertPitPoint.run({
+        siteId: point.siteId,
+        deviceId: point.deviceId,
+        pointCode: point.pointCode,
+        depthKey: point.depthM === null ? '' : String(point.depthM),
+        item: point.item,
+        baseline: point.baseline,
+        baselineTs: point.baselineTs,
+        baselineConfigured: Number(point.baselineConfigured),
+        lastValue: point.lastValue,
+        lastTs: point.lastTs,
+        history: JSON.stringify(point.history),
+      })
+    }
+    if (batch.deliveries !== undefined) {
+      for (const { deviceId, deliveries } of batch.deliveries.devices) {
+        if (deliveries !== null) this.statements.saveDeliveries.run(JSON.stringify(deliveries), deviceId)
       }
-      for (const letter of batch.deadLetters) this.statements.insertDeadLetter.run(letter)
-      for (const point of batch.pitPoints) {
-        this.statements.upsertPitPoint.run({
-          siteId: point.siteId,
-          deviceId: point.deviceId,
-          pointCode: point.pointCode,
-          depthKey: point.depthM === null ? '' : String(point.depthM),
-          item: point.item,
-          baseline: point.baseline,
-          baselineTs: point.baselineTs,
-          baselineConfigured: Number(point.baselineConfigured),
-          lastValue: point.lastValue,
-          lastTs: point.lastTs,
-          history: JSON.stringify(point.history),
-        })
-      }
-      if (batch.deliveries !== undefined) {
-        for (const { deviceId, deliveries } of batch.deliveries.devices) {
-          if (deliveries !== null) this.statements.saveDeliveries.run(JSON.stringify(deliveries), deviceId)
-        }
-        this.statements.setCursor.run(batch.deliveries.consumer, batch.deliveries.position)
-      }
-      this.statements.setCursor.run(batch.consumer, batch.position)
-    })()
+      this.statements.setCursor.run(batch.deliveries.consumer, batch.deliveries.position)
+    }
+    this.statements.setCursor.run(batch.consumer, batch.position)
   }
 
   /** Telemetry readings per device with event time in [from, to), counted by whole hours. */
-  readingsPerDevice(from: number, to: number): Map<string, number> {
+  async readingsPerDevice(from: number, to: number): Promise<Map<string, number>> {
     const rows = this.db
       .prepare(
         'SELECT device_id, CAST(sum(readings) AS INTEGER) AS readings FROM device_hours WHERE hour >= ? AND hour < ? GROUP BY device_id',
@@ -194,7 +200,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   /** The start of the first hour each device has readings for (its backfill included). */
-  firstReadingAt(): Map<string, number> {
+  async firstReadingAt(): Promise<Map<string, number>> {
     const rows = this.db
       .prepare('SELECT device_id, min(hour) AS hour FROM device_hours GROUP BY device_id')
       .all() as { device_id: string; hour: number }[]
@@ -202,7 +208,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   /** The newest telemetry `ts` of every device heard from (where late data begins). */
-  latestTimestamps(): Map<string, number> {
+  async latestTimestamps(): Promise<Map<string, number>> {
     const rows = this.db
       .prepare('SELECT device_id, latest_ts FROM device_state WHERE latest_ts IS NOT NULL')
       .all() as { device_id: string; latest_ts: number }[]
@@ -213,7 +219,7 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
    * Keeps dead letters bounded: none older than `olderThan`, at most `perDevice` per device
    * (the newest). Returns how many went.
    */
-  pruneDeadLetters(olderThan: number, perDevice: number): number {
+  async pruneDeadLetters(olderThan: number, perDevice: number): Promise<number> {
     return this.db.transaction(() => {
       let removed = this.db.prepare('DELETE FROM dead_letters WHERE received_at < ?').run(olderThan).changes
       const crowded = this.db
@@ -229,11 +235,11 @@ export class ProjectionRepository implements ProjectionStore, LogCursors, DeadLe
   }
 
   /** Dead letters, newest first (`before`: ids below it, to page back). */
-  listDeadLetters(filter: {
+  async listDeadLetters(filter: {
     deviceId?: string
     limit: number
     before?: number
-  }): (DeadLetter & { id: number })[] {
+  }): Promise<(DeadLetter & { id: number })[]> {
     const before = filter.before ?? Number.MAX_SAFE_INTEGER
     const rows = (
       filter.deviceId === undefined

@@ -60,6 +60,9 @@ export class AlertEventShipper {
   private cursor = 0
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
+  private starting: Promise<void> | null = null
+  /** The cursor is known: nothing ships before it is. */
+  private resumed = false
   private retryMs = retryInitialMs
   private failing = false
   private stopped = false
@@ -68,16 +71,30 @@ export class AlertEventShipper {
     this.options = options
   }
 
-  start(): void {
-    const saved = this.options.cursors.all().get(alertEventsConsumer)
+  /** Reads its cursor, then ships; resolves once the cursor is read (`stop` waits for it too). */
+  start(): Promise<void> {
+    this.starting = this.resume().then(
+      () => this.schedule(0),
+      (error: unknown) => {
+        this.options.logger.error({ err: error }, 'reading the alert events cursor failed; retrying')
+        this.failing = true
+        this.starting = null
+        if (!this.stopped) setTimeout(() => void this.start(), this.retryMs).unref()
+      },
+    )
+    return this.starting
+  }
+
+  private async resume(): Promise<void> {
+    const saved = (await this.options.cursors.all()).get(alertEventsConsumer)
     if (saved === undefined) {
       // A store from before: its events went to telemetry through the log already.
-      this.cursor = this.options.source.lastSeq()
-      this.options.cursors.set(alertEventsConsumer, this.cursor)
+      this.cursor = await this.options.source.lastSeq()
+      await this.options.cursors.set(alertEventsConsumer, this.cursor)
     } else {
       this.cursor = saved
     }
-    this.schedule(0)
+    this.resumed = true
   }
 
   /** Something was committed to a timeline: ship it soon. */
@@ -88,13 +105,14 @@ export class AlertEventShipper {
   /** One last attempt; what is left ships after the restart. */
   async stop(): Promise<void> {
     this.stopped = true
+    await this.starting
     if (this.timer !== null) clearTimeout(this.timer)
     await this.running
-    if (!this.failing) await this.shipPage().catch(() => undefined)
+    if (this.resumed && !this.failing) await this.shipPage().catch(() => undefined)
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped || this.running !== null) return
+    if (this.stopped || !this.resumed || this.running !== null) return
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
@@ -123,13 +141,13 @@ export class AlertEventShipper {
 
   /** Ships one page; returns how many events it held. */
   private async shipPage(): Promise<number> {
-    const events = this.options.source.after(this.cursor, pageEvents)
+    const events = await this.options.source.after(this.cursor, pageEvents)
     const last = events.at(-1)
     if (last === undefined) return 0
     const rejected = await this.options.store.write(events.map(alertEventPoint))
     if (rejected.length > 0) {
       this.options.metrics.rejected(rejected.length)
-      this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
+      await this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
       this.options.logger.warn(
         { points: rejected.length, reason: rejected[0]?.reason },
         'telemetry store refused alert events; dead-lettered',
@@ -137,7 +155,7 @@ export class AlertEventShipper {
     }
     this.options.metrics.written(events.length - rejected.length)
     this.cursor = last.seq
-    this.options.cursors.set(alertEventsConsumer, this.cursor)
+    await this.options.cursors.set(alertEventsConsumer, this.cursor)
     return events.length
   }
 }

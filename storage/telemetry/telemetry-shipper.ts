@@ -104,14 +104,18 @@ export class TelemetryShipper {
     return this.failing
   }
 
+  /** Reads its cursor, then ships; `stop` waits for both. */
   start(): void {
-    this.shippedPosition = this.options.cursors.get(shipperConsumer)
-    this.readPosition = this.shippedPosition
     // New records end an idle wait early, but never a backoff: an outage is not hammered.
     this.unsubscribe = this.options.log.onCommit(() => {
       if (!this.backingOff) this.wake?.()
     })
-    this.running = this.run().catch((error: unknown) => {
+    const resume = async () => {
+      this.shippedPosition = await this.options.cursors.get(shipperConsumer)
+      this.readPosition = this.shippedPosition
+      await this.run()
+    }
+    this.running = resume().catch((error: unknown) => {
       this.options.logger.fatal({ err: error }, 'telemetry shipper stopped unexpectedly')
       this.options.onFatal?.(error instanceof Error ? error : new Error(String(error)))
     })
@@ -219,14 +223,14 @@ export class TelemetryShipper {
     const rejected = await this.options.store.write(batch.flatMap((record) => record.points))
     if (rejected.length > 0) {
       this.options.metrics.rejected(rejected.length)
-      this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
+      await this.options.deadLetters.add(refusedPointLetters(rejected, Date.now()))
       this.options.logger.warn(
         { points: rejected.length, reason: rejected[0]?.reason },
         'telemetry store refused points; dead-lettered',
       )
     }
     this.options.metrics.written(points - rejected.length)
-    this.options.cursors.set(shipperConsumer, last.end)
+    await this.options.cursors.set(shipperConsumer, last.end)
     this.shippedPosition = last.end
     this.buffer = this.buffer.slice(count)
     this.bufferedPoints -= points

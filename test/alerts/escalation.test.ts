@@ -75,7 +75,9 @@ describe('escalation (DOMAIN.md §3 deadlines, derived from stored times)', () =
       { level: 3, reason: 'not acknowledged in time' },
     ])
     // Each escalation becomes an alert_event point for telemetry, the alert still open at each.
-    const points = new AlertTimelinePoints(db).after(0, 100).filter((e) => e.eventType === 'escalated')
+    const points = (await new AlertTimelinePoints(db).after(0, 100)).filter(
+      (e) => e.eventType === 'escalated',
+    )
     expect(points.map((e) => e.state)).toEqual(['open', 'open', 'open'])
   })
 

@@ -93,12 +93,14 @@ describe.each(stores)('GET /api/devices/{deviceId}/cycles from the %s', (_name, 
     const query = `from=${new Date(T0 - hour).toISOString()}&to=${new Date(T0 + 24 * hour).toISOString()}`
     const body = await waitFor(async () => {
       const answer = await api('GET', `/api/devices/TC-01/cycles?${query}`, officer)
-      const days = answer.body.days as { cycles: number }[] | undefined
+      const days = answer.body.days as { cycles: number; maxLoadT: number | null }[] | undefined
       // The route reads each field with its own query; one answer may see a field before the
-      // store has made the whole batch visible, so wait until every lift has its operator too.
+      // store has made the whole batch visible (InfluxDB 1.6 did: a day without its maxLoadT
+      // yet), so wait until every lift has its operator and every day its load too.
       const complete =
         days !== undefined &&
         days.reduce((sum, d) => sum + d.cycles, 0) === 3 &&
+        days.every((d) => d.maxLoadT !== null) &&
         !JSON.stringify(answer.body).includes('(unknown)')
       return complete && answer.body
     }, 'three lifts with their operators')

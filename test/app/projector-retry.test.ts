@@ -21,9 +21,10 @@ describe('a batch whose write fails is written again, not evaluated again (issue
     const engine = t
     const secret = await engine.addDevice('S1', 'TC-01', 'crane')
     const officer = await engine.token('officer', { sites: ['S1'] })
-    const commit = ProjectionRepository.prototype.commit
+    // The worker writes its batch's projection inside the batch's transaction.
+    const commit = ProjectionRepository.prototype.commitWithin
     let failures = 0
-    vi.spyOn(ProjectionRepository.prototype, 'commit').mockImplementation(function (
+    vi.spyOn(ProjectionRepository.prototype, 'commitWithin').mockImplementation(function (
       this: ProjectionRepository,
       batch,
     ) {

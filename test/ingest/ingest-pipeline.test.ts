@@ -180,7 +180,7 @@ describe('ingest pipeline: log → device state, dead letters, readings', () => 
 
     // Every refusal is counted on the device; a burst of 20 is kept as dead letters, the rest
     // only counted (10 a minute refill: this burst is too fast for more than one).
-    const letters = new ProjectionRepository(t.db).listDeadLetters({ deviceId: 'TC-01', limit: 1_000 })
+    const letters = await new ProjectionRepository(t.db).listDeadLetters({ deviceId: 'TC-01', limit: 1_000 })
     expect(letters.length).toBeGreaterThanOrEqual(20)
     expect(letters.length).toBeLessThanOrEqual(21)
     const expectedReasons = [

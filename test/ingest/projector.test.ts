@@ -59,12 +59,12 @@ describe('Projector', () => {
     const flaky: ProjectionStore = {
       loadDeliveries: () => repository.loadDeliveries(),
       loadPitPoints: () => repository.loadPitPoints(),
-      commit: (batch) => {
+      commit: async (batch) => {
         if (failures > 0) {
           failures -= 1
           throw new Error('SQLITE_FULL: database or disk is full')
         }
-        repository.commit(batch)
+        await repository.commit(batch)
       },
     }
     const { logger, lines } = memoryLogger()
@@ -78,14 +78,14 @@ describe('Projector', () => {
     const readings: Reading[] = []
     projector.readings$.subscribe((reading) => readings.push(reading))
     for (let i = 0; i < 5; i++) await log.append(message(i))
-    projector.start()
+    await projector.start()
     await waitFor(() => readings.length >= 5, 'all readings after the store recovered')
     expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([
       0, 1, 2, 3, 4,
     ])
     expect(lines.filter((line) => line.msg === 'projecting the log failed; will retry')).toHaveLength(2)
     expect((await new RegistryRepository(db).getDevice('TC-01'))?.acceptedCount).toBe(5)
-    expect(repository.get('projector')).toBe(log.endPosition)
+    expect(await repository.get('projector')).toBe(log.endPosition)
     await projector.stop()
   })
 
@@ -100,8 +100,8 @@ describe('Projector', () => {
       logger: memoryLogger().logger,
     })
     for (let i = 0; i < 3; i++) await log.append(message(i))
-    first.start()
-    await waitFor(() => repository.get('projector') === log.endPosition, 'first projection')
+    await first.start()
+    await waitFor(async () => (await repository.get('projector')) === log.endPosition, 'first projection')
     await first.stop()
     for (let i = 3; i < 5; i++) await log.append(message(i))
     const second = new Projector({
@@ -113,7 +113,7 @@ describe('Projector', () => {
     })
     const readings: Reading[] = []
     second.readings$.subscribe((reading) => readings.push(reading))
-    second.start()
+    await second.start()
     await waitFor(() => readings.length >= 2, 'the tail after the restart')
     expect(readings.map((r) => r.kind === 'crane' && r.channel === 'telemetry' && r.data.loadT)).toEqual([
       3, 4,

@@ -75,7 +75,7 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
   it('gives each event the state, severity and value it left the alert at, however the page is cut', async () => {
     await wholeLoop(new AlertRepository(db))
     const source = new AlertTimelinePoints(db)
-    const whole = source.after(0, 100)
+    const whole = await source.after(0, 100)
     expect(whole.map((e) => [e.eventType, e.state, e.severity, e.value])).toEqual([
       ['raised', 'open', 'warning', 92],
       ['severity_raised', 'open', 'critical', 112],
@@ -85,9 +85,9 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
       ['closed', 'closed', 'critical', 112],
     ])
     // A page that starts in the middle folds the events before it.
-    const tail = source.after((whole[2]?.seq ?? 0) as number, 100)
+    const tail = await source.after((whole[2]?.seq ?? 0) as number, 100)
     expect(tail).toEqual(whole.slice(3))
-    expect(source.lastSeq()).toBe(whole.at(-1)?.seq)
+    expect(await source.lastSeq()).toBe(whole.at(-1)?.seq)
   })
 
   describe.skipIf(skipReason !== '')(
@@ -120,7 +120,7 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
         }
 
         const first = shipper()
-        first.start() // an empty store: the cursor starts at 0
+        await first.start() // an empty store: the cursor starts at 0
         const alerts = new AlertRepository(db)
         await wholeLoop(alerts)
         first.wake()
@@ -137,17 +137,17 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
           ['closed', 'closed', 112, 'critical'],
         ])
         await first.stop()
-        const shippedTo = cursors.get(alertEventsConsumer)
-        expect(shippedTo).toBe(new AlertTimelinePoints(db).lastSeq())
+        const shippedTo = await cursors.get(alertEventsConsumer)
+        expect(shippedTo).toBe(await new AlertTimelinePoints(db).lastSeq())
 
         // Stopped; an officer comments meanwhile; the next start ships that one event.
         const id = (await alerts.list({}, 1)).items[0]?.id as string
         await alerts.comment(id, person('supervisor'), 'crane inspected', at + 6)
         const second = shipper()
-        second.start()
+        await second.start()
         await waitFor(async () => (await query()).length === 7, 'the comment shipped')
         await second.stop()
-        expect(cursors.get(alertEventsConsumer)).toBe(shippedTo + 1)
+        expect(await cursors.get(alertEventsConsumer)).toBe(shippedTo + 1)
         await telemetry.stop()
       })
 
@@ -173,17 +173,18 @@ describe('alert timelines as telemetry points (CONTRACT §3 alert_event)', () =>
           metrics: counting,
           logger: memoryLogger().logger,
         })
-        shipper.start()
+        await shipper.start()
         await wholeLoop(new AlertRepository(db))
         shipper.wake()
         const letters = await waitFor(async () => {
-          const found = cursors.listDeadLetters({ limit: 100 })
+          const found = await cursors.listDeadLetters({ limit: 100 })
           return found.length === 6 && found
         }, 'six dead letters')
         expect(letters[0]).toMatchObject({ stage: 'telemetry', topic: 'alert_event', deviceId: 'TC-01' })
         expect(letters[0]?.reason).toMatch(/field type conflict/)
         await waitFor(
-          async () => cursors.get(alertEventsConsumer) === new AlertTimelinePoints(db).lastSeq(),
+          async () =>
+            (await cursors.get(alertEventsConsumer)) === (await new AlertTimelinePoints(db).lastSeq()),
           'cursor past them',
         )
         await shipper.stop()

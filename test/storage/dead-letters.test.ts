@@ -22,19 +22,19 @@ describe('dead letters stay bounded', () => {
     payload: 'x',
   })
 
-  it('prunes by age and keeps the newest of a crowded device (a real SQLite file)', () => {
+  it('prunes by age and keeps the newest of a crowded device (a real SQLite file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'siteward-letters-'))
     dirs.push(dir)
     const db = openDatabase(join(dir, 'siteward.db'))
     const letters = new ProjectionRepository(db)
     const now = 1_800_000_000_000
-    letters.add(Array.from({ length: 30 }, (_, i) => letter('TC-01', now + i)))
-    letters.add(Array.from({ length: 5 }, (_, i) => letter('TC-02', now - 40 * 86_400_000 + i)))
-    letters.add([letter('TC-02', now)])
-    expect(letters.pruneDeadLetters(now - 30 * 86_400_000, 10)).toBe(25)
-    const kept = letters.listDeadLetters({ deviceId: 'TC-01', limit: 100 })
+    await letters.add(Array.from({ length: 30 }, (_, i) => letter('TC-01', now + i)))
+    await letters.add(Array.from({ length: 5 }, (_, i) => letter('TC-02', now - 40 * 86_400_000 + i)))
+    await letters.add([letter('TC-02', now)])
+    expect(await letters.pruneDeadLetters(now - 30 * 86_400_000, 10)).toBe(25)
+    const kept = await letters.listDeadLetters({ deviceId: 'TC-01', limit: 100 })
     expect(kept.map((l) => l.receivedAt)).toEqual(Array.from({ length: 10 }, (_, i) => now + 29 - i))
-    expect(letters.listDeadLetters({ deviceId: 'TC-02', limit: 100 })).toHaveLength(1)
+    expect(await letters.listDeadLetters({ deviceId: 'TC-02', limit: 100 })).toHaveLength(1)
     db.close()
   })
 

@@ -37,12 +37,15 @@ export type StoreAction = (store: Store, values: Values) => Promise<Printed>
 
 const json = async (value: unknown): Promise<Printed> => ({ json: await value })
 const provisioningOf = (store: Store) => new Provisioning(new RegistryRepository(store.db))
-const settingsOf = (store: Store) =>
-  new SettingsService(
+const settingsOf = async (store: Store) => {
+  const settings = new SettingsService(
     new SettingsRepository(store.db),
     new RegistryRepository(store.db),
     loadRuleCatalogue(store.config.rulesDir),
   )
+  await settings.load()
+  return settings
+}
 
 /** Drops the keys whose value is undefined, so "absent" stays absent. */
 const defined = <T extends Record<string, unknown>>(object: T) =>
@@ -92,7 +95,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
       })
       if (Object.keys(input).length === 0)
         throw new UsageError('device set needs at least one setting (see siteward device --help)')
-      return json(settingsOf(store).putDeviceSettings(required(values, 'id'), input, cliPrincipal))
+      return json((await settingsOf(store)).putDeviceSettings(required(values, 'id'), input, cliPrincipal))
     },
     disable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), false)),
     enable: (store, values) => json(provisioningOf(store).setDeviceEnabled(required(values, 'id'), true)),
@@ -134,7 +137,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
         enabled,
       })
       return json(
-        settingsOf(store).putRuleOverride(
+        (await settingsOf(store)).putRuleOverride(
           required(values, 'site'),
           required(values, 'rule'),
           input,
@@ -147,7 +150,7 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
       const views = new RuleViews({
         rules: loadRuleCatalogue(store.config.rulesDir),
         registry,
-        settings: settingsOf(store),
+        settings: await settingsOf(store),
         projection: new ProjectionRepository(store.db),
       })
       const site = optionalString(values, 'site')
@@ -176,7 +179,12 @@ export const storeCommands: Record<string, Record<string, StoreAction>> = {
       }
       // The running engine sees it within seconds (SQLite's data_version), the baseline too.
       return json(
-        settingsOf(store).putPoint(required(values, 'site'), required(values, 'point'), input, cliPrincipal),
+        (await settingsOf(store)).putPoint(
+          required(values, 'site'),
+          required(values, 'point'),
+          input,
+          cliPrincipal,
+        ),
       )
     },
   },

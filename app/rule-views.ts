@@ -35,6 +35,8 @@ export class RuleViews {
     principal: Principal,
     scope: { siteId?: string; deviceId?: string },
   ): Promise<EffectiveRule[]> {
+    // What another role or the CLI changed shows at once (one counter read when nothing did).
+    await this.settings.refreshIfChanged()
     const device = scope.deviceId === undefined ? undefined : await this.registry.getDevice(scope.deviceId)
     if (scope.deviceId !== undefined && device === undefined)
       throw new SitewardError('DEVICE_NOT_FOUND', `no device ${scope.deviceId} in your scope`)
@@ -59,6 +61,7 @@ export class RuleViews {
   }
 
   async siteIssues(siteId: string): Promise<ConfigurationIssue[]> {
+    await this.settings.refreshIfChanged()
     const site = await this.registry.getSite(siteId)
     if (site === undefined) return []
     const devices = await this.registry.listDevices(siteId)

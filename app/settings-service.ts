@@ -1,7 +1,8 @@
 import { SitewardError } from '../domain/errors.js'
 import { type LoadChart, loadChartSchema } from '../domain/load-chart.js'
 import { judgeOverride } from '../domain/override-policy.js'
-import type { Principal } from '../domain/registry.js'
+import type { Registry, SettingsStore } from '../domain/ports.js'
+import type { Principal, Site } from '../domain/registry.js'
 import { type Rule, severities } from '../domain/rules.js'
 import { canSeeSite, requireRole } from '../domain/scope.js'
 import {
@@ -22,8 +23,6 @@ import {
 import type { IngestState } from '../ingest/ingest-state.js'
 import { effectiveRules } from '../rules/effective-rules.js'
 import type { PitContext } from '../rules/pit-limits.js'
-import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
-import type { SettingsRepository } from '../storage/sqlite/settings-repository.js'
 
 /**
  * Threshold overrides and pit point settings as the running engine uses them: held in memory
@@ -31,23 +30,29 @@ import type { SettingsRepository } from '../storage/sqlite/settings-repository.j
  * (the CLI) has committed, which SQLite's data_version tells cheaply.
  */
 export class SettingsService {
-  private readonly repository: SettingsRepository
-  private readonly registry: RegistryRepository
+  private readonly repository: SettingsStore
+  private readonly registry: Registry
   private readonly rules: ReadonlyMap<string, Rule>
   private overrides = new Map<string, { settings: RuleOverrideSettings; origin: string }>()
   private points = new Map<string, PointSettings>()
   private charts = new Map<string, LoadChart>()
   private devices = new Map<string, DeviceSettings>()
+  /** Sites as of the last reload (a site's change moves the settings counter too). */
+  private sites = new Map<string, Site>()
   private seenVersion = -1
   /** Baselines already handed to ingest state, so a reload re-applies only what changed. */
   private readonly appliedBaselines = new Map<string, number>()
   private readonly reloaded = new Set<() => void>()
 
-  constructor(repository: SettingsRepository, registry: RegistryRepository, rules: readonly Rule[]) {
+  constructor(repository: SettingsStore, registry: Registry, rules: readonly Rule[]) {
     this.repository = repository
     this.registry = registry
     this.rules = new Map(rules.map((rule) => [rule.id, rule]))
-    this.reload()
+  }
+
+  /** Reads the settings; call before anything else asks. */
+  load(): Promise<void> {
+    return this.reload()
   }
 
   /**
@@ -68,9 +73,9 @@ export class SettingsService {
     return () => this.reloaded.delete(listener)
   }
 
-  refreshIfChanged(): boolean {
-    if (this.repository.dataVersion() === this.seenVersion) return false
-    this.reload()
+  async refreshIfChanged(): Promise<boolean> {
+    if ((await this.repository.dataVersion()) === this.seenVersion) return false
+    await this.reload()
     return true
   }
 
@@ -106,19 +111,13 @@ export class SettingsService {
     if (device.kind !== 'crane')
       throw new SitewardError('VALIDATION_FAILED', `device ${deviceId} is a ${device.kind}, not a crane`)
     const chart = loadChartSchema.parse(raw)
-    const saved = this.repository.inTransaction(() => {
-      const put = this.repository.putLoadChart(deviceId, chart, principal.name)
-      this.record(site.id, deviceId, 'load-chart', chart, principal)
-      return put
-    })
-    this.reload()
+    const saved = await this.repository.putLoadChart(deviceId, site.id, chart, principal.name)
+    await this.reload()
     return saved
   }
 
   pitContext(siteId: string, pointCode: string): PitContext {
-    // In the rules' hot path, synchronous: SQLite's own read (the sites move into the settings
-    // cache with the settings repository, issue 15).
-    const site = this.registry.siteNow(siteId)
+    const site = this.sites.get(siteId)
     const point = this.points.get(`${siteId}|${pointCode}`)
     return {
       pitGrade: site?.pitGrade ?? null,
@@ -196,12 +195,14 @@ export class SettingsService {
         'VALIDATION_FAILED',
         `body.radiusMinM: must be below radiusMaxM (${radiusMaxM})`,
       )
-    const saved = this.repository.inTransaction(() => {
-      const put = this.repository.putDeviceSettings(deviceId, merged as DeviceSettingsValues, principal.name)
-      this.record(site.id, deviceId, 'device-settings', input, principal)
-      return put
-    })
-    this.reload()
+    const saved = await this.repository.putDeviceSettings(
+      deviceId,
+      site.id,
+      merged as DeviceSettingsValues,
+      input,
+      principal.name,
+    )
+    await this.reload()
     return saved
   }
 
@@ -212,6 +213,7 @@ export class SettingsService {
     principal: Principal,
   ): Promise<RuleOverride> {
     await this.authorize(siteId, principal)
+    await this.refreshIfChanged() // judged against the limits as they are now, whoever set them
     const input = ruleOverrideInputSchema.parse(raw)
     const rule = this.rules.get(ruleId)
     if (rule === undefined) throw new SitewardError('RULE_NOT_FOUND', `no rule ${ruleId}`)
@@ -244,7 +246,7 @@ export class SettingsService {
         'FORBIDDEN',
         `only an admin may loosen ${ruleId} (${judged.laxer.join('; ')}); a stricter limit needs no admin`,
       )
-    const saved = this.repository.putRuleOverride(
+    const saved = await this.repository.putRuleOverride(
       siteId,
       ruleId,
       deviceId ?? null,
@@ -252,7 +254,7 @@ export class SettingsService {
       principal.name,
       judged.laxer,
     )
-    this.reload()
+    await this.reload()
     return saved
   }
 
@@ -263,9 +265,10 @@ export class SettingsService {
   async overridesOf(
     siteIds: readonly string[],
   ): Promise<{ overrides: OverrideView[]; changes: SettingsChange[] }> {
+    await this.refreshIfChanged() // the defaults come from the cached sites and points
     const wanted = new Set(siteIds)
     const overrides: OverrideView[] = []
-    for (const override of this.repository.ruleOverrides()) {
+    for (const override of await this.repository.ruleOverrides()) {
       const rule = this.rules.get(override.ruleId)
       if (!wanted.has(override.siteId) || rule === undefined) continue
       const defaults = await this.defaultsOf(override.siteId, rule, override.deviceId ?? undefined)
@@ -277,7 +280,7 @@ export class SettingsService {
       })
     }
     overrides.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
-    return { overrides, changes: this.repository.changes(siteIds, 200) }
+    return { overrides, changes: await this.repository.changes(siteIds, 200) }
   }
 
   /**
@@ -323,31 +326,9 @@ export class SettingsService {
         'VALIDATION_FAILED',
         'body.differentialAlarm: a paired point needs the designer’s differential alarm value',
       )
-    const saved = this.repository.inTransaction(() => {
-      const put = this.repository.putPoint(siteId, pointCode, input, principal.name)
-      this.record(siteId, null, `point:${pointCode}`, input, principal)
-      return put
-    })
-    this.reload() // a new baseline reaches ingest state through onReload (applyBaselines)
+    const saved = await this.repository.putPoint(siteId, pointCode, input, principal.name)
+    await this.reload() // a new baseline reaches ingest state through onReload (applyBaselines)
     return saved
-  }
-
-  private record(
-    siteId: string,
-    deviceId: string | null,
-    subject: string,
-    change: unknown,
-    principal: Principal,
-  ): void {
-    this.repository.recordChange({
-      at: new Date().toISOString(),
-      by: principal.name,
-      siteId,
-      deviceId,
-      subject,
-      change,
-      laxer: [],
-    })
   }
 
   private async authorize(siteId: string, principal: Principal): Promise<void> {
@@ -357,10 +338,19 @@ export class SettingsService {
     requireRole(principal, ['admin', 'supervisor'], 'change thresholds')
   }
 
-  private reload(): void {
-    this.seenVersion = this.repository.dataVersion()
+  /** Everything read first, then swapped in at once: the rules never see half a reload. */
+  private async reload(): Promise<void> {
+    const version = await this.repository.dataVersion()
+    const [overrides, points, charts, devices, sites] = [
+      await this.repository.ruleOverrides(),
+      await this.repository.points(),
+      await this.repository.loadCharts(),
+      await this.repository.deviceSettings(),
+      await this.registry.listSites({}),
+    ]
+    this.seenVersion = version
     this.overrides = new Map(
-      this.repository.ruleOverrides().map((override) => [
+      overrides.map((override) => [
         `${override.siteId}|${override.deviceId ?? ''}|${override.ruleId}`,
         {
           settings: override.settings,
@@ -368,11 +358,10 @@ export class SettingsService {
         },
       ]),
     )
-    this.points = new Map(
-      this.repository.points().map((point) => [`${point.siteId}|${point.pointCode}`, point]),
-    )
-    this.charts = this.repository.loadCharts()
-    this.devices = this.repository.deviceSettings()
+    this.points = new Map(points.map((point) => [`${point.siteId}|${point.pointCode}`, point]))
+    this.charts = charts
+    this.devices = devices
+    this.sites = new Map(sites.map((site) => [site.id, site]))
     for (const listener of this.reloaded) listener()
   }
 }

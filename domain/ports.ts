@@ -8,6 +8,7 @@ import type {
   Transition,
 } from './alert.js'
 import type { EscalationCandidate, EscalationPolicy } from './escalation.js'
+import type { LoadChart } from './load-chart.js'
 import type { LogRecord, PositionedRecord } from './log-record.js'
 import type { PitSeriesState } from './pit-series.js'
 import type {
@@ -23,6 +24,15 @@ import type {
 } from './registry.js'
 import type { Grouping, GroupTally } from './report.js'
 import type { KeyedSignal, Severity } from './rules.js'
+import type {
+  DeviceSettings,
+  DeviceSettingsValues,
+  PointSettings,
+  PointSettingsInput,
+  RuleOverride,
+  RuleOverrideSettings,
+  SettingsChange,
+} from './settings.js'
 
 /** What a consumer of the write-ahead log reads: durable records only, in order. */
 export interface ReadableLog {
@@ -300,4 +310,38 @@ export interface BatchStore {
 export interface BatchOutcome {
   readonly changes: readonly AlertChange[]
   readonly failed: readonly { readonly signal: KeyedSignal; readonly error: unknown }[]
+}
+
+/** Threshold overrides, pit point settings, load charts and device settings; each put records its change. */
+export interface SettingsStore {
+  /** Moves with every change to a threshold (or a site), on any connection: cheap to poll. */
+  dataVersion(): Promise<number>
+  putRuleOverride(
+    siteId: string,
+    ruleId: string,
+    deviceId: string | null,
+    settings: RuleOverrideSettings,
+    by: string,
+    laxer?: readonly string[],
+  ): Promise<RuleOverride>
+  putPoint(siteId: string, pointCode: string, input: PointSettingsInput, by: string): Promise<PointSettings>
+  putLoadChart(
+    deviceId: string,
+    siteId: string,
+    chart: LoadChart,
+    by: string,
+  ): Promise<{ deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }>
+  putDeviceSettings(
+    deviceId: string,
+    siteId: string,
+    settings: DeviceSettingsValues,
+    change: unknown,
+    by: string,
+  ): Promise<DeviceSettings>
+  ruleOverrides(): Promise<RuleOverride[]>
+  points(): Promise<PointSettings[]>
+  loadCharts(): Promise<Map<string, LoadChart>>
+  deviceSettings(): Promise<Map<string, DeviceSettings>>
+  /** Settings changes of these sites, newest first. */
+  changes(siteIds: readonly string[], limit: number): Promise<SettingsChange[]>
 }

@@ -92,6 +92,7 @@ export class ApiRole {
     const projection = new ProjectionRepository(db)
     const rules = loadRuleCatalogue(config.rulesDir)
     const settings = new SettingsService(new SettingsRepository(db), registry, rules)
+    await settings.load()
     settings.onReload(() => this.doorbell('settings').ring())
     const inbox = new ManualInbox(db)
     this.app = await buildApi(

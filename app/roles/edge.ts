@@ -84,7 +84,6 @@ export class EdgeRole {
       this.registry,
       loadRuleCatalogue(config.rulesDir),
     )
-    this.settings.onReload(() => this.settings.applyBaselines(this.state, Date.now()))
     this.backpressure = new Backpressure({
       diskBytes: () => this.log.diskBytes,
       maxBytes: config.wal.maxBytes,
@@ -137,20 +136,23 @@ export class EdgeRole {
   }
 
   async start(): Promise<void> {
+    await this.settings.load()
     await recoverIngestState(this.state, {
       projection: this.projection,
       log: this.log,
       logger: this.logger,
       upToProjected: false,
     })
+    // Configured baselines go into the recovered state, then follow every reload.
     this.settings.applyBaselines(this.state, Date.now())
+    this.settings.onReload(() => this.settings.applyBaselines(this.state, Date.now()))
     await markNotYetReconnected(this.registry, this.log, Date.now())
     await this.broker.start()
     this.started = true
     await this.alertFeed.start()
     this.doorbell('alerts').onRing(() => this.alertFeed.ring())
     this.doorbell('credentials').onRing(() => this.recheckCredentials())
-    this.doorbell('settings').onRing(() => this.refreshSettings())
+    this.doorbell('settings').onRing(() => void this.refreshSettings())
     const republished = await this.publication.start()
     if (republished > 0)
       this.logger.info({ alerts: republished }, 'republished retained MQTT copies of the alerts not closed')
@@ -162,7 +164,7 @@ export class EdgeRole {
     this.credentialsVersion = this.counters.value('credentials')
     this.every(changesPollMs, () => {
       if (this.counters.value('credentials') !== this.credentialsVersion) this.recheckCredentials()
-      this.refreshSettings()
+      void this.refreshSettings()
     })
     this.every(trimMs, () => void this.trimLog())
   }
@@ -204,9 +206,10 @@ export class EdgeRole {
     }
   }
 
-  private refreshSettings(): void {
+  private async refreshSettings(): Promise<void> {
     try {
-      if (this.settings.refreshIfChanged()) this.logger.debug('threshold settings changed; baselines applied')
+      if (await this.settings.refreshIfChanged())
+        this.logger.debug('threshold settings changed; baselines applied')
     } catch (error) {
       this.logger.error({ err: error }, 'reloading settings failed; will retry')
     }

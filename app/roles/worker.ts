@@ -93,7 +93,6 @@ export class WorkerRole {
     this.state = state
     this.rules = loadRuleCatalogue(config.rulesDir)
     this.settings = new SettingsService(new SettingsRepository(this.db), this.registry, this.rules)
-    this.settings.onReload(() => this.settings.applyBaselines(state, Date.now()))
     this.metrics = workerMetrics({
       // Both consumers here, one metric family: the shipper's thread commits its cursor as it
       // ships, and this reads it back every second (housekeeping).
@@ -133,13 +132,16 @@ export class WorkerRole {
    * alert committed rings for the API and the shipper.
    */
   async start(): Promise<void> {
+    await this.settings.load()
     await recoverIngestState(this.state, {
       projection: this.projection,
       log: this.reader,
       logger: this.logger,
       upToProjected: true,
     })
+    // Configured baselines go into the recovered state, then follow every reload.
     this.settings.applyBaselines(this.state, Date.now())
+    this.settings.onReload(() => this.settings.applyBaselines(this.state, Date.now()))
     this.subscribeRules(
       await loadRuleStartup({
         alerts: this.alertStore,
@@ -150,7 +152,7 @@ export class WorkerRole {
     // A pipeline that failed as it subscribed (its store read at start-up): the worker does not start.
     if (this.pipelineError !== null) throw this.pipelineError
     this.alerts.changes$.subscribe(() => this.alertsRung.ring())
-    this.settingsRung.onRing(() => this.refreshSettings())
+    this.settingsRung.onRing(() => void this.refreshSettings())
     await this.projector.start()
     this.controlPlane = new ControlPlane(this.config.dataDir, 'worker', {
       readiness: async () => [], // it answers, or /readyz reports it as not answering
@@ -197,7 +199,7 @@ export class WorkerRole {
    * batch began apply to it.
    */
   private async runBatch(evaluate: () => void, commit: ProjectionCommit, evaluated: boolean): Promise<void> {
-    this.refreshSettings()
+    await this.refreshSettings()
     if (!evaluated) {
       const signals: KeyedSignal[] = []
       this.heldSignals = signals
@@ -236,9 +238,9 @@ export class WorkerRole {
     return result
   }
 
-  private refreshSettings(): void {
+  private async refreshSettings(): Promise<void> {
     try {
-      if (this.settings.refreshIfChanged()) this.logger.info('threshold settings changed; reloaded')
+      if (await this.settings.refreshIfChanged()) this.logger.info('threshold settings changed; reloaded')
     } catch (error) {
       this.logger.error({ err: error }, 'reloading settings failed; will retry')
     }

@@ -177,4 +177,83 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'thresholds: rule overrides, pit point settings, load charts, device settings, their changes and the counters roles poll',
+    sql: `
+      CREATE TABLE rule_overrides (
+        site_id TEXT NOT NULL REFERENCES sites (id),
+        rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL DEFAULT '', -- '' = the whole site
+        settings TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (site_id, rule_id, device_id)
+      );
+      CREATE TABLE point_settings (
+        site_id TEXT NOT NULL REFERENCES sites (id),
+        point_code TEXT NOT NULL,
+        item TEXT NOT NULL,
+        baseline DOUBLE PRECISION,
+        design_value DOUBLE PRECISION,
+        cumulative_alarm DOUBLE PRECISION,
+        rate_alarm DOUBLE PRECISION,
+        capacity DOUBLE PRECISION,
+        prestress DOUBLE PRECISION,
+        design_load DOUBLE PRECISION,
+        differential_alarm DOUBLE PRECISION,
+        pair_point_code TEXT,
+        expected_interval_ms BIGINT,
+        resolution DOUBLE PRECISION,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (site_id, point_code)
+      );
+      CREATE TABLE crane_load_charts (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        chart TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE TABLE device_settings (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        settings TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      -- Regulators read this (GET /api/overrides): an override that loosens a statutory limit
+      -- can be undone, never hidden.
+      CREATE TABLE settings_changes (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        device_id TEXT,
+        subject TEXT NOT NULL,
+        change TEXT NOT NULL,
+        laxer TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX settings_changes_site ON settings_changes (site_id, id);
+
+      -- Roles (and nodes) learn of a change by polling a counter that triggers move.
+      CREATE TABLE change_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+      INSERT INTO change_counters (name, value) VALUES ('settings', 0), ('credentials', 0);
+      CREATE FUNCTION count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN UPDATE change_counters SET value = value + 1 WHERE name = TG_ARGV[0]; RETURN NULL; END
+      $$;
+      CREATE TRIGGER rule_overrides_counted AFTER INSERT OR UPDATE OR DELETE ON rule_overrides
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('settings');
+      CREATE TRIGGER point_settings_counted AFTER INSERT OR UPDATE OR DELETE ON point_settings
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('settings');
+      CREATE TRIGGER crane_load_charts_counted AFTER INSERT OR UPDATE OR DELETE ON crane_load_charts
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('settings');
+      CREATE TRIGGER device_settings_counted AFTER INSERT OR UPDATE OR DELETE ON device_settings
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('settings');
+      -- A site's pit grade, depth and support are threshold inputs.
+      CREATE TRIGGER sites_counted AFTER INSERT OR UPDATE OR DELETE ON sites
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('settings');
+      CREATE TRIGGER devices_credentials_changed AFTER UPDATE OF secret_hash, disabled_at OR DELETE ON devices
+        FOR EACH STATEMENT EXECUTE FUNCTION count_change('credentials');
+    `,
+  },
 ]

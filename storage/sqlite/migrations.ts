@@ -328,4 +328,9 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX manual_inbox_pending ON manual_inbox(id) WHERE done_at IS NULL;
     `,
   },
+  {
+    version: 10,
+    name: "a site's changes move the settings counter: its pit grade, depth and support are threshold inputs",
+    sql: countChanges('settings')('sites'),
+  },
 ]

@@ -85,8 +85,8 @@ export class RegistryRepository implements Registry {
     return this.siteNow(id)
   }
 
-  /** For SQLite's own synchronous callers (inside a transaction). */
-  siteNow(id: string): Site | undefined {
+  /** For this repository's own synchronous callers (inside a transaction). */
+  private siteNow(id: string): Site | undefined {
     const row = this.db.prepare('SELECT * FROM sites WHERE id = ?').get(id) as SiteRow | undefined
     return row === undefined ? undefined : toSite(row)
   }

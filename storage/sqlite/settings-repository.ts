@@ -1,4 +1,5 @@
 import type { LoadChart } from '../../domain/load-chart.js'
+import type { SettingsStore } from '../../domain/ports.js'
 import type {
   DeviceSettings,
   DeviceSettingsValues,
@@ -31,7 +32,7 @@ interface PointRow {
 }
 
 /** Threshold overrides and pit point settings, written by the API and the CLI. */
-export class SettingsRepository {
+export class SettingsRepository implements SettingsStore {
   private readonly db: SqliteDatabase
 
   private readonly counters: ChangeCounters
@@ -41,24 +42,20 @@ export class SettingsRepository {
     this.counters = new ChangeCounters(db)
   }
 
-  inTransaction<T>(work: () => T): T {
-    return this.db.transaction(work)()
-  }
-
   /** Moves with every change to a threshold, on any connection (a trigger counts): cheap to poll. */
-  dataVersion(): number {
+  async dataVersion(): Promise<number> {
     return this.counters.value('settings')
   }
 
   /** Sets the override and records the change, with each way it loosens the rule. */
-  putRuleOverride(
+  async putRuleOverride(
     siteId: string,
     ruleId: string,
     deviceId: string | null,
     settings: RuleOverrideSettings,
     by: string,
     laxer: readonly string[] = [],
-  ): RuleOverride {
+  ): Promise<RuleOverride> {
     const updatedAt = new Date().toISOString()
     this.db.transaction(() => {
       this.db
@@ -80,7 +77,7 @@ export class SettingsRepository {
     return { siteId, ruleId, deviceId, settings, updatedAt, updatedBy: by }
   }
 
-  recordChange(change: Omit<SettingsChange, 'id'>): void {
+  private recordChange(change: Omit<SettingsChange, 'id'>): void {
     this.db
       .prepare(
         'INSERT INTO settings_changes (at, by, site_id, device_id, subject, change, laxer) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -97,7 +94,7 @@ export class SettingsRepository {
   }
 
   /** Settings changes of these sites, newest first. */
-  changes(siteIds: readonly string[], limit: number): SettingsChange[] {
+  async changes(siteIds: readonly string[], limit: number): Promise<SettingsChange[]> {
     if (siteIds.length === 0) return []
     const rows = this.db
       .prepare(
@@ -125,12 +122,16 @@ export class SettingsRepository {
     }))
   }
 
-  /** Replaces the point's settings: a field left out is no longer set. */
-  putPoint(siteId: string, pointCode: string, input: PointSettingsInput, by: string): PointSettings {
+  /** Replaces the point's settings (a field left out is no longer set) and records the change. */
+  async putPoint(
+    siteId: string,
+    pointCode: string,
+    input: PointSettingsInput,
+    by: string,
+  ): Promise<PointSettings> {
     const updatedAt = new Date().toISOString()
-    this.db
-      .prepare(
-        `INSERT INTO point_settings (site_id, point_code, item, baseline, design_value, capacity, prestress, design_load,
+    const statement = this.db.prepare(
+      `INSERT INTO point_settings (site_id, point_code, item, baseline, design_value, capacity, prestress, design_load,
            cumulative_alarm, rate_alarm, pair_point_code, differential_alarm, expected_interval_ms, resolution,
            updated_at, updated_by)
          VALUES (@siteId, @pointCode, @item, @baseline, @designValue, @capacity, @prestress, @designLoad,
@@ -142,8 +143,9 @@ export class SettingsRepository {
            rate_alarm = excluded.rate_alarm, pair_point_code = excluded.pair_point_code,
            differential_alarm = excluded.differential_alarm, expected_interval_ms = excluded.expected_interval_ms,
            resolution = excluded.resolution, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      )
-      .run({
+    )
+    const put = () =>
+      statement.run({
         siteId,
         pointCode,
         item: input.item,
@@ -161,21 +163,35 @@ export class SettingsRepository {
         updatedAt,
         by,
       })
-    const point = this.points().find((p) => p.siteId === siteId && p.pointCode === pointCode)
+    this.db.transaction(() => {
+      put()
+      this.recordChange({
+        at: updatedAt,
+        by,
+        siteId,
+        deviceId: null,
+        subject: `point:${pointCode}`,
+        change: input,
+        laxer: [],
+      })
+    })()
+    const point = (await this.points()).find((p) => p.siteId === siteId && p.pointCode === pointCode)
     if (point === undefined) throw new Error(`point ${siteId}/${pointCode} vanished after upsert`)
     return point
   }
 
-  putLoadChart(
+  /** Sets the crane's load chart and records the change on its site. */
+  async putLoadChart(
     deviceId: string,
+    siteId: string,
     chart: LoadChart,
     by: string,
-  ): { deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string } {
-    const updatedAt = this.putPerDevice('crane_load_charts', 'chart', deviceId, chart, by)
+  ): Promise<{ deviceId: string; chart: LoadChart; updatedAt: string; updatedBy: string }> {
+    const updatedAt = this.putPerDevice('crane_load_charts', 'chart', { deviceId, siteId }, chart, chart, by)
     return { deviceId, chart, updatedAt, updatedBy: by }
   }
 
-  loadCharts(): Map<string, LoadChart> {
+  async loadCharts(): Promise<Map<string, LoadChart>> {
     const rows = this.db.prepare('SELECT device_id, chart FROM crane_load_charts').all() as {
       device_id: string
       chart: string
@@ -183,7 +199,7 @@ export class SettingsRepository {
     return new Map(rows.map((row) => [row.device_id, JSON.parse(row.chart) as LoadChart]))
   }
 
-  ruleOverrides(): RuleOverride[] {
+  async ruleOverrides(): Promise<RuleOverride[]> {
     const rows = this.db.prepare('SELECT * FROM rule_overrides').all() as {
       site_id: string
       rule_id: string
@@ -202,7 +218,7 @@ export class SettingsRepository {
     }))
   }
 
-  points(): PointSettings[] {
+  async points(): Promise<PointSettings[]> {
     const rows = this.db.prepare('SELECT * FROM point_settings').all() as PointRow[]
     return rows.map((row) => ({
       siteId: row.site_id,
@@ -224,9 +240,22 @@ export class SettingsRepository {
     }))
   }
 
-  /** Stores a device's settings (already merged by the caller). */
-  putDeviceSettings(deviceId: string, settings: DeviceSettingsValues, by: string): DeviceSettings {
-    const updatedAt = this.putPerDevice('device_settings', 'settings', deviceId, settings, by)
+  /** Stores a device's settings (already merged by the caller) and records the change as given. */
+  async putDeviceSettings(
+    deviceId: string,
+    siteId: string,
+    settings: DeviceSettingsValues,
+    change: unknown,
+    by: string,
+  ): Promise<DeviceSettings> {
+    const updatedAt = this.putPerDevice(
+      'device_settings',
+      'settings',
+      { deviceId, siteId },
+      settings,
+      change,
+      by,
+    )
     return { deviceId, settings, updatedAt, updatedBy: by }
   }
 
@@ -234,21 +263,34 @@ export class SettingsRepository {
   private putPerDevice(
     table: 'crane_load_charts' | 'device_settings',
     column: 'chart' | 'settings',
-    deviceId: string,
+    device: { readonly deviceId: string; readonly siteId: string },
     value: unknown,
+    change: unknown,
     by: string,
   ): string {
     const updatedAt = new Date().toISOString()
-    this.db
-      .prepare(
-        `INSERT INTO ${table} (device_id, ${column}, updated_at, updated_by) VALUES (?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET ${column} = excluded.${column}, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      )
-      .run(deviceId, JSON.stringify(value), updatedAt, by)
+    const subject = table === 'crane_load_charts' ? 'load-chart' : 'device-settings'
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO ${table} (device_id, ${column}, updated_at, updated_by) VALUES (?, ?, ?, ?)
+           ON CONFLICT (device_id) DO UPDATE SET ${column} = excluded.${column}, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        )
+        .run(device.deviceId, JSON.stringify(value), updatedAt, by)
+      this.recordChange({
+        at: updatedAt,
+        by,
+        siteId: device.siteId,
+        deviceId: device.deviceId,
+        subject,
+        change,
+        laxer: [],
+      })
+    })()
     return updatedAt
   }
 
-  deviceSettings(): Map<string, DeviceSettings> {
+  async deviceSettings(): Promise<Map<string, DeviceSettings>> {
     const rows = this.db.prepare('SELECT * FROM device_settings').all() as {
       device_id: string
       settings: string

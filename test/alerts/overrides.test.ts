@@ -104,7 +104,7 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
       })
     await reading(200) // the first reading: the baseline until a surveyor's is set
     await new Promise((resolve) => setTimeout(resolve, 300))
-    new SettingsRepository(t.db).putPoint(
+    await new SettingsRepository(t.db).putPoint(
       'S1',
       'ZQS-02',
       { item: 'wall_top_horizontal', baseline: 150, cumulativeAlarm: 10 },
@@ -124,7 +124,13 @@ describe('threshold overrides per site, device and pit point (CONTRACT §4)', ()
   })
 
   it('picks up a change written by another connection (the CLI) while running, and honours a disabled rule', async () => {
-    new SettingsRepository(t.db).putRuleOverride('S1', 'crane.device_event', null, { enabled: false }, 'cli')
+    await new SettingsRepository(t.db).putRuleOverride(
+      'S1',
+      'crane.device_event',
+      null,
+      { enabled: false },
+      'cli',
+    )
     await new Promise((resolve) => setTimeout(resolve, 2_500)) // the engine polls SQLite's data_version every 2 s
     await send('TC-03', 'event', { ts: Date.now(), code: 'LIMITER_BYPASS' })
     await send('TC-03', 'telemetry', { ts: Date.now(), momentPct: 120 }) // a marker that the event has been processed

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
 import { type ErrorCode, errorCatalog, isSitewardError, SitewardError } from '../domain/errors.js'
 import type { MessageRecord } from '../domain/log-record.js'
+import type { InboxSubmission, ManualInboxStore } from '../domain/ports.js'
 import type { Principal } from '../domain/registry.js'
 import type { SegmentLog } from '../storage/log/segment-log.js'
-import type { InboxSubmission, ManualInbox } from '../storage/sqlite/manual-inbox.js'
 import type { RegistryRepository } from '../storage/sqlite/registry-repository.js'
 import {
   type admitManualReadings,
@@ -32,7 +32,7 @@ type Answer =
 export async function fileManualReadings(
   parts: {
     readonly registry: Pick<RegistryRepository, 'getSite'>
-    readonly inbox: ManualInbox
+    readonly inbox: ManualInboxStore
     readonly filed: Doorbell
     readonly answered: Doorbell
     /** How long the edge has to take it (10 s). */
@@ -43,7 +43,7 @@ export async function fileManualReadings(
   body: unknown,
 ): Promise<ManualReadingsResult> {
   const filed = await checkManualSubmission(parts.registry, siteId, principal, body)
-  const id = parts.inbox.file(siteId, principal.name, filed, Date.now())
+  const id = await parts.inbox.file(siteId, principal.name, filed, Date.now())
   parts.filed.ring()
   const answer = await waitForAnswer(parts, id)
   if ('ok' in answer) return answer.ok
@@ -52,23 +52,33 @@ export async function fileManualReadings(
 }
 
 function waitForAnswer(
-  parts: { readonly inbox: ManualInbox; readonly answered: Doorbell; readonly takeTimeoutMs?: number },
+  parts: { readonly inbox: ManualInboxStore; readonly answered: Doorbell; readonly takeTimeoutMs?: number },
   id: number,
 ): Promise<Answer> {
   const takeWithinMs = parts.takeTimeoutMs ?? takeTimeoutMs
   const started = Date.now()
   return new Promise((resolve, reject) => {
     const finish = (outcome: () => void) => {
+      done = true
       clearInterval(timer)
       stopListening()
       outcome()
     }
-    const look = () => {
+    let looking = false
+    let lookAgain = false
+    let done = false
+    const look = async (): Promise<void> => {
+      if (done) return
+      if (looking) {
+        lookAgain = true // a ring during a look: look once more after it
+        return
+      }
+      looking = true
       try {
-        const result = parts.inbox.resultOf(id)
+        const result = await parts.inbox.resultOf(id)
         if (result !== undefined && result !== null) return finish(() => resolve(result as Answer))
         const waited = Date.now() - started
-        if (waited >= takeWithinMs && parts.inbox.withdraw(id))
+        if (waited >= takeWithinMs && (await parts.inbox.withdraw(id)))
           return finish(() => reject(new SitewardError('INGEST_UNAVAILABLE')))
         if (waited >= answerTimeoutMs)
           finish(() =>
@@ -81,10 +91,16 @@ function waitForAnswer(
           )
       } catch (error) {
         finish(() => reject(error))
+      } finally {
+        looking = false
+      }
+      if (lookAgain) {
+        lookAgain = false
+        await look()
       }
     }
-    const timer = setInterval(look, answerPollMs)
-    const stopListening = parts.answered.onRing(look)
+    const timer = setInterval(() => void look(), answerPollMs)
+    const stopListening = parts.answered.onRing(() => void look())
   })
 }
 
@@ -96,7 +112,7 @@ function waitForAnswer(
  */
 export class ManualInboxDesk {
   private readonly parts: {
-    readonly inbox: ManualInbox
+    readonly inbox: ManualInboxStore
     readonly log: SegmentLog
     readonly admit: (
       submission: InboxSubmission,
@@ -131,7 +147,7 @@ export class ManualInboxDesk {
   }
 
   /** Where the log must be kept from for submissions claimed and not answered (null: none). */
-  holdsLogFrom(): number | null {
+  holdsLogFrom(): Promise<number | null> {
     return this.parts.inbox.oldestClaim()
   }
 
@@ -155,7 +171,7 @@ export class ManualInboxDesk {
 
   private async takeAll(): Promise<void> {
     for (;;) {
-      const pending = this.parts.inbox.pending(20)
+      const pending = await this.parts.inbox.pending(20)
       if (pending.length === 0) return
       for (const submission of pending) await this.takeOne(submission)
     }
@@ -164,7 +180,7 @@ export class ManualInboxDesk {
   private async takeOne(submission: InboxSubmission): Promise<void> {
     const { inbox, log } = this.parts
     const logged = submission.claimedAt === null ? new Map() : this.loggedSince(submission)
-    if (submission.claimedAt === null) inbox.claim(submission.id, log.endPosition)
+    if (submission.claimedAt === null) await inbox.claim(submission.id, log.endPosition)
     let answer: Answer
     try {
       answer = { ok: await this.parts.admit(submission, logged) }
@@ -172,7 +188,7 @@ export class ManualInboxDesk {
       if (!isSitewardError(error)) throw error // the log failed: the claim stays, retried later
       answer = { error: { code: error.code, message: error.message, details: error.details } }
     }
-    inbox.answer(submission.id, answer, Date.now())
+    await inbox.answer(submission.id, answer, Date.now())
     this.parts.answered.ring()
   }
 

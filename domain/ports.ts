@@ -345,3 +345,38 @@ export interface SettingsStore {
   /** Settings changes of these sites, newest first. */
   changes(siteIds: readonly string[], limit: number): Promise<SettingsChange[]>
 }
+
+/** What a role polls to learn that another connection (or node) changed something it caches. */
+export type ChangeCounter = 'settings' | 'credentials'
+
+export interface ChangeCounters {
+  value(counter: ChangeCounter): Promise<number>
+}
+
+/** A manual submission on its way from the API to the edge. */
+export interface InboxSubmission {
+  readonly id: number
+  readonly siteId: string
+  readonly enteredBy: string
+  readonly body: unknown
+  readonly filedAt: number
+  /** The log's end when the edge took it; null while it waits. */
+  readonly claimedAt: number | null
+}
+
+/** Manual readings between the API, which files them, and the edge, which logs and answers them. */
+export interface ManualInboxStore {
+  file(siteId: string, enteredBy: string, body: unknown, now: number): Promise<number>
+  /** Oldest first: those a previous run of the edge claimed and did not answer, then new ones. */
+  pending(limit: number): Promise<InboxSubmission[]>
+  claim(id: number, logEnd: number): Promise<void>
+  answer(id: number, result: unknown, now: number): Promise<void>
+  /** The answer, or undefined while the edge has not written one (null: no such submission). */
+  resultOf(id: number): Promise<unknown>
+  /** Takes a submission back if the edge has not claimed it yet; false when it has. */
+  withdraw(id: number): Promise<boolean>
+  /** Where the log must be kept from for the submissions claimed and not answered. */
+  oldestClaim(): Promise<number | null>
+  /** Removes answers older than a day; returns how many. */
+  prune(now: number): Promise<number>
+}

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Alert, AlertEvent, AlertEventType } from '../domain/alert.js'
 import type { SignalTarget } from '../domain/alert-signal.js'
+import { type AlertAfterEvent, afterEvent } from '../domain/alert-timeline.js'
+import type { AlertEventPoint } from '../domain/ports.js'
 import type { Severity } from '../domain/rules.js'
 
 /**
@@ -149,4 +151,46 @@ export function verifyChain(rows: readonly EventRow[]): {
     prev = row.hash
   }
   return { valid: true, events: rows.length, brokenAtSeq: null }
+}
+
+/** A timeline event with its alert's key, as the shipper pages through them in seq order. */
+export interface TimelineRow {
+  seq: number
+  alert_id: string
+  type: AlertEventType
+  at: number
+  data: string
+  site_id: string
+  device_id: string
+  rule_id: string
+}
+
+/**
+ * Each event with what it left the alert at: the events before a page's first one of an alert
+ * (`earlier`) are folded first, so a page cut anywhere gives the same points.
+ */
+export function timelinePoints(
+  rows: readonly TimelineRow[],
+  earlier: (alertId: string, seq: number) => readonly { type: AlertEventType; data: string }[],
+): AlertEventPoint[] {
+  const folded = new Map<string, AlertAfterEvent | undefined>()
+  return rows.map((row) => {
+    let before = folded.get(row.alert_id)
+    if (!folded.has(row.alert_id)) {
+      for (const event of earlier(row.alert_id, row.seq))
+        before = afterEvent(before, event.type, JSON.parse(event.data) as Record<string, unknown>)
+    }
+    const after = afterEvent(before, row.type, JSON.parse(row.data) as Record<string, unknown>)
+    folded.set(row.alert_id, after)
+    return {
+      seq: row.seq,
+      at: row.at,
+      alertId: row.alert_id,
+      siteId: row.site_id,
+      deviceId: row.device_id,
+      ruleId: row.rule_id,
+      eventType: row.type,
+      ...after,
+    }
+  })
 }

@@ -161,10 +161,9 @@ export class EdgeRole {
       readiness: () => edgeReadiness({ broker: this.broker, log: this.log, backpressure: this.backpressure }),
       metrics: () => this.metrics.render(),
     })
-    this.credentialsVersion = this.counters.value('credentials')
+    this.credentialsVersion = await this.counters.value('credentials')
     this.every(changesPollMs, () => {
-      if (this.counters.value('credentials') !== this.credentialsVersion) this.recheckCredentials()
-      void this.refreshSettings()
+      void this.pollChanges()
     })
     this.every(trimMs, () => void this.trimLog())
   }
@@ -185,25 +184,32 @@ export class EdgeRole {
     this.db.close()
   }
 
+  /** Another process (the CLI, the API's role) changed credentials or thresholds. */
+  private async pollChanges(): Promise<void> {
+    try {
+      if ((await this.counters.value('credentials')) !== this.credentialsVersion) this.recheckCredentials()
+    } catch (error) {
+      this.logger.error({ err: error }, 'reading the credentials counter failed; will retry')
+    }
+    await this.refreshSettings()
+  }
+
   /** One recheck at a time; the version it checked is recorded only once it succeeded. */
   private recheckCredentials(): void {
     if (this.rechecking) return
-    const failed = (error: unknown) =>
-      this.logger.error({ err: error }, 'rechecking device credentials failed; will retry')
-    try {
-      const version = this.counters.value('credentials')
-      this.rechecking = true
-      this.broker
-        .recheckCredentials()
-        .then(() => {
-          this.credentialsVersion = version
-        }, failed)
-        .finally(() => {
-          this.rechecking = false
-        })
-    } catch (error) {
-      failed(error)
+    this.rechecking = true
+    const recheck = async () => {
+      const version = await this.counters.value('credentials')
+      await this.broker.recheckCredentials()
+      this.credentialsVersion = version
     }
+    recheck()
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, 'rechecking device credentials failed; will retry'),
+      )
+      .finally(() => {
+        this.rechecking = false
+      })
   }
 
   private async refreshSettings(): Promise<void> {
@@ -227,11 +233,11 @@ export class EdgeRole {
         await deliveriesReplayStart(this.projection),
         await this.projection.get(shipperConsumer),
       ]
-      const claimed = this.inboxDesk.holdsLogFrom()
+      const claimed = await this.inboxDesk.holdsLogFrom()
       if (claimed !== null) needed.push(claimed)
       const removed = this.log.trimBefore(Math.min(...needed))
       if (removed > 0) this.logger.debug({ segments: removed }, 'trimmed write-ahead log')
-      this.inbox.prune(Date.now())
+      await this.inbox.prune(Date.now())
     } catch (error) {
       this.logger.error({ err: error }, 'trimming the write-ahead log failed')
     }

@@ -256,4 +256,23 @@ export const postgresMigrations: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION count_change('credentials');
     `,
   },
+  {
+    version: 5,
+    name: 'the manual-readings inbox between the API and the edge',
+    sql: `
+      -- The API files a submission; the edge (the log's only writer) claims it with the log's end,
+      -- logs its readings and writes the answer in the same row.
+      CREATE TABLE manual_inbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        entered_by TEXT NOT NULL,
+        body TEXT NOT NULL,
+        filed_at BIGINT NOT NULL,
+        claimed_at BIGINT,
+        result TEXT,
+        done_at BIGINT
+      );
+      CREATE INDEX manual_inbox_pending ON manual_inbox (id) WHERE done_at IS NULL;
+    `,
+  },
 ]

@@ -1,18 +1,7 @@
 import type { AlertEventType } from '../../domain/alert.js'
-import { type AlertAfterEvent, afterEvent } from '../../domain/alert-timeline.js'
 import type { AlertEventPoint, AlertEventPointSource } from '../../domain/ports.js'
+import { type TimelineRow, timelinePoints } from '../alert-rows.js'
 import type { SqliteDatabase } from './database.js'
-
-interface TimelineRow {
-  seq: number
-  alert_id: string
-  type: AlertEventType
-  at: number
-  data: string
-  site_id: string
-  device_id: string
-  rule_id: string
-}
 
 /**
  * The alert timelines read as telemetry, in event order: each event with what it left the alert
@@ -41,27 +30,10 @@ export class AlertTimelinePoints implements AlertEventPointSource {
     const earlier = this.db.prepare(
       'SELECT type, data FROM alert_events WHERE alert_id = ? AND seq < ? ORDER BY seq',
     )
-    const folded = new Map<string, AlertAfterEvent | undefined>()
-    return rows.map((row) => {
-      let before = folded.get(row.alert_id)
-      if (!folded.has(row.alert_id)) {
-        // The first of this alert's events in the page: fold what came before it.
-        for (const event of earlier.all(row.alert_id, row.seq) as { type: AlertEventType; data: string }[])
-          before = afterEvent(before, event.type, JSON.parse(event.data) as Record<string, unknown>)
-      }
-      const after = afterEvent(before, row.type, JSON.parse(row.data) as Record<string, unknown>)
-      folded.set(row.alert_id, after)
-      return {
-        seq: row.seq,
-        at: row.at,
-        alertId: row.alert_id,
-        siteId: row.site_id,
-        deviceId: row.device_id,
-        ruleId: row.rule_id,
-        eventType: row.type,
-        ...after,
-      }
-    })
+    return timelinePoints(
+      rows,
+      (alertId, seq) => earlier.all(alertId, seq) as { type: AlertEventType; data: string }[],
+    )
   }
 }
 

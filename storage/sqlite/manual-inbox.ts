@@ -1,24 +1,15 @@
+import type { InboxSubmission, ManualInboxStore } from '../../domain/ports.js'
 import type { SqliteDatabase } from './database.js'
 
-export interface InboxSubmission {
-  readonly id: number
-  readonly siteId: string
-  readonly enteredBy: string
-  readonly body: unknown
-  readonly filedAt: number
-  /** The log's end when the edge took it; null while it waits. */
-  readonly claimedAt: number | null
-}
-
 /** Answered submissions are kept this long (the API has long read its answer). */
-const keepAnsweredMs = 24 * 3_600_000
+export const keepAnsweredMs = 24 * 3_600_000
 
 /**
  * Manual readings on their way from the API to the edge (migration 9): the API files a
  * submission and waits for its answer; the edge, the only writer of the log, claims it, logs its
  * readings and writes the answer in the same row.
  */
-export class ManualInbox {
+export class ManualInbox implements ManualInboxStore {
   private readonly statements
 
   constructor(db: SqliteDatabase) {
@@ -41,12 +32,12 @@ export class ManualInbox {
     }
   }
 
-  file(siteId: string, enteredBy: string, body: unknown, now: number): number {
+  async file(siteId: string, enteredBy: string, body: unknown, now: number): Promise<number> {
     return Number(this.statements.file.run(siteId, enteredBy, JSON.stringify(body), now).lastInsertRowid)
   }
 
   /** Oldest first: those a previous run of the edge claimed and did not answer, then new ones. */
-  pending(limit: number): InboxSubmission[] {
+  async pending(limit: number): Promise<InboxSubmission[]> {
     return this.statements.pending.all(limit).map((row) => ({
       id: row.id,
       siteId: row.site_id,
@@ -57,28 +48,28 @@ export class ManualInbox {
     }))
   }
 
-  claim(id: number, logEnd: number): void {
+  async claim(id: number, logEnd: number): Promise<void> {
     this.statements.claim.run(logEnd, id)
   }
 
-  answer(id: number, result: unknown, now: number): void {
+  async answer(id: number, result: unknown, now: number): Promise<void> {
     this.statements.answer.run(JSON.stringify(result), now, id)
   }
 
   /** The answer, or undefined while the edge has not written one (null: no such submission). */
-  resultOf(id: number): unknown {
+  async resultOf(id: number): Promise<unknown> {
     const row = this.statements.result.get(id)
     if (row === undefined) return null
     return row.result === null ? undefined : (JSON.parse(row.result) as unknown)
   }
 
   /** Takes a submission back if the edge has not claimed it yet; false when it has. */
-  withdraw(id: number): boolean {
+  async withdraw(id: number): Promise<boolean> {
     return this.statements.withdraw.run(id).changes > 0
   }
 
   /** Where the log must be kept from for the submissions claimed and not answered. */
-  oldestClaim(): number | null {
+  async oldestClaim(): Promise<number | null> {
     return this.statements.oldestClaim.get()?.at ?? null
   }
 
@@ -87,7 +78,7 @@ export class ManualInbox {
    * even when it matches nothing, and waiting for that lock behind the worker would hold every
    * PUBACK. So it looks first (a read never waits in WAL mode) and writes only when there is work.
    */
-  prune(now: number): number {
+  async prune(now: number): Promise<number> {
     const before = now - keepAnsweredMs
     if (this.statements.prunable.get(before) === undefined) return 0
     return this.statements.prune.run(before).changes

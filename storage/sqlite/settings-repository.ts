@@ -44,7 +44,7 @@ export class SettingsRepository implements SettingsStore {
 
   /** Moves with every change to a threshold, on any connection (a trigger counts): cheap to poll. */
   async dataVersion(): Promise<number> {
-    return this.counters.value('settings')
+    return this.counters.valueNow('settings')
   }
 
   /** Sets the override and records the change, with each way it loosens the rule. */

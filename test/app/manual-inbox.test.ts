@@ -88,9 +88,9 @@ describe('manual readings between the API and the edge (the store inbox, issue 1
       ],
       refused: [],
     }
-    const id = inbox.file('S1', officer.name, body, now)
+    const id = await inbox.file('S1', officer.name, body, now)
     // The edge before the crash: claimed it and logged its first object, then died unanswered.
-    inbox.claim(id, log.endPosition)
+    await inbox.claim(id, log.endPosition)
     const first = await admitManualReadings(
       { registry, state: new IngestState({ deliveries: new Map(), pitPoints: [] }), log },
       { id, siteId: 'S1', enteredBy: officer.name, body: { objects: [body.objects[0]], refused: [] } },
@@ -132,14 +132,14 @@ describe('manual readings between the API and the edge (the store inbox, issue 1
       }),
     ).rejects.toMatchObject({ code: 'INGEST_UNAVAILABLE' })
     expect(Date.now() - started).toBeGreaterThanOrEqual(300)
-    expect(inbox.pending(10)).toEqual([]) // withdrawn: a later edge never logs what the officer was told failed
+    expect(await inbox.pending(10)).toEqual([]) // withdrawn: a later edge never logs what the officer was told failed
     expect(logged()).toHaveLength(1)
   })
 })
 
 async function waitForAnswer(inbox: ManualInbox, id: number): Promise<unknown> {
   for (let i = 0; i < 200; i++) {
-    const result = inbox.resultOf(id)
+    const result = await inbox.resultOf(id)
     if (result !== undefined) return result
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

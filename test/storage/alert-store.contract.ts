@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SitewardError } from '../../domain/errors.js'
-import type { AlertStore } from '../../domain/ports.js'
+import type { AlertEventPointSource, AlertStore } from '../../domain/ports.js'
 import type { Principal } from '../../domain/registry.js'
 import type { KeyedSignal, Signal } from '../../domain/rules.js'
 
 /** A store under test, with a way around its code to reach its engine (for the invariants). */
 export interface AlertStoreUnderTest {
   readonly alerts: AlertStore
+  /** The timelines as telemetry points, for the shipper. */
+  readonly timeline: AlertEventPointSource
   /** Inserts a second alert that is not closed for the key S1/TC-01/crane.moment/momentPct. */
   insertSecondNotClosed(): Promise<void>
   updateEvents(alertId: string): Promise<void>
@@ -340,6 +342,28 @@ export function describeAlertStoreContract(
         ])
         const byDay = await alerts.reportTallies({}, { groupBy: 'day', utcOffsetMinutes: 480, now, policy })
         expect(byDay.map((tally) => [tally.key, tally.raised])).toEqual([['2026-11-01', 4]])
+      })
+
+      it('gives each timeline event as a point with what it left the alert at, however the page is cut', async () => {
+        const id = (await alerts.applySignal(keyed(raise('warning', 92, 1)), 1))?.alert.id as string
+        await alerts.applySignal(keyed(raise('critical', 112, 2)), 2)
+        await alerts.applySignal(keyed(raise('alarm', 101, 2), { deviceId: 'TC-09' }), 2)
+        await alerts.applySignal(keyed(clear(3)), 3)
+        await alerts.transition(id, { action: 'acknowledge', note: null }, officer, undefined, 4)
+        const whole = await store.timeline.after(0, 100)
+        expect(whole.map((p) => [p.deviceId, p.eventType, p.state, p.severity, p.value])).toEqual([
+          ['TC-01', 'raised', 'open', 'warning', 92],
+          ['TC-01', 'severity_raised', 'open', 'critical', 112],
+          ['TC-09', 'raised', 'open', 'alarm', 101],
+          ['TC-01', 'cleared', 'open', 'critical', 112],
+          ['TC-01', 'acknowledged', 'acknowledged', 'critical', 112],
+        ])
+        for (let cut = 1; cut < whole.length; cut++) {
+          const seq = whole[cut - 1]?.seq as number
+          expect(await store.timeline.after(seq, 100)).toEqual(whole.slice(cut))
+          expect(await store.timeline.after(seq, 1)).toEqual(whole.slice(cut, cut + 1))
+        }
+        expect(await store.timeline.lastSeq()).toBe(whole.at(-1)?.seq)
       })
 
       it('serves the timelines in seq order to a reader that follows them while others write', async () => {

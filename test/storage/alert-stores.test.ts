@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inject } from 'vitest'
 import { PostgresAlertRepository } from '../../storage/postgres/alert-repository.js'
+import { PostgresAlertTimelinePoints } from '../../storage/postgres/alert-timeline-points.js'
 import { AlertRepository } from '../../storage/sqlite/alert-repository.js'
+import { AlertTimelinePoints } from '../../storage/sqlite/alert-timeline-points.js'
 import { openDatabase } from '../../storage/sqlite/database.js'
 import { RegistryRepository } from '../../storage/sqlite/registry-repository.js'
 import { freshPostgresSchema } from '../helpers/postgres-schema.js'
@@ -19,6 +21,7 @@ describeAlertStoreContract('SQLite', async () => {
   await new RegistryRepository(db).upsertSite({ id: 'S1', name: 'S1', region: '330106' })
   return {
     alerts: new AlertRepository(db),
+    timeline: new AlertTimelinePoints(db),
     insertSecondNotClosed: async () => {
       db.prepare(`${duplicate} 0, 1, 1)`).run()
     },
@@ -49,6 +52,7 @@ describeAlertStoreContract(
     )
     return {
       alerts: new PostgresAlertRepository(pool),
+      timeline: new PostgresAlertTimelinePoints(pool),
       insertSecondNotClosed: async () => {
         await pool.query(`${duplicate} false, 1, 1)`)
       },

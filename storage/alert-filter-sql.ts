@@ -1,5 +1,6 @@
 import type { AlertFilter } from '../domain/alert.js'
 import type { EscalationPolicy } from '../domain/escalation.js'
+import type { Grouping } from '../domain/report.js'
 import type { Severity } from '../domain/rules.js'
 
 /**
@@ -66,4 +67,27 @@ export function overdueExpression(policy: EscalationPolicy, nowMs: number): stri
 export function sqlInteger(value: number): string {
   if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`)
   return String(Math.trunc(value))
+}
+
+/**
+ * What a report groups by, over `alerts a`; `localDay` turns the raise time shifted to local
+ * time (epoch milliseconds, an SQL expression) into its calendar day in the store's dialect.
+ */
+export function groupExpression(
+  groupBy: Grouping,
+  utcOffsetMinutes: number,
+  localDay: (localMs: string) => string,
+): string {
+  switch (groupBy) {
+    case 'site':
+      return 'a.site_id'
+    case 'rule':
+      return 'a.rule_id'
+    case 'severity':
+      return 'a.severity'
+    case 'device':
+      return 'a.device_id'
+    case 'day':
+      return localDay(`(a.raised_at + ${sqlInteger(utcOffsetMinutes * 60_000)})`)
+  }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { AlertFilter } from '../../domain/alert.js'
 import type { EscalationPolicy } from '../../domain/escalation.js'
 import type { Grouping, GroupTally, Percentiles } from '../../domain/report.js'
-import { joinSites, overdueExpression, sqlInteger, whereOf } from '../alert-filter-sql.js'
+import { groupExpression, joinSites, overdueExpression, whereOf } from '../alert-filter-sql.js'
 import { numbered } from './database.js'
 
 /**
@@ -26,7 +26,7 @@ export async function reportTallies(
     percentile_disc(0.9) WITHIN GROUP (ORDER BY ${duration}) AS ${name}_p90`
   const { rows } = await pool.query<TallyRow>(
     numbered(
-      `SELECT ${groupExpression(options.groupBy, options.utcOffsetMinutes)} AS g, count(*) AS raised,
+      `SELECT ${groupExpression(options.groupBy, options.utcOffsetMinutes, localDay)} AS g, count(*) AS raised,
          count(a.acknowledged_at) AS acknowledged, count(a.resolved_at) AS resolved,
          count(a.closed_at) AS closed, count(*) FILTER (WHERE a.state <> 'closed') AS open,
          count(*) FILTER (WHERE ${overdue}) AS overdue,
@@ -78,18 +78,6 @@ function percentilesOf(n: number, p50Ms: number | null, p90Ms: number | null): P
   return { n, p50Ms, p90Ms }
 }
 
-function groupExpression(groupBy: Grouping, utcOffsetMinutes: number): string {
-  switch (groupBy) {
-    case 'site':
-      return 'a.site_id'
-    case 'rule':
-      return 'a.rule_id'
-    case 'severity':
-      return 'a.severity'
-    case 'device':
-      return 'a.device_id'
-    case 'day':
-      // The local calendar day of the raise (integer division, as SQLite's date()).
-      return `to_char(to_timestamp((a.raised_at + ${sqlInteger(utcOffsetMinutes * 60_000)}) / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
-  }
-}
+/** The local calendar day of the raise (integer division, as SQLite's date()). */
+const localDay = (localMs: string) =>
+  `to_char(to_timestamp(${localMs} / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`

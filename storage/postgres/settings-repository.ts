@@ -10,6 +10,14 @@ import type {
   RuleOverrideSettings,
   SettingsChange,
 } from '../../domain/settings.js'
+import {
+  type DeviceSettingsRow,
+  deviceSettingsOf,
+  type RuleOverrideRow,
+  type SettingsChangeRow,
+  toRuleOverride,
+  toSettingsChange,
+} from '../settings-rows.js'
 import { inTransaction } from './database.js'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
@@ -147,22 +155,8 @@ export class PostgresSettingsRepository implements SettingsStore {
   }
 
   async ruleOverrides(): Promise<RuleOverride[]> {
-    const { rows } = await this.pool.query<{
-      site_id: string
-      rule_id: string
-      device_id: string
-      settings: string
-      updated_at: string
-      updated_by: string
-    }>('SELECT * FROM rule_overrides')
-    return rows.map((row) => ({
-      siteId: row.site_id,
-      ruleId: row.rule_id,
-      deviceId: row.device_id === '' ? null : row.device_id,
-      settings: JSON.parse(row.settings) as RuleOverrideSettings,
-      updatedAt: row.updated_at,
-      updatedBy: row.updated_by,
-    }))
+    const { rows } = await this.pool.query<RuleOverrideRow>('SELECT * FROM rule_overrides')
+    return rows.map(toRuleOverride)
   }
 
   async points(): Promise<PointSettings[]> {
@@ -184,50 +178,17 @@ export class PostgresSettingsRepository implements SettingsStore {
   }
 
   async deviceSettings(): Promise<Map<string, DeviceSettings>> {
-    const { rows } = await this.pool.query<{
-      device_id: string
-      settings: string
-      updated_at: string
-      updated_by: string
-    }>('SELECT * FROM device_settings')
-    return new Map(
-      rows.map((row) => [
-        row.device_id,
-        {
-          deviceId: row.device_id,
-          settings: JSON.parse(row.settings) as DeviceSettingsValues,
-          updatedAt: row.updated_at,
-          updatedBy: row.updated_by,
-        },
-      ]),
-    )
+    const { rows } = await this.pool.query<DeviceSettingsRow>('SELECT * FROM device_settings')
+    return deviceSettingsOf(rows)
   }
 
   async changes(siteIds: readonly string[], limit: number): Promise<SettingsChange[]> {
     if (siteIds.length === 0) return []
-    const { rows } = await this.pool.query<{
-      id: number
-      at: string
-      by: string
-      site_id: string
-      device_id: string | null
-      subject: string
-      change: string
-      laxer: string
-    }>('SELECT * FROM settings_changes WHERE site_id = ANY($1) ORDER BY id DESC LIMIT $2', [
-      [...siteIds],
-      limit,
-    ])
-    return rows.map((row) => ({
-      id: row.id,
-      at: row.at,
-      by: row.by,
-      siteId: row.site_id,
-      deviceId: row.device_id,
-      subject: row.subject,
-      change: JSON.parse(row.change) as unknown,
-      laxer: JSON.parse(row.laxer) as string[],
-    }))
+    const { rows } = await this.pool.query<SettingsChangeRow>(
+      'SELECT * FROM settings_changes WHERE site_id = ANY($1) ORDER BY id DESC LIMIT $2',
+      [[...siteIds], limit],
+    )
+    return rows.map(toSettingsChange)
   }
 
   private async putPerDevice(

@@ -1,7 +1,7 @@
 import type { AlertFilter } from '../../domain/alert.js'
 import type { EscalationPolicy } from '../../domain/escalation.js'
 import { type Grouping, type GroupTally, nearestRank, type Percentiles } from '../../domain/report.js'
-import { joinSites, overdueExpression, sqlInteger, whereOf } from '../alert-filter-sql.js'
+import { groupExpression, joinSites, overdueExpression, whereOf } from '../alert-filter-sql.js'
 import type { SqliteDatabase } from './database.js'
 
 /**
@@ -16,7 +16,7 @@ export function reportTallies(
 ): GroupTally[] {
   const { clauses, params } = whereOf(filter)
   const from = `FROM alerts a ${joinSites(clauses)} ${clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`}`
-  const group = groupExpression(options.groupBy, options.utcOffsetMinutes)
+  const group = groupExpression(options.groupBy, options.utcOffsetMinutes, localDay)
   const overdue = overdueExpression(options.policy, options.now)
   // One pass: counts, the distinct keys, and the durations as lists (group_concat skips the
   // NULLs of alerts that never reached the step); percentiles are taken from those in JS.
@@ -56,17 +56,4 @@ function nearestRankPercentiles(list: string | null): Percentiles {
   return { n: sorted.length, p50Ms: nearestRank(sorted, 50), p90Ms: nearestRank(sorted, 90) }
 }
 
-function groupExpression(groupBy: Grouping, utcOffsetMinutes: number): string {
-  switch (groupBy) {
-    case 'site':
-      return 'a.site_id'
-    case 'rule':
-      return 'a.rule_id'
-    case 'severity':
-      return 'a.severity'
-    case 'device':
-      return 'a.device_id'
-    case 'day':
-      return `date((a.raised_at + ${sqlInteger(utcOffsetMinutes * 60_000)}) / 1000, 'unixepoch')`
-  }
-}
+const localDay = (localMs: string) => `date(${localMs} / 1000, 'unixepoch')`

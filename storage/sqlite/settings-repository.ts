@@ -9,6 +9,14 @@ import type {
   RuleOverrideSettings,
   SettingsChange,
 } from '../../domain/settings.js'
+import {
+  type DeviceSettingsRow,
+  deviceSettingsOf,
+  type RuleOverrideRow,
+  type SettingsChangeRow,
+  toRuleOverride,
+  toSettingsChange,
+} from '../settings-rows.js'
 import { ChangeCounters } from './change-counters.js'
 import type { SqliteDatabase } from './database.js'
 
@@ -100,26 +108,8 @@ export class SettingsRepository implements SettingsStore {
       .prepare(
         `SELECT * FROM settings_changes WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?`,
       )
-      .all(JSON.stringify(siteIds), limit) as {
-      id: number
-      at: string
-      by: string
-      site_id: string
-      device_id: string | null
-      subject: string
-      change: string
-      laxer: string
-    }[]
-    return rows.map((row) => ({
-      id: row.id,
-      at: row.at,
-      by: row.by,
-      siteId: row.site_id,
-      deviceId: row.device_id,
-      subject: row.subject,
-      change: JSON.parse(row.change) as unknown,
-      laxer: JSON.parse(row.laxer) as string[],
-    }))
+      .all(JSON.stringify(siteIds), limit) as SettingsChangeRow[]
+    return rows.map(toSettingsChange)
   }
 
   /** Replaces the point's settings (a field left out is no longer set) and records the change. */
@@ -200,22 +190,7 @@ export class SettingsRepository implements SettingsStore {
   }
 
   async ruleOverrides(): Promise<RuleOverride[]> {
-    const rows = this.db.prepare('SELECT * FROM rule_overrides').all() as {
-      site_id: string
-      rule_id: string
-      device_id: string
-      settings: string
-      updated_at: string
-      updated_by: string
-    }[]
-    return rows.map((row) => ({
-      siteId: row.site_id,
-      ruleId: row.rule_id,
-      deviceId: row.device_id === '' ? null : row.device_id,
-      settings: JSON.parse(row.settings) as RuleOverrideSettings,
-      updatedAt: row.updated_at,
-      updatedBy: row.updated_by,
-    }))
+    return (this.db.prepare('SELECT * FROM rule_overrides').all() as RuleOverrideRow[]).map(toRuleOverride)
   }
 
   async points(): Promise<PointSettings[]> {
@@ -291,22 +266,6 @@ export class SettingsRepository implements SettingsStore {
   }
 
   async deviceSettings(): Promise<Map<string, DeviceSettings>> {
-    const rows = this.db.prepare('SELECT * FROM device_settings').all() as {
-      device_id: string
-      settings: string
-      updated_at: string
-      updated_by: string
-    }[]
-    return new Map(
-      rows.map((row) => [
-        row.device_id,
-        {
-          deviceId: row.device_id,
-          settings: JSON.parse(row.settings) as DeviceSettingsValues,
-          updatedAt: row.updated_at,
-          updatedBy: row.updated_by,
-        },
-      ]),
-    )
+    return deviceSettingsOf(this.db.prepare('SELECT * FROM device_settings').all() as DeviceSettingsRow[])
   }
 }
